@@ -1,0 +1,38 @@
+# haplexpr: do sequence models predict personal gene expression from personal genomes?
+# Targets: `all` (everything for every enabled model and strategy), plus named stages.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/download.smk"
+include: "rules/consensus.smk"
+include: "rules/embed.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        metrics_targets(),
+        "results/report/report.html",
+
+
+rule sequences:
+    input:
+        sequence_targets(),
+
+
+rule embeddings:
+    input:
+        embedding_targets(),
+
+
+rule predictions:
+    input:
+        prediction_targets(),

@@ -1,0 +1,141 @@
+# Validates the config and the study tables before any job runs, and holds every input
+# function. The library lives in src/ (workflow scripts put it on sys.path themselves).
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+
+from haplexpr.config import enabled_models, validate_config
+from haplexpr.download import read_url_list
+from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.study import Study
+
+validate(config, "../schemas/config.schema.yaml")
+validate_config(config)
+STUDY = Study.from_config(config)
+VCF_SOURCES = {
+    source.chrom: source
+    for source in read_url_list(
+        config["data"]["vcf_urls"], config["data"]["vcf_chromosome_pattern"]
+    )
+}
+S2F_MODELS = list(enabled_models(config, "s2f"))
+GLM_MODELS = list(enabled_models(config, "glm"))
+STRATEGIES = config["strategies"]
+BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
+
+
+def alternatives(names):
+    """Regex matching exactly one of ``names`` (never empty, so constraints stay valid)."""
+    return "|".join(names) if names else "(?!)"
+
+
+wildcard_constraints:
+    chrom=alternatives(VCF_SOURCES),
+    strategy="r|p|rp",
+    individual="[^/]+",
+    shard="shard[0-9]+",
+
+
+def runs():
+    """Every (model, strategy) whose metrics `all` asks for; baselines have strategy p."""
+    pairs = [(m, s) for m in S2F_MODELS + GLM_MODELS for s in STRATEGIES]
+    return pairs + [(b, "p") for b in BASELINES]
+
+
+def metrics_targets():
+    return [f"results/metrics/{m}/{s}.tsv" for m, s in runs()]
+
+
+def prediction_targets():
+    return [f"results/predictions/{m}/{s}.parquet" for m, s in runs()]
+
+
+def sequence_targets():
+    return [
+        f"results/sequences/{i}.tsv" for i in [REFERENCE_INDIVIDUAL, *STUDY.individuals]
+    ]
+
+
+def embedding_shards():
+    """Individuals (reference first) in groups of `embeddings.individuals_per_job`."""
+    everyone = all_individuals()
+    size = config["embeddings"]["individuals_per_job"]
+    return {
+        f"shard{number:03d}": everyone[start : start + size]
+        for number, start in enumerate(range(0, len(everyone), size))
+    }
+
+
+def embedding_files(model, individuals):
+    """The embedding shard arrays holding ``individuals``."""
+    wanted = set(individuals)
+    return [
+        f"results/embeddings/{model}/{shard}.npy"
+        for shard, members in EMBEDDING_SHARDS.items()
+        if wanted.intersection(members)
+    ]
+
+
+def embedding_targets():
+    return [f for g in GLM_MODELS for f in embedding_files(g, all_individuals())]
+
+
+def vcf_files(wildcards=None):
+    """Downloaded, checked and indexed VCFs, one per chromosome."""
+    return {
+        "vcfs": [f"results/vcf/{c}.vcf.gz" for c in VCF_SOURCES],
+        "indexes": [f"results/vcf/{c}.vcf.gz.csi" for c in VCF_SOURCES],
+    }
+
+
+def consensus_inputs(wildcards):
+    """The reference store needs only the FASTA; individuals also need the VCFs."""
+    inputs = {"reference": config["data"]["reference"]}
+    if wildcards.individual != REFERENCE_INDIVIDUAL:
+        inputs |= vcf_files()
+    return inputs
+
+
+def store_files(individuals):
+    """Sequence stores: the tables (which name the store) and their FASTAs."""
+    return {
+        "tables": [f"results/sequences/{i}.tsv" for i in individuals],
+        "fastas": [f"results/sequences/{i}.fa.gz" for i in individuals],
+    }
+
+
+def embedding_shard_inputs(wildcards):
+    return store_files(EMBEDDING_SHARDS[wildcards.shard])
+
+
+def training_individuals(strategy):
+    return [REFERENCE_INDIVIDUAL] if strategy == "r" else STUDY.train_individuals
+
+
+def train_s2f_inputs(wildcards):
+    inputs = store_files(training_individuals(wildcards.strategy))
+    if wildcards.strategy == "rp":
+        inputs["init"] = f"results/models/{wildcards.model}/r/model.pt"
+    return inputs
+
+
+def train_tower_inputs(wildcards):
+    inputs = {
+        "embeddings": embedding_files(
+            wildcards.model, training_individuals(wildcards.strategy)
+        )
+    }
+    if wildcards.strategy == "rp":
+        inputs["init"] = f"results/models/{wildcards.model}/r/model.pt"
+    return inputs
+
+
+def all_individuals():
+    return [REFERENCE_INDIVIDUAL, *STUDY.individuals]
+
+
+EMBEDDING_SHARDS = embedding_shards()

@@ -1,0 +1,28 @@
+# Frozen gLM embeddings of every gene window and haplotype, computed once per
+# (gLM, shard of individuals: one GPU job each) and reused by every training run.
+
+
+rule embeddings_compute:
+    input:
+        unpack(embedding_shard_inputs),
+    output:
+        array="results/embeddings/{model}/{shard}.npy",
+        index="results/embeddings/{model}/{shard}.json",
+    log:
+        "results/logs/embeddings/{model}/{shard}.log",
+    benchmark:
+        "results/benchmarks/embeddings/{model}/{shard}.tsv"
+    wildcard_constraints:
+        model=alternatives(GLM_MODELS),
+    conda:
+        "../envs/glm.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=1,
+    params:
+        model_config=lambda wildcards: config["models"][wildcards.model],
+        device=config["training"]["device"],
+    script:
+        "../workflow_scripts/embeddings_compute.py"

@@ -1,0 +1,54 @@
+# Metrics per (model, strategy) and the HTML report across all of them.
+
+
+rule metrics_evaluate:
+    input:
+        predictions="results/predictions/{model}/{strategy}.parquet",
+        table=config["data"]["partition_table"],
+    output:
+        summary=report(
+            "results/metrics/{model}/{strategy}.tsv",
+            caption="../report/metrics.rst",
+            category="Metrics",
+        ),
+        per_gene="results/metrics/{model}/{strategy}.per_gene.tsv",
+    log:
+        "results/logs/metrics/{model}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/metrics/{model}/{strategy}.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        permutations=config["evaluation"]["permutations"],
+        seed=config["training"]["seed"],
+    script:
+        "../workflow_scripts/metrics_evaluate.py"
+
+
+rule report_html:
+    input:
+        summaries=metrics_targets(),
+        per_gene=[t.replace(".tsv", ".per_gene.tsv") for t in metrics_targets()],
+    output:
+        report(
+            "results/report/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        "results/logs/report/report.log",
+    benchmark:
+        "results/benchmarks/report/report.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        runs=[f"{m}/{s}" for m, s in runs()],
+        models=config["models"],
+    script:
+        "../workflow_scripts/report_html.py"

@@ -1,0 +1,127 @@
+# Training (strategies r, p, rp; rp starts from the r checkpoint, an input file) and
+# predictions for every individual and the reference.
+
+
+rule train_s2f:
+    input:
+        unpack(train_s2f_inputs),
+        table=config["data"]["partition_table"],
+    output:
+        model="results/models/{model}/{strategy}/model.pt",
+        log_table="results/models/{model}/{strategy}/train_log.tsv",
+    log:
+        "results/logs/models/{model}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/models/{model}/{strategy}.tsv"
+    wildcard_constraints:
+        model=alternatives(S2F_MODELS),
+    conda:
+        "../envs/s2f.yaml"
+    threads: 2
+    resources:
+        mem_mb=16000,
+        runtime=720,
+        gpu=1,
+    params:
+        model_config=lambda wildcards: config["models"][wildcards.model],
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule train_tower:
+    input:
+        unpack(train_tower_inputs),
+        table=config["data"]["partition_table"],
+    output:
+        model="results/models/{model}/{strategy}/model.pt",
+        log_table="results/models/{model}/{strategy}/train_log.tsv",
+    log:
+        "results/logs/models/{model}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/models/{model}/{strategy}.tsv"
+    wildcard_constraints:
+        model=alternatives(GLM_MODELS),
+    conda:
+        "../envs/glm.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=1,
+    params:
+        model_config=lambda wildcards: config["models"][wildcards.model],
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule predict_s2f:
+    input:
+        **store_files(all_individuals()),
+        model="results/models/{model}/{strategy}/model.pt",
+    output:
+        "results/predictions/{model}/{strategy}.parquet",
+    log:
+        "results/logs/predictions/{model}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/predictions/{model}/{strategy}.tsv"
+    wildcard_constraints:
+        model=alternatives(S2F_MODELS),
+    conda:
+        "../envs/s2f.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        model_config=lambda wildcards: config["models"][wildcards.model],
+    script:
+        "../workflow_scripts/predict.py"
+
+
+rule predict_tower:
+    input:
+        model="results/models/{model}/{strategy}/model.pt",
+        embeddings=lambda wildcards: embedding_files(wildcards.model, all_individuals()),
+    output:
+        "results/predictions/{model}/{strategy}.parquet",
+    log:
+        "results/logs/predictions/{model}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/predictions/{model}/{strategy}.tsv"
+    wildcard_constraints:
+        model=alternatives(GLM_MODELS),
+    conda:
+        "../envs/glm.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=1,
+    params:
+        model_config=lambda wildcards: config["models"][wildcards.model],
+    script:
+        "../workflow_scripts/predict.py"
+
+
+rule baseline_elastic_net:
+    input:
+        **vcf_files(),
+        table=config["data"]["partition_table"],
+        reference=config["data"]["reference"],
+    output:
+        "results/predictions/elastic_net/p.parquet",
+    log:
+        "results/logs/predictions/elastic_net/p.log",
+    benchmark:
+        "results/benchmarks/predictions/elastic_net/p.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        settings=config["baselines"]["elastic_net"],
+        chroms=list(VCF_SOURCES),
+    script:
+        "../workflow_scripts/baseline_elastic_net.py"

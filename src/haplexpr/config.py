@@ -1,0 +1,52 @@
+"""Configuration: loaded, validated against the schema, and checked for consistency.
+
+Snakemake validates with the same schema (``schemas/config.schema.yaml``); this module
+lets the library, the CLI and the tests apply the identical checks without Snakemake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
+    """Validate against the JSON schema, then cross-check values; return the config."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    try:
+        jsonschema.validate(config, schema)
+    except jsonschema.ValidationError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"config key {where}: {error.message}") from error
+    window = config["consensus"]["window_length"]
+    for name, model in enabled_models(config).items():
+        if model["input_length"] > window:
+            raise ConfigError(
+                f"models.{name}.input_length ({model['input_length']}) exceeds "
+                f"consensus.window_length ({window}); raise the window"
+            )
+        if model["family"] == "s2f" and model["input_length"] % 128:
+            raise ConfigError(f"models.{name}.input_length must be a multiple of 128")
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a config file."""
+    return validate_config(yaml.safe_load(Path(path).read_text()))
+
+
+def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
+    """Enabled models, optionally of one family (``s2f`` or ``glm``)."""
+    return {
+        name: model
+        for name, model in config["models"].items()
+        if model["enabled"] and (family is None or model["family"] == family)
+    }

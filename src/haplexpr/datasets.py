@@ -1,0 +1,85 @@
+"""Torch datasets over the per-individual stores: one-hot sequences or frozen embeddings.
+
+Each item is one (individual, gene) with all its haplotypes stacked on the first axis,
+so a model can run every haplotype separately and average them, as the seed does.
+Stores are opened lazily and read per item: nothing is loaded whole into memory.
+Datasets take explicit file lists (the rule's inputs), never a directory to scan, so a
+stale file from an earlier configuration can never leak in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from haplexpr.sequence_encoding import one_hot
+from haplexpr.sequence_store import SequenceStore
+from haplexpr.study import Example
+
+
+class SequenceDataset(Dataset):
+    """One-hot haplotype windows (H, L, 4) centred on the TSS, in the gene's orientation."""
+
+    def __init__(
+        self, store_prefixes: list[str | Path], examples: list[Example], input_length: int
+    ):
+        self.prefixes = {Path(p).name: Path(p) for p in store_prefixes}
+        self.examples = examples
+        self.input_length = input_length
+        self._stores: dict[str, SequenceStore] = {}
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def _store(self, individual: str) -> SequenceStore:
+        if individual not in self._stores:
+            self._stores[individual] = SequenceStore(self.prefixes[individual])
+        return self._stores[individual]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        example = self.examples[index]
+        store = self._store(example.individual)
+        haplotypes = [
+            one_hot(store.model_input(example.gene, h, self.input_length))
+            for h in store.haplotypes(example.gene)
+        ]
+        return torch.from_numpy(np.stack(haplotypes)), torch.tensor(example.target)
+
+
+class EmbeddingDataset(Dataset):
+    """Frozen gLM embeddings (H, T, D) of each haplotype, memory-mapped from shard arrays."""
+
+    def __init__(self, shard_arrays: list[str | Path], examples: list[Example]):
+        self.examples = examples
+        self._arrays = []
+        self._rows: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for number, path in enumerate(shard_arrays):
+            path = Path(path)
+            index = json.loads(path.with_suffix(".json").read_text())
+            self._arrays.append(np.load(path, mmap_mode="r"))
+            for row, (individual, gene, _haplotype) in enumerate(index["items"]):
+                self._rows.setdefault((individual, gene), []).append((number, row))
+        absent = [e for e in examples if (e.individual, e.gene) not in self._rows]
+        if absent:
+            raise KeyError(
+                f"no embeddings for {len(absent)} items, e.g. {absent[0].individual}/"
+                f"{absent[0].gene}; are all embedding shards listed?"
+            )
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    @property
+    def embedding_dim(self) -> int:
+        """Feature dimension D of the stored embeddings."""
+        return int(self._arrays[0].shape[-1])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        example = self.examples[index]
+        rows = self._rows[(example.individual, example.gene)]
+        features = np.stack([self._arrays[shard][row] for shard, row in rows]).astype(np.float32)
+        return torch.from_numpy(features), torch.tensor(example.target)

@@ -1,0 +1,182 @@
+"""Resumable, verified downloads of the phased VCFs listed in ``vcf_urls.txt``.
+
+A download goes to ``<dest>.part`` and is renamed only once it is complete and verified
+(length announced by the server, optional md5, intact BGZF end-of-file block), so a killed
+or failed transfer never leaves a file that looks finished; rerunning resumes the ``.part``
+with an HTTP range request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# The 28-byte empty BGZF block every complete bgzip file ends with (SAM/BAM spec, 4.1.2).
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """A download could not be completed or verified."""
+
+
+class SourceMissingError(DownloadError):
+    """The source does not exist or refuses access; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class VcfSource:
+    """One line of the URL list: where a chromosome's VCF lives and its expected md5."""
+
+    chrom: str
+    url: str
+    md5: str | None
+
+
+def read_url_list(path: str | Path, chromosome_pattern: str) -> list[VcfSource]:
+    """Parse the URL list; relative paths and ``file:`` URLs resolve against its folder."""
+    path = Path(path)
+    pattern = re.compile(chromosome_pattern)
+    sources: dict[str, VcfSource] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        url = resolve_url(fields[0], path.parent)
+        md5 = fields[1].lower() if len(fields) > 1 else None
+        if md5 is not None and not re.fullmatch(r"[0-9a-f]{32}", md5):
+            raise DownloadError(f"{path}:{number}: second column {fields[1]!r} is not an md5")
+        name = Path(urllib.parse.urlparse(url).path).name
+        match = pattern.search(name)
+        if not match:
+            raise DownloadError(
+                f"{path}:{number}: cannot tell the chromosome of {name!r} with pattern "
+                f"{chromosome_pattern!r} (config data.vcf_chromosome_pattern)"
+            )
+        chrom = match.group(1)
+        if chrom in sources:
+            raise DownloadError(f"{path}:{number}: a second URL for chromosome {chrom}")
+        sources[chrom] = VcfSource(chrom, url, md5)
+    if not sources:
+        raise DownloadError(f"{path}: no URLs")
+    return list(sources.values())
+
+
+def resolve_url(url: str, base: Path) -> str:
+    """Turn a relative path or relative ``file:`` URL into an absolute ``file://`` URL."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme in ("http", "https", "ftp"):
+        return url
+    if parsed.scheme == "file":
+        local = urllib.parse.unquote(parsed.path)
+        if parsed.netloc not in ("", "localhost"):
+            local = parsed.netloc + local  # file://relative/path written by mistake
+    elif parsed.scheme == "":
+        local = url
+    else:
+        raise DownloadError(f"unsupported URL scheme in {url!r} (use http(s), ftp or file)")
+    resolved = Path(local) if Path(local).is_absolute() else (base / local).resolve()
+    return resolved.as_uri()
+
+
+def download(url: str, dest: str | Path, md5: str | None = None, attempts: int = 5) -> Path:
+    """Fetch ``url`` to ``dest`` atomically, resuming a previous ``.part`` and verifying it."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    started = time.monotonic()
+    for attempt in range(1, attempts + 1):
+        try:
+            _fetch(url, part)
+            break
+        except SourceMissingError:
+            raise
+        except (urllib.error.URLError, ConnectionError, TimeoutError, DownloadError) as error:
+            if isinstance(error, urllib.error.HTTPError) and error.code in (401, 403, 404):
+                raise SourceMissingError(f"{url}: HTTP {error.code} {error.reason}") from error
+            if attempt == attempts:
+                raise DownloadError(f"{url}: failed after {attempts} attempts: {error}") from error
+            log.warning("%s: attempt %d failed (%s); resuming", url, attempt, error)
+            time.sleep(min(2**attempt, 30))
+    verify(part, url, md5)
+    part.replace(dest)
+    size = dest.stat().st_size
+    log.info(
+        "downloaded %s (%.1f MB) in %.1f s to %s",
+        url,
+        size / 1e6,
+        time.monotonic() - started,
+        dest,
+    )
+    return dest
+
+
+def _fetch(url: str, part: Path) -> None:
+    """Copy or stream ``url`` into ``part``, continuing from its current size."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        source = Path(urllib.parse.unquote(parsed.path))
+        if not source.exists():
+            raise SourceMissingError(f"{url}: no such file {source}")
+        with source.open("rb") as src, part.open("wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
+        return
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=60)
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and have:  # the .part already holds the whole file
+            return
+        raise
+    with response:
+        resumed = response.status == 206
+        expected = response.headers.get("Content-Length")
+        expected_total = (have if resumed else 0) + int(expected) if expected else None
+        mode = "ab" if resumed else "wb"
+        if have and not resumed:
+            log.info("%s: server ignored the range request; restarting", url)
+        with part.open(mode) as out:
+            last_report = time.monotonic()
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                if time.monotonic() - last_report > 30:
+                    log.info("%s: %.1f MB so far", url, out.tell() / 1e6)
+                    last_report = time.monotonic()
+    if expected_total is not None and part.stat().st_size != expected_total:
+        raise DownloadError(
+            f"{url}: got {part.stat().st_size} bytes, server announced {expected_total}"
+        )
+
+
+def verify(path: Path, url: str, md5: str | None) -> None:
+    """Check the md5 (when known) and, for ``.gz`` files, the BGZF end-of-file block."""
+    if md5 is not None:
+        digest = hashlib.md5()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != md5:
+            path.unlink()
+            raise DownloadError(
+                f"{url}: md5 {digest.hexdigest()} does not match the expected {md5}; "
+                "the partial file was removed, rerun to download it again"
+            )
+    if url.endswith(".gz"):
+        with path.open("rb") as handle:
+            handle.seek(max(path.stat().st_size - len(BGZF_EOF), 0))
+            if handle.read() != BGZF_EOF:
+                raise DownloadError(
+                    f"{url}: file is truncated or not bgzip-compressed (no BGZF end-of-file "
+                    f"block); kept {path} so a rerun resumes it"
+                )

@@ -1,0 +1,142 @@
+"""The study design read from config: genes, individuals, targets and who trains on what.
+
+Strategy r trains on the reference genome against the reference pseudo-sample's rows
+(or, for tables without them, the training individuals' mean); p and rp train on the
+training individuals' haplotypes over the individual-level gene set. Held-out
+individuals and held-out (``split == test``) genes are never trained on, so seen and
+unseen genes and individuals can be evaluated separately.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from haplexpr.genes import StudyTableError, gene_table, read_id_list, read_partition_table
+from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("r", "p", "rp")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training or prediction item: an individual's (or the reference's) gene."""
+
+    individual: str
+    gene: str
+    target: float
+
+
+@dataclass
+class Study:
+    """Validated study tables, with the train/test partitions of genes and individuals."""
+
+    table: pd.DataFrame
+    genes: pd.DataFrame
+    train_individuals: list[str]
+    test_individuals: list[str]
+    individual_genes: list[str]
+    target_column: str
+    reference_sample: str
+
+    @classmethod
+    def from_config(cls, config: dict, root: str | Path = ".") -> Study:
+        """Read and cross-check the tables named in ``config['data']``."""
+        data = config["data"]
+        root = Path(root)
+        table = read_partition_table(root / data["partition_table"], data["target_column"])
+        study = cls(
+            table=table,
+            genes=gene_table(table),
+            train_individuals=read_id_list(root / data["train_individuals"]),
+            test_individuals=read_id_list(root / data["test_individuals"]),
+            individual_genes=read_id_list(root / data["individual_genes"]),
+            target_column=data["target_column"],
+            reference_sample=data["reference_sample"],
+        )
+        study.check()
+        return study
+
+    def check(self) -> None:
+        """Cross-check lists against the table; raise with what to fix."""
+        overlap = sorted(set(self.train_individuals) & set(self.test_individuals))
+        if overlap:
+            raise StudyTableError(f"individuals in both train and test lists: {overlap[:5]}")
+        samples = set(self.table["sample"])
+        for name, ids in (("train", self.train_individuals), ("test", self.test_individuals)):
+            absent = [i for i in ids if i not in samples]
+            if absent:
+                raise StudyTableError(
+                    f"{len(absent)} {name} individuals have no rows in the partition table, "
+                    f"e.g. {absent[:5]}"
+                )
+        if REFERENCE_INDIVIDUAL in samples:
+            raise StudyTableError(
+                f"sample name {REFERENCE_INDIVIDUAL!r} is reserved for the reference genome"
+            )
+        genes = set(self.genes["gene"])
+        absent = [g for g in self.individual_genes if g not in genes]
+        if absent:
+            raise StudyTableError(f"individual-level genes not in the table: {absent[:5]}")
+        held_out = set(self.genes.loc[self.genes["split"] == "test", "gene"])
+        leaked = sorted(set(self.individual_genes) & held_out)
+        if leaked:
+            raise StudyTableError(
+                f"individual-level training genes are in the held-out (test) split: {leaked[:5]}"
+            )
+
+    @property
+    def individuals(self) -> list[str]:
+        """Every individual with a personal genome (training first, then held out)."""
+        return self.train_individuals + self.test_individuals
+
+    def gene_split(self) -> dict[str, str]:
+        """Gene -> 'train'/'valid'/'test' split of the table."""
+        return dict(zip(self.genes["gene"], self.genes["split"], strict=True))
+
+    def observed(self) -> pd.DataFrame:
+        """Observed targets of the study's individuals: columns sample, gene, observed."""
+        rows = self.table[self.table["sample"].isin(self.individuals)]
+        return rows[["sample", "gene", self.target_column]].rename(
+            columns={self.target_column: "observed"}
+        )
+
+    def reference_targets(self, genes: list[str]) -> dict[str, float]:
+        """Reference-level target per gene: the ``ref`` rows, else the training mean."""
+        rows = self.table[self.table["gene"].isin(genes)]
+        ref = rows[rows["sample"] == self.reference_sample].set_index("gene")[self.target_column]
+        if len(ref) == len(genes):
+            return ref.to_dict()
+        log.info("no %r rows for some genes: using the training individuals' mean", "ref")
+        mean = (
+            rows[rows["sample"].isin(self.train_individuals)]
+            .groupby("gene")[self.target_column]
+            .mean()
+        )
+        return {g: float(ref.get(g, mean[g])) for g in genes}
+
+    def training_examples(self, strategy: str) -> list[Example]:
+        """The (individual, gene, target) items a strategy trains on."""
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; use one of {STRATEGIES}")
+        if strategy == "r":
+            genes = self.genes.loc[self.genes["split"] == "train", "gene"].tolist()
+            targets = self.reference_targets(genes)
+            return [Example(REFERENCE_INDIVIDUAL, g, targets[g]) for g in genes]
+        wanted = self.table[
+            self.table["sample"].isin(self.train_individuals)
+            & self.table["gene"].isin(self.individual_genes)
+        ]
+        columns = ["sample", "gene", self.target_column]
+        ordered = wanted[columns].sort_values(["sample", "gene"])
+        return [Example(s, g, float(t)) for s, g, t in ordered.itertuples(index=False, name=None)]
+
+    def prediction_items(self) -> list[tuple[str, str]]:
+        """Every (individual, gene) to predict: the reference and all study individuals."""
+        genes = self.genes["gene"].tolist()
+        return [(ind, g) for ind in [REFERENCE_INDIVIDUAL, *self.individuals] for g in genes]

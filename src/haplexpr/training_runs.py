@@ -1,0 +1,124 @@
+"""Wires a (model, strategy) run: which data, which model, which checkpoint, where to.
+
+S2F models read one-hot haplotypes from ``results/sequences``; gLM towers read frozen
+embeddings from ``results/embeddings/<model>``. Both are wrapped to average the
+predictions of an individual's haplotypes, then trained by the one shared loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import Subset
+
+from haplexpr.atomic import atomic_path
+from haplexpr.datasets import EmbeddingDataset, SequenceDataset
+from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.study import Example, Study
+from haplexpr.training import HaplotypeAverage, TrainingSettings, predict, train
+
+log = logging.getLogger(__name__)
+
+
+def family_key(model_config: dict) -> str:
+    """Training-settings section for a model: ``s2f`` or ``tower``."""
+    return "s2f" if model_config["family"] == "s2f" else "tower"
+
+
+def build_model(model_config: dict, seed: int, embedding_dim: int | None = None) -> nn.Module:
+    """The trainable model for a config entry, haplotype-averaging, seeded."""
+    torch.manual_seed(seed)
+    if model_config["family"] == "s2f":
+        from haplexpr.models.enformer import EnformerModel
+
+        return HaplotypeAverage(EnformerModel.from_config(model_config))
+    from haplexpr.towers import TowerHead
+
+    return HaplotypeAverage(TowerHead(in_dim=embedding_dim, **model_config.get("tower", {})))
+
+
+def make_dataset(
+    model_config: dict, inputs: list[Path], examples: list[Example]
+) -> SequenceDataset | EmbeddingDataset:
+    """Dataset over ``inputs``: sequence-store prefixes (s2f) or embedding shard arrays."""
+    if model_config["family"] == "s2f":
+        return SequenceDataset(inputs, examples, model_config["input_length"])
+    return EmbeddingDataset(inputs, examples)
+
+
+def model_inputs(rule_input) -> list[Path]:
+    """A rule's model inputs: embedding arrays, else the stores named by their tables."""
+    if "embeddings" in rule_input.keys():
+        return [Path(p) for p in rule_input.embeddings]
+    return [Path(p).with_suffix("") for p in rule_input.tables]
+
+
+def _model_for(dataset, model_config: dict, seed: int) -> nn.Module:
+    dim = dataset.embedding_dim if isinstance(dataset, EmbeddingDataset) else None
+    return build_model(model_config, seed, dim)
+
+
+def train_run(
+    study: Study,
+    config: dict,
+    model_name: str,
+    strategy: str,
+    out_dir: str | Path,
+    inputs: list[Path],
+    init_weights: str | Path | None = None,
+) -> Path:
+    """Train one model with one strategy; rp starts from ``init_weights`` (the r model)."""
+    model_config = config["models"][model_name]
+    settings = TrainingSettings.from_config(config, family_key(model_config), strategy)
+    examples = study.training_examples(strategy)
+    dataset = make_dataset(model_config, inputs, examples)
+    log.info("%s/%s: %d training examples", model_name, strategy, len(examples))
+    model = _model_for(dataset, model_config, settings.seed)
+    return train(model, dataset, settings, out_dir, init_weights=init_weights)
+
+
+def predict_run(
+    study: Study,
+    config: dict,
+    model_name: str,
+    strategy: str,
+    model_path: str | Path,
+    out_path: str | Path,
+    inputs: list[Path],
+) -> Path:
+    """Predict every (individual, gene) and the reference; write a parquet table."""
+    started = time.monotonic()
+    model_config = config["models"][model_name]
+    settings = TrainingSettings.from_config(config, family_key(model_config), strategy)
+    items = study.prediction_items()
+    examples = [Example(individual, gene, float("nan")) for individual, gene in items]
+    dataset = make_dataset(model_config, inputs, examples)
+    model = _model_for(dataset, model_config, settings.seed)
+    state = torch.load(model_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["state_dict"])
+    # The reference has one haplotype, individuals two: batch them apart.
+    values = np.empty(len(examples))
+    for group in (
+        [i for i, e in enumerate(examples) if e.individual == REFERENCE_INDIVIDUAL],
+        [i for i, e in enumerate(examples) if e.individual != REFERENCE_INDIVIDUAL],
+    ):
+        subset = Subset(dataset, group)
+        values[group] = predict(model, subset, settings.batch_size, settings.device)
+    frame = pd.DataFrame(items, columns=["sample", "gene"]).assign(prediction=values)
+    with atomic_path(out_path) as tmp:
+        frame.to_parquet(tmp, index=False)
+    log.info(
+        "%s/%s: %d predictions in %.1f s -> %s",
+        model_name,
+        strategy,
+        len(frame),
+        time.monotonic() - started,
+        out_path,
+    )
+    return Path(out_path)

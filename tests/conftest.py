@@ -1,0 +1,23 @@
+"""Shared pytest fixtures for haplexpr."""
+
+import os
+
+import pytest
+from slurm_cluster import SlurmCluster
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A running single-node SLURM cluster (partition ``main``, one fake GPU) for the session.
+
+    Skips when it cannot run here (not root, slurm-wlm/munge missing); with
+    ``HAPLEXPR_REQUIRE_SLURM=1`` (CI) that is a failure instead. The daemons are stopped at the
+    end of the session, also when tests fail.
+    """
+    reason = SlurmCluster.skip_reason()
+    if reason is not None:
+        if os.environ.get("HAPLEXPR_REQUIRE_SLURM") == "1":
+            pytest.fail(f"HAPLEXPR_REQUIRE_SLURM=1 but {reason}")
+        pytest.skip(reason)
+    with SlurmCluster(tmp_path_factory.mktemp("slurm-cluster")) as cluster:
+        yield cluster

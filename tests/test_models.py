@@ -1,0 +1,322 @@
+"""Sequence encoding, tiny Enformer / NT checkpoints and the gLM tower, all on CPU."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from enformer_pytorch import Enformer
+
+from haplexpr.models.enformer import TINY_ENFORMER, EnformerModel
+from haplexpr.models.enformer import save_pretrained_tiny as save_tiny_enformer
+from haplexpr.models.nucleotide_transformer import (
+    NT_VOCAB,
+    NucleotideTransformerEmbedder,
+    _realign,
+    kmer_tokens,
+    tokens_for_length,
+)
+from haplexpr.models.nucleotide_transformer import save_pretrained_tiny as save_tiny_nt
+from haplexpr.sequence_encoding import centered_window, one_hot, orient, reverse_complement
+from haplexpr.towers import TowerHead, WindowAttentionPool
+
+
+def random_dna(length: int, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice("ACGT") for _ in range(length))
+
+
+def one_hot_batch(batch: int, length: int, seed: int = 0) -> torch.Tensor:
+    return torch.from_numpy(np.stack([one_hot(random_dna(length, seed + i)) for i in range(batch)]))
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def test_one_hot_columns_case_and_unknowns():
+    x = one_hot("ACGTacgtNnR-")
+    assert x.dtype == np.float32 and x.shape == (12, 4)
+    np.testing.assert_array_equal(x[:4], np.eye(4, dtype=np.float32))
+    np.testing.assert_array_equal(x[4:8], np.eye(4, dtype=np.float32))
+    assert not x[8:].any()
+    assert one_hot("").shape == (0, 4)
+
+
+def test_reverse_complement_keeps_case_and_iupac():
+    assert reverse_complement("ACGTN") == "NACGT"
+    assert reverse_complement("aacG") == "Cgtt"
+    assert reverse_complement("RYKMSWBDHV") == "BDHVWSKMRY"
+    assert reverse_complement(reverse_complement("ACGTRYnx")) == "ACGTRYnx"
+
+
+@pytest.mark.parametrize(
+    ("center", "length", "expected"),
+    [
+        (5, 4, "3456"),  # even: [c - L/2, c + L/2)
+        (5, 5, "34567"),  # odd: centre at index L // 2
+        (1, 6, "NN0123"),  # runs off the left end
+        (8, 6, "56789N"),  # runs off the right end
+        (5, 14, "NN0123456789NN"),  # both ends
+        (0, 1, "0"),
+        (30, 4, "NNNN"),  # wholly off the right end
+        (-10, 3, "NNN"),  # wholly off the left end
+        (5, 0, ""),
+    ],
+)
+def test_centered_window(center, length, expected):
+    window = centered_window("0123456789", center, length)
+    assert window == expected
+    assert len(window) == length
+    if 0 <= center < 10 and length:
+        assert window[length // 2] == str(center)
+
+
+def test_orient_minus_strand_tss_position():
+    seq = "ACGTTTGCA" + "G" + "CATTTGCAT"  # TSS 'G' at index 9
+    for length in (8, 9):
+        window = centered_window(seq, 9, length)
+        assert window[length // 2] == "G"
+        minus = orient(window, "-")
+        assert minus == reverse_complement(window)
+        assert minus[length - 1 - length // 2] == "C"  # complement of the TSS base
+    assert orient("ACG", "+") == "ACG"
+    with pytest.raises(ValueError):
+        orient("ACG", ".")
+
+
+# --------------------------------------------------------------------------- Enformer
+
+
+@pytest.mark.parametrize("input_length", [4096, 1920])  # 32 bins and 15 (not a power of two)
+def test_enformer_tiny_shapes(input_length):
+    model = EnformerModel.from_config({"tiny": TINY_ENFORMER, "input_length": input_length})
+    assert model.n_bins == input_length // 128
+    x = one_hot_batch(2, input_length)
+    emb = model.embeddings(x)
+    assert emb.shape == (2, input_length // 128, 2 * TINY_ENFORMER["dim"])
+    assert model.central(emb).shape == (2, 10, 96)
+    assert model(x).shape == (2,)
+
+
+def test_enformer_rejects_bad_lengths_and_configs():
+    with pytest.raises(ValueError):
+        EnformerModel.from_config({"tiny": TINY_ENFORMER, "input_length": 4000})
+    with pytest.raises(ValueError):  # default dim_divisible_by=128 rounds dim 48 away
+        EnformerModel.from_config(
+            {"tiny": {"dim": 48, "depth": 1, "heads": 2}, "input_length": 4096}
+        )
+    with pytest.raises(ValueError):  # TF gamma needs 1,536 bins
+        EnformerModel.from_config(
+            {"tiny": TINY_ENFORMER, "input_length": 4096, "use_tf_gamma": True}
+        )
+    model = EnformerModel.from_config({"tiny": TINY_ENFORMER, "input_length": 4096})
+    with pytest.raises(ValueError):
+        model(one_hot_batch(1, 2048))
+
+
+def test_enformer_gradient_reaches_trunk_and_heads_frozen():
+    model = EnformerModel.from_config(
+        {"tiny": TINY_ENFORMER, "input_length": 2048, "center_bins": 4}
+    )
+    model.train()
+    model(one_hot_batch(3, 2048)).pow(2).mean().backward()
+    assert model.trunk.stem[0].weight.grad.abs().sum() > 0
+    # enformer-pytorch zero-initialises attention's to_out, so q/k/v get no gradient at
+    # step 0; to_out and the feed-forward do.
+    attention = model.trunk.transformer[0][0].fn[1]
+    assert attention.to_out.weight.grad.abs().sum() > 0
+    assert model.trunk.transformer[0][1].fn[1].weight.grad.abs().sum() > 0
+    assert model.linear.weight.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in model.trunk.heads.parameters())
+
+
+def test_enformer_gradient_checkpointing_matches():
+    cfg = {"tiny": TINY_ENFORMER, "input_length": 2048}
+    x = one_hot_batch(2, 2048)
+    results = []
+    for ckpt in (False, True):
+        torch.manual_seed(1)
+        model = EnformerModel.from_config({**cfg, "gradient_checkpointing": ckpt}).train()
+        torch.manual_seed(2)  # same dropout masks in both runs
+        loss = model(x).sum()
+        loss.backward()
+        results.append((loss.detach(), model.trunk.stem[0].weight.grad.clone()))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    torch.testing.assert_close(results[0][1], results[1][1])
+
+
+def test_enformer_track_head_readout():
+    tiny = {**TINY_ENFORMER, "output_heads": {"human": 16}}
+    model = EnformerModel.from_config(
+        {"tiny": tiny, "input_length": 2048, "head": "track", "track_index": 3, "center_bins": 4}
+    ).eval()
+    x = one_hot_batch(2, 2048)
+    with torch.no_grad():
+        y = model(x)
+        tracks = model.trunk(x, head="human")  # (B, 16 bins, 16 tracks)
+        expected = torch.log1p(tracks[:, 6:10, 3].mean(dim=1))
+    assert y.shape == (2,)
+    torch.testing.assert_close(y, expected)
+    assert model.pool is None and model.linear is None
+    with pytest.raises(ValueError):
+        EnformerModel.from_config({"tiny": tiny, "input_length": 2048, "head": "track"})
+
+
+def test_enformer_tiny_checkpoint_loads_through_pretrained_path(tmp_path):
+    path = save_tiny_enformer(tmp_path / "enformer", TINY_ENFORMER, seed=7)
+    with torch.random.fork_rng():
+        torch.manual_seed(7)
+        reference = Enformer.from_hparams(**TINY_ENFORMER, target_length=16).eval()
+    model = EnformerModel.from_config({"pretrained": str(path), "input_length": 2048}).eval()
+    loaded = model.trunk.state_dict()
+    for key, value in reference.state_dict().items():
+        assert torch.equal(value, loaded[key]), key
+    x = one_hot_batch(2, 2048)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.embeddings(x), reference(x, return_only_embeddings=True), rtol=0, atol=0
+        )
+
+
+def test_enformer_state_dict_round_trip(tmp_path):
+    cfg = {"tiny": TINY_ENFORMER, "input_length": 2048, "pool_logits": "per_dim"}
+    torch.manual_seed(0)
+    first = EnformerModel.from_config(cfg).eval()
+    torch.save(first.state_dict(), tmp_path / "model.pt")
+    torch.manual_seed(1)
+    second = EnformerModel.from_config(cfg).eval()
+    second.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    x = one_hot_batch(2, 2048)
+    with torch.no_grad():
+        torch.testing.assert_close(first(x), second(x), rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- NT
+
+
+def test_kmer_tokens_follow_nt_rules():
+    assert kmer_tokens("ACGTACGTACGT") == ["ACGTAC", "GTACGT"]
+    assert kmer_tokens("ACGTACGTA") == ["ACGTAC", "G", "T", "A"]  # leftover tail
+    # N splits the sequence and the 6-mer grid restarts after it (NT's tokenizer)
+    assert kmer_tokens("ATCGAATNGGCGATGCAC") == ["ATCGAA", "T", "N", "GGCGAT", "G", "C", "A", "C"]
+    assert kmer_tokens("acgtacNN") == ["ACGTAC", "N", "N"]  # lower case, runs of N
+    assert kmer_tokens("ACRTACGTACGT") == ["A", "C", "N", "TACGTA", "C", "G", "T"]  # IUPAC
+    assert kmer_tokens("") == []
+    assert tokens_for_length(11_000) == 1835 and tokens_for_length(2048) == 343
+
+
+def test_nt_vocab_layout():
+    assert len(NT_VOCAB) == 4107
+    assert NT_VOCAB[:6] == ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"]
+    assert NT_VOCAB[6:10] == ["AAAAAA", "AAAAAT", "AAAAAC", "AAAAAG"]
+    assert NT_VOCAB[-5:] == ["A", "T", "C", "G", "N"]
+
+
+def test_realign_weights_tokens_by_shared_bases():
+    tokens = ["A", "C", "N", "GGCGAT", "T"]  # 10 bases: slot 0 = bases 0-5, then 4 singles
+    hidden = np.arange(5, dtype=np.float32)[:, None].repeat(2, axis=1)
+    out = _realign(hidden, tokens, 10)
+    np.testing.assert_allclose(out[:, 0], [(0 + 1 + 2 + 3 * 3) / 6, 3, 3, 3, 4])
+    clean = kmer_tokens(random_dna(20))  # on NT's own grid the realignment is the identity
+    hidden = np.random.default_rng(0).normal(size=(len(clean), 3)).astype(np.float32)
+    np.testing.assert_allclose(_realign(hidden, clean, 20), hidden, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def nt_path(tmp_path_factory):
+    tiny = {
+        "hidden_size": 32,
+        "num_hidden_layers": 3,
+        "num_attention_heads": 4,
+        "intermediate_size": 64,
+    }
+    return save_tiny_nt(tmp_path_factory.mktemp("nt"), tiny, seed=3)
+
+
+def test_nt_embed_shapes_and_padding(nt_path):
+    embedder = NucleotideTransformerEmbedder.from_config(
+        {"pretrained": str(nt_path), "layer": 2, "input_length": 605}
+    )
+    assert embedder.embedding_dim == 32
+    clean = [random_dna(605, seed) for seed in range(3)]
+    out = embedder.embed(clean)
+    assert out.shape == (3, embedder.tokens_for_length(605), 32) == (3, 105, 32)
+    assert out.dtype == np.float32
+    with_n = clean[1][:100] + "NN" + clean[1][102:]  # more tokens, same output shape
+    mixed = embedder.embed([clean[0], with_n])
+    assert mixed.shape == (2, 105, 32)
+    np.testing.assert_allclose(mixed[0], out[0], atol=1e-5)  # padding + mask leave it intact
+    np.testing.assert_allclose(mixed[1], embedder.embed([with_n])[0], atol=1e-5)
+    with pytest.raises(ValueError):
+        embedder.embed(["ACGTAC", "ACGTACG"])
+
+
+def test_nt_matches_direct_transformers_call_and_is_deterministic(nt_path):
+    from transformers import AutoModelForMaskedLM
+
+    seq = random_dna(120, seed=9)
+    embedder = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 1})
+    first = embedder.embed([seq])
+    np.testing.assert_array_equal(first, embedder.embed([seq]))
+    again = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 1})
+    np.testing.assert_array_equal(first, again.embed([seq]))  # save -> load is exact
+    untruncated = NucleotideTransformerEmbedder.from_config(
+        {"pretrained": str(nt_path), "layer": 1, "truncate_layers": False}
+    )
+    np.testing.assert_allclose(first, untruncated.embed([seq]), atol=1e-6)
+
+    model = AutoModelForMaskedLM.from_pretrained(str(nt_path)).eval()
+    ids = torch.tensor([[3, *(NT_VOCAB.index(t) for t in kmer_tokens(seq))]])
+    with torch.no_grad():
+        direct = model(input_ids=ids, output_hidden_states=True).hidden_states[1][0, 1:]
+    np.testing.assert_allclose(first[0], direct.numpy(), atol=1e-6)
+
+
+def test_nt_tiny_from_config_and_layer_bounds():
+    embedder = NucleotideTransformerEmbedder.from_config({"tiny": None, "layer": -1})
+    assert embedder.embed(["ACGTACGTAC"]).shape == (1, 5, 64)
+    with pytest.raises(ValueError):
+        NucleotideTransformerEmbedder.from_config({"layer": 5})
+    with pytest.raises(ValueError):  # more tokens than positions
+        NucleotideTransformerEmbedder.from_config({"input_length": 20_000})
+
+
+# --------------------------------------------------------------------------- tower
+
+
+@pytest.mark.parametrize("length", [64, 342, 2048])
+@pytest.mark.parametrize("dim", [16, 64])
+def test_tower_shapes_and_backward(length, dim):
+    tower = TowerHead(dim).train()
+    x = torch.randn(4, length, dim, requires_grad=True)
+    y = tower(x)
+    assert y.shape == (4,)
+    y.sum().backward()
+    assert x.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in tower.parameters())
+
+
+def test_tower_projection_and_geometry():
+    tower = TowerHead(
+        64,
+        channels=16,
+        kernels_strides=[[8, 4], [4, 2]],
+        pool_sizes=[2, 1],
+        hidden=32,
+        mlp_hidden=8,
+    )
+    assert tower(torch.randn(2, 342, 64)).shape == (2,)
+    assert TowerHead(8).receptive_field == (1864, 1024)
+    assert tower.receptive_field == (8 + 4 + 3 * 8, 16)
+    tower.eval()
+    assert tower(torch.randn(1, 5, 64)).shape == (1,)  # short input in eval, batch of one
+
+
+def test_window_attention_pool_masks_ragged_window():
+    pool = WindowAttentionPool(2, pool_size=3)
+    x = torch.arange(14, dtype=torch.float32).view(1, 2, 7) - 100  # all negative
+    out = pool(x)
+    assert out.shape == (1, 2, 3)
+    torch.testing.assert_close(out[..., 2], x[..., 6])  # padding never wins the softmax

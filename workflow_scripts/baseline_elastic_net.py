@@ -1,0 +1,36 @@
+"""Snakemake entry point: genotype-only elastic-net baseline predictions."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
+
+
+import pysam
+
+from haplexpr.atomic import atomic_path
+from haplexpr.baselines import elastic_net_predictions
+from haplexpr.config import validate_config
+from haplexpr.genes import gene_windows
+from haplexpr.runlog import configure
+from haplexpr.study import Study
+
+configure(snakemake.log[0])
+config = validate_config(snakemake.config)
+study = Study.from_config(config)
+with pysam.FastaFile(snakemake.input.reference) as fasta:
+    lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+windows = gene_windows(study.genes, lengths, 1, config["data"]["tss_coordinate_base"])
+settings = snakemake.params.settings
+predictions = elastic_net_predictions(
+    study,
+    windows,
+    dict(zip(snakemake.params.chroms, snakemake.input.vcfs, strict=True)),
+    cis_window=settings["cis_window"],
+    min_minor_allele_count=settings["min_minor_allele_count"],
+    l1_ratio=settings["l1_ratio"],
+    cv_folds=settings["cv_folds"],
+    seed=config["training"]["seed"],
+)
+with atomic_path(snakemake.output[0]) as tmp:
+    predictions.to_parquet(tmp, index=False)

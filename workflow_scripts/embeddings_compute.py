@@ -1,0 +1,22 @@
+"""Snakemake entry point: frozen gLM embeddings of one individual's store."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
+
+
+import torch
+
+from haplexpr.embeddings import compute_embeddings
+from haplexpr.runlog import configure
+
+configure(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+compute_embeddings(
+    [Path(table).with_suffix("") for table in snakemake.input.tables],
+    snakemake.params.model_config,
+    snakemake.output.array,
+    snakemake.output.index,
+    device=snakemake.params.device,
+)

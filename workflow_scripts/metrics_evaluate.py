@@ -1,0 +1,41 @@
+"""Snakemake entry point: metrics of one model and strategy."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
+
+
+import logging
+
+import pandas as pd
+
+from haplexpr.atomic import atomic_path
+from haplexpr.config import validate_config
+from haplexpr.evaluation import evaluate
+from haplexpr.runlog import configure
+from haplexpr.study import Study
+
+configure(snakemake.log[0])
+study = Study.from_config(validate_config(snakemake.config))
+summary, per_gene = evaluate(
+    pd.read_parquet(snakemake.input.predictions),
+    study,
+    permutations=snakemake.params.permutations,
+    seed=snakemake.params.seed,
+)
+with atomic_path(snakemake.output.per_gene) as tmp:
+    per_gene.to_csv(tmp, sep="\t", index=False)
+with atomic_path(snakemake.output.summary) as tmp:
+    summary.to_csv(tmp, sep="\t", index=False)
+primary = summary[
+    (summary["individuals"] == "held_out_individuals") & (summary["gene_set"] == "seen_genes")
+].iloc[0]
+logging.getLogger("metrics").info(
+    "%s/%s: held-out individuals, seen genes: mean per-gene R %.3f (shuffled control %.3f) -> %s",
+    snakemake.wildcards.model,
+    snakemake.wildcards.strategy,
+    primary["mean_r"],
+    primary["shuffled_mean_r"],
+    snakemake.output.summary,
+)
