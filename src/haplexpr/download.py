@@ -102,6 +102,8 @@ def download(url: str, dest: str | Path, md5: str | None = None, attempts: int =
         except SourceMissingError:
             raise
         except (urllib.error.URLError, ConnectionError, TimeoutError, DownloadError) as error:
+            if isinstance(error, urllib.error.HTTPError):
+                error.close()  # release the error response's connection
             if isinstance(error, urllib.error.HTTPError) and error.code in (401, 403, 404):
                 raise SourceMissingError(f"{url}: HTTP {error.code} {error.reason}") from error
             if attempt == attempts:
@@ -178,5 +180,6 @@ def verify(path: Path, url: str, md5: str | None) -> None:
             if handle.read() != BGZF_EOF:
                 raise DownloadError(
                     f"{url}: file is truncated or not bgzip-compressed (no BGZF end-of-file "
-                    f"block); kept {path} so a rerun resumes it"
+                    f"block); kept {path} so a rerun resumes it (delete it if the source "
+                    "itself is not bgzip-compressed)"
                 )

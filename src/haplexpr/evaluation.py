@@ -33,7 +33,11 @@ def row_correlations(predicted: np.ndarray, observed: np.ndarray) -> np.ndarray:
     denominator = np.sqrt((p**2).sum(axis=1) * (o**2).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (p * o).sum(axis=1) / denominator
-    r[denominator == 0] = np.nan
+    # A constant row need not centre to exact zeros (the float mean of c, c, ... can differ
+    # from c), which would leave R = +-1e-17 instead of NaN: test constancy directly.
+    constant = (predicted == predicted[:, :1]).all(axis=1)
+    constant |= (observed == observed[:, :1]).all(axis=1)
+    r[(denominator == 0) | constant] = np.nan
     return r
 
 

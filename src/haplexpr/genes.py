@@ -70,7 +70,12 @@ def read_id_list(path: str | Path) -> list[str]:
 
 def read_partition_table(path: str | Path, target_column: str) -> pd.DataFrame:
     """Read and check the long study table; returns it with ``sample`` and ``gene`` as str."""
-    table = pd.read_csv(path, dtype={"sample": str, "gene": str, "chr": str, "split": str})
+    table = pd.read_csv(
+        path,
+        dtype={"sample": str, "gene": str, "chr": str, "split": str},
+        keep_default_na=False,  # an ID spelt "NA" is an ID; empty targets still read as NaN
+        na_values={target_column: ["", "NA", "NaN", "nan"]},
+    )
     missing = [c for c in (*TABLE_COLUMNS, target_column) if c not in table.columns]
     if missing:
         raise StudyTableError(

@@ -67,6 +67,9 @@ def check_vcf(
                     f"{where}: contig {record.chrom!r} in the VCF listed for chromosome {chrom}"
                 )
             alts = record.alts or ()
+            if not alts:
+                report.skipped["no_alt_allele"] += 1
+                continue
             if any(a.startswith("<") or a == "*" for a in alts):
                 report.skipped["symbolic_or_star_allele"] += 1
                 continue

@@ -1,0 +1,332 @@
+"""Tests for haplexpr.download: resumable, verified downloads and the VCF URL list."""
+
+import hashlib
+import random
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pysam
+import pytest
+
+from haplexpr.download import (
+    DownloadError,
+    SourceMissingError,
+    VcfSource,
+    download,
+    read_url_list,
+)
+
+EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+class RangeHandler(BaseHTTPRequestHandler):
+    """Serves ``server.files``; honours ``Range: bytes=N-`` unless told not to."""
+
+    def do_GET(self):
+        srv = self.server
+        header = self.headers.get("Range")
+        srv.seen.append((self.path, header))
+        data = srv.files.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        start = 0
+        if header is not None and srv.honour_range:
+            match = re.fullmatch(r"bytes=(\d+)-", header)
+            assert match, header
+            start = int(match[1])
+            if start >= len(data):
+                body = b"<html>Range Not Satisfiable</html>\n"  # as real servers send
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if srv.truncate_at is not None:  # announce everything, send less, hang up
+            body = data[start : max(start, srv.truncate_at)]
+        self.wfile.write(body)
+        srv.sent.append(len(body))
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
+    httpd.daemon_threads = True
+    httpd.files = {}
+    httpd.seen = []
+    httpd.sent = []
+    httpd.honour_range = True
+    httpd.truncate_at = None
+    httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Record download retries' back-off sleeps instead of sleeping."""
+    calls = []
+    monkeypatch.setattr(time, "sleep", calls.append)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def bgzipped(tmp_path_factory):
+    """A multi-block bgzip file (with its EOF block), as bytes."""
+    folder = tmp_path_factory.mktemp("payload")
+    rng = random.Random(7)
+    lines = [
+        f"1\t{i}\t.\t{rng.choice('ACGT')}\t{rng.choice('ACGT')}\t.\tPASS\t.\t{rng.random()}\n"
+        for i in range(1, 20001)
+    ]
+    plain = folder / "payload.vcf"
+    plain.write_text("".join(lines))
+    packed = folder / "payload.vcf.gz"
+    pysam.tabix_compress(str(plain), str(packed))
+    data = packed.read_bytes()
+    assert data.endswith(EOF_BLOCK) and len(data) > 100_000
+    return data
+
+
+def md5_of(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def test_full_download_is_identical_and_leaves_no_part(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    dest = tmp_path / "out" / "chr1.vcf.gz"
+    result = download(f"{server.base}/chr1.vcf.gz", dest, md5=md5_of(bgzipped))
+    assert result == dest
+    assert dest.read_bytes() == bgzipped
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["chr1.vcf.gz"]
+    assert server.seen == [("/chr1.vcf.gz", None)]
+    assert sleeps == []
+
+
+def test_resume_sends_range_from_part_size(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    dest = tmp_path / "chr1.vcf.gz"
+    half = len(bgzipped) // 2
+    (tmp_path / "chr1.vcf.gz.part").write_bytes(bgzipped[:half])
+    download(f"{server.base}/chr1.vcf.gz", dest, md5=md5_of(bgzipped))
+    assert server.seen == [("/chr1.vcf.gz", f"bytes={half}-")]
+    assert server.sent == [len(bgzipped) - half]  # only the missing tail was transferred
+    assert dest.read_bytes() == bgzipped
+    assert not (tmp_path / "chr1.vcf.gz.part").exists()
+    assert sleeps == []
+
+
+def test_complete_part_is_finished_after_416(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    dest = tmp_path / "chr1.vcf.gz"
+    (tmp_path / "chr1.vcf.gz.part").write_bytes(bgzipped)
+    download(f"{server.base}/chr1.vcf.gz", dest, md5=md5_of(bgzipped))
+    assert server.seen == [("/chr1.vcf.gz", f"bytes={len(bgzipped)}-")]
+    assert dest.read_bytes() == bgzipped
+    assert not (tmp_path / "chr1.vcf.gz.part").exists()
+
+
+def test_server_ignoring_range_restarts_from_scratch(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.honour_range = False
+    dest = tmp_path / "chr1.vcf.gz"
+    half = len(bgzipped) // 2
+    # Garbage in the .part proves it is overwritten, not appended to.
+    (tmp_path / "chr1.vcf.gz.part").write_bytes(b"x" * half)
+    download(f"{server.base}/chr1.vcf.gz", dest)
+    assert server.seen == [("/chr1.vcf.gz", f"bytes={half}-")]
+    assert server.sent == [len(bgzipped)]
+    assert dest.read_bytes() == bgzipped
+    assert not (tmp_path / "chr1.vcf.gz.part").exists()
+
+
+def test_md5_mismatch_names_both_digests_and_removes_part(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    url = f"{server.base}/chr1.vcf.gz"
+    dest = tmp_path / "chr1.vcf.gz"
+    wrong = "0123456789abcdef0123456789abcdef"
+    with pytest.raises(DownloadError) as caught:
+        download(url, dest, md5=wrong)
+    assert type(caught.value) is DownloadError
+    assert str(caught.value) == (
+        f"{url}: md5 {md5_of(bgzipped)} does not match the expected {wrong}; "
+        "the partial file was removed, rerun to download it again"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_connection_closed_early_fails_clearly_then_resumes(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    half = len(bgzipped) // 2
+    server.truncate_at = half
+    url = f"{server.base}/chr1.vcf.gz"
+    dest = tmp_path / "chr1.vcf.gz"
+    with pytest.raises(DownloadError) as caught:
+        download(url, dest)
+    assert str(caught.value) == (
+        f"{url}: failed after 5 attempts: {url}: got {half} bytes, server announced {len(bgzipped)}"
+    )
+    assert not dest.exists()
+    assert sleeps == [2, 4, 8, 16]
+    # Every retry resumed where the .part ended.
+    assert server.seen == [("/chr1.vcf.gz", None)] + [("/chr1.vcf.gz", f"bytes={half}-")] * 4
+    assert (tmp_path / "chr1.vcf.gz.part").read_bytes() == bgzipped[:half]
+    # Once the server behaves, a rerun finishes the kept .part.
+    server.truncate_at = None
+    download(url, dest, md5=md5_of(bgzipped))
+    assert server.seen[-1] == ("/chr1.vcf.gz", f"bytes={half}-")
+    assert dest.read_bytes() == bgzipped
+    assert not (tmp_path / "chr1.vcf.gz.part").exists()
+
+
+def test_missing_bgzf_eof_block_is_rejected(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped[: -len(EOF_BLOCK)]
+    url = f"{server.base}/chr1.vcf.gz"
+    dest = tmp_path / "chr1.vcf.gz"
+    part = tmp_path / "chr1.vcf.gz.part"
+    with pytest.raises(DownloadError) as caught:
+        download(url, dest)
+    assert str(caught.value) == (
+        f"{url}: file is truncated or not bgzip-compressed (no BGZF end-of-file block); "
+        f"kept {part} so a rerun resumes it (delete it if the source itself is not "
+        "bgzip-compressed)"
+    )
+    assert not dest.exists()
+    assert sleeps == []
+
+
+def test_eof_block_is_not_required_for_uncompressed_files(server, tmp_path, sleeps):
+    server.files["/list.txt"] = b"not gzip\n"
+    dest = download(f"{server.base}/list.txt", tmp_path / "list.txt")
+    assert dest.read_bytes() == b"not gzip\n"
+
+
+def test_404_is_source_missing_without_retries(server, tmp_path, sleeps):
+    url = f"{server.base}/absent.vcf.gz"
+    with pytest.raises(SourceMissingError) as caught:
+        download(url, tmp_path / "absent.vcf.gz")
+    assert str(caught.value) == f"{url}: HTTP 404 Not Found"
+    assert sleeps == []
+    assert server.seen == [("/absent.vcf.gz", None)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_url_download(bgzipped, tmp_path, sleeps):
+    source = tmp_path / "source dir" / "demo.chr1.vcf.gz"
+    source.parent.mkdir()
+    source.write_bytes(bgzipped)
+    dest = tmp_path / "out" / "chr1.vcf.gz"
+    download(source.as_uri(), dest, md5=md5_of(bgzipped))
+    assert dest.read_bytes() == bgzipped
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["chr1.vcf.gz"]
+
+
+def test_missing_local_file_is_source_missing(tmp_path, sleeps):
+    source = tmp_path / "nope.chr1.vcf.gz"
+    url = source.as_uri()
+    with pytest.raises(SourceMissingError) as caught:
+        download(url, tmp_path / "out.vcf.gz")
+    assert str(caught.value) == f"{url}: no such file {source}"
+    assert sleeps == []
+
+
+PATTERN = r"chr([0-9]+|X|Y|MT)"
+
+
+def write_list(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "vcf_urls.txt"
+    path.write_text(text)
+    return path
+
+
+def test_url_list_resolves_relative_entries_against_its_folder(tmp_path):
+    folder = tmp_path / "lists"
+    md5 = "D959DBFAD9B14D2943EA5AE9748BB2EA"
+    path = write_list(
+        folder,
+        "# phased VCFs\n"
+        "\n"
+        f"vcf/demo.chr1.vcf.gz\t{md5}\n"
+        "file:vcf/demo.chr2.vcf.gz\n"
+        "   \n"
+        "file:///data/abs/demo.chrX.vcf.gz  6f6628284d260e369335f426e46b1183\n"
+        "https://example.org/GEUVADIS.chr22.PH1PH2_465.vcf.gz\n"
+        "../up/demo.chrMT.vcf.gz\n",
+    )
+    assert read_url_list(path, PATTERN) == [
+        VcfSource("1", "file://" + str(folder.resolve() / "vcf" / "demo.chr1.vcf.gz"), md5.lower()),
+        VcfSource("2", "file://" + str(folder.resolve() / "vcf" / "demo.chr2.vcf.gz"), None),
+        VcfSource("X", "file:///data/abs/demo.chrX.vcf.gz", "6f6628284d260e369335f426e46b1183"),
+        VcfSource("22", "https://example.org/GEUVADIS.chr22.PH1PH2_465.vcf.gz", None),
+        VcfSource("MT", "file://" + str(tmp_path.resolve() / "up" / "demo.chrMT.vcf.gz"), None),
+    ]
+
+
+def test_url_list_relative_from_relative_list_path(tmp_path, monkeypatch):
+    write_list(tmp_path / "cfg", "file:vcf/demo.chr3.vcf.gz\n")
+    monkeypatch.chdir(tmp_path)
+    (source,) = read_url_list("cfg/vcf_urls.txt", PATTERN)
+    assert source == VcfSource(
+        "3", "file://" + str(tmp_path.resolve() / "cfg" / "vcf" / "demo.chr3.vcf.gz"), None
+    )
+
+
+def test_url_list_bad_md5_column(tmp_path):
+    path = write_list(tmp_path, "# header\nvcf/demo.chr1.vcf.gz\tnot-an-md5\n")
+    with pytest.raises(DownloadError) as caught:
+        read_url_list(path, PATTERN)
+    assert str(caught.value) == f"{path}:2: second column 'not-an-md5' is not an md5"
+
+
+def test_url_list_duplicate_chromosome(tmp_path):
+    path = write_list(tmp_path, "a/demo.chr1.vcf.gz\nb/other.chr1.vcf.gz\n")
+    with pytest.raises(DownloadError) as caught:
+        read_url_list(path, PATTERN)
+    assert str(caught.value) == f"{path}:2: a second URL for chromosome 1"
+
+
+def test_url_list_pattern_must_match(tmp_path):
+    path = write_list(tmp_path, "vcf/demo.chr1.vcf.gz\nvcf/ALL.autosomes.vcf.gz\n")
+    with pytest.raises(DownloadError) as caught:
+        read_url_list(path, PATTERN)
+    assert str(caught.value) == (
+        f"{path}:2: cannot tell the chromosome of 'ALL.autosomes.vcf.gz' with pattern "
+        f"{PATTERN!r} (config data.vcf_chromosome_pattern)"
+    )
+
+
+def test_url_list_without_urls(tmp_path):
+    path = write_list(tmp_path, "# nothing yet\n\n")
+    with pytest.raises(DownloadError) as caught:
+        read_url_list(path, PATTERN)
+    assert str(caught.value) == f"{path}: no URLs"
+
+
+def test_url_list_unsupported_scheme(tmp_path):
+    path = write_list(tmp_path, "s3://bucket/demo.chr1.vcf.gz\n")
+    with pytest.raises(DownloadError) as caught:
+        read_url_list(path, PATTERN)
+    assert str(caught.value) == (
+        "unsupported URL scheme in 's3://bucket/demo.chr1.vcf.gz' (use http(s), ftp or file)"
+    )

@@ -1,0 +1,221 @@
+"""Metrics on a synthetic study: per-gene R across individuals, controls and across-gene R."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from haplexpr.evaluation import PER_GENE_COLUMNS, evaluate, gene_sets, row_correlations
+from haplexpr.genes import gene_table
+from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.study import Study
+
+SEEN = ["g1", "g2", "g3"]
+HELD_OUT = ["g4", "g5"]
+TARGET = "expression"
+
+
+def make_study(n_train: int = 6, n_test: int = 6, seed: int = 0) -> Study:
+    """Three genes seen in training, two held out, a ``ref`` pseudo-sample with targets."""
+    rng = np.random.default_rng(seed)
+    train = [f"tr{i:02d}" for i in range(n_train)]
+    test = [f"te{i:02d}" for i in range(n_test)]
+    rows = []
+    for k, gene in enumerate(SEEN + HELD_OUT):
+        split = "train" if gene in SEEN else "test"
+        for sample in [*train, *test]:
+            rows.append((split, sample, gene, "chr1", 1000 * (k + 1), "+", rng.normal(k, 1.0)))
+        rows.append((split, "ref", gene, "chr1", 1000 * (k + 1), "+", REF_TARGETS[gene]))
+    table = pd.DataFrame(rows, columns=["split", "sample", "gene", "chr", "TSS", "strand", TARGET])
+    study = Study(
+        table=table,
+        genes=gene_table(table),
+        train_individuals=train,
+        test_individuals=test,
+        individual_genes=list(SEEN),
+        target_column=TARGET,
+        reference_sample="ref",
+    )
+    study.check()
+    return study
+
+
+REF_TARGETS = {"g1": 1.0, "g2": 3.0, "g3": 2.5, "g4": -1.0, "g5": 0.5}
+REF_PREDICTIONS = {"g1": 0.2, "g2": 0.9, "g3": 1.1, "g4": 0.0, "g5": 0.3}
+
+
+def predictions_from(study: Study, transform) -> pd.DataFrame:
+    """Predictions ``transform(observed, sample)`` for every individual, plus the reference."""
+    observed = study.observed()
+    individual = observed.assign(
+        prediction=[
+            transform(v, s) for v, s in zip(observed["observed"], observed["sample"], strict=True)
+        ]
+    )[["sample", "gene", "prediction"]]
+    reference = pd.DataFrame(
+        {"sample": REFERENCE_INDIVIDUAL, "gene": list(REF_PREDICTIONS),
+         "prediction": list(REF_PREDICTIONS.values())}
+    )  # fmt: skip
+    return pd.concat([reference, individual], ignore_index=True)
+
+
+def per_individual_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    wanted = summary["individuals"].isin(["held_out_individuals", "training_individuals"])
+    return summary[wanted].set_index(["individuals", "gene_set"])
+
+
+def pearson(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+# --------------------------------------------------------------------------- row_correlations
+
+
+def test_row_correlations_equal_corrcoef():
+    rng = np.random.default_rng(1)
+    predicted = rng.normal(size=(6, 9))
+    observed = 0.5 * predicted + rng.normal(size=(6, 9))
+    r = row_correlations(predicted, observed)
+    expected = [np.corrcoef(p, o)[0, 1] for p, o in zip(predicted, observed, strict=True)]
+    np.testing.assert_allclose(r, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value", [0.0, 2.0, 0.1, -0.1321048632913019, 0.6404226504432821, 1e6])
+def test_row_correlations_nan_for_constant_rows(value):
+    rng = np.random.default_rng(2)
+    predicted = rng.normal(size=(4, 12))
+    observed = rng.normal(size=(4, 12))
+    predicted[1] = value  # constant prediction
+    observed[2] = value  # constant observation
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = row_correlations(predicted, observed)
+    assert np.isnan(r[1]) and np.isnan(r[2])
+    assert np.isfinite(r[[0, 3]]).all()
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def test_gene_sets():
+    study = make_study()
+    assert gene_sets(study) == {"seen_genes": SEEN, "unseen_genes": HELD_OUT}
+
+
+def test_perfect_predictions():
+    study = make_study()
+    summary, per_gene = evaluate(predictions_from(study, lambda v, s: v), study, permutations=20)
+    rows = per_individual_rows(summary)
+    assert len(rows) == 4
+    np.testing.assert_allclose(rows["mean_r"], 1.0)
+    np.testing.assert_allclose(rows["median_r"], 1.0)
+    np.testing.assert_allclose(rows["sign_agreement"], 1.0)
+    assert (rows["n_constant_predictions"] == 0).all()
+    assert rows.loc[("held_out_individuals", "seen_genes"), "n_genes"] == 3
+    assert rows.loc[("held_out_individuals", "unseen_genes"), "n_genes"] == 2
+    assert (rows["n_individuals"] == 6).all()
+    assert list(per_gene.columns) == PER_GENE_COLUMNS
+    assert len(per_gene) == 2 * (3 + 2)
+    np.testing.assert_allclose(per_gene["r"], 1.0)
+    assert (per_gene["n"] == 6).all()
+
+
+def test_negated_predictions():
+    study = make_study()
+    summary, _ = evaluate(predictions_from(study, lambda v, s: -v), study, permutations=0)
+    rows = per_individual_rows(summary)
+    np.testing.assert_allclose(rows["mean_r"], -1.0)
+    np.testing.assert_allclose(rows["sign_agreement"], 0.0)
+    assert rows["shuffled_mean_r"].isna().all()  # no permutations asked for
+
+
+def test_held_out_and_training_individuals_are_scored_apart():
+    study = make_study()
+    train = set(study.train_individuals)
+    predictions = predictions_from(study, lambda v, s: -v if s in train else 2 * v + 1)
+    rows = per_individual_rows(evaluate(predictions, study, permutations=0)[0])
+    np.testing.assert_allclose(rows.loc["held_out_individuals", "mean_r"], 1.0)
+    np.testing.assert_allclose(rows.loc["training_individuals", "mean_r"], -1.0)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # across-gene R of constants: NaN
+@pytest.mark.parametrize("value", [0.0, 0.3, 0.1, -0.1321048632913019])
+def test_constant_predictions_count_as_zero(value):
+    study = make_study(n_train=12, n_test=12)
+    summary, per_gene = evaluate(predictions_from(study, lambda v, s: value), study, 10)
+    rows = per_individual_rows(summary)
+    assert (rows["mean_r"] == 0.0).all()
+    assert (rows["sign_agreement"] == 0.0).all()
+    n_genes = {"seen_genes": 3, "unseen_genes": 2}
+    for (_, gene_set), n_constant in rows["n_constant_predictions"].items():
+        assert n_constant == n_genes[gene_set]
+    assert per_gene["r"].isna().all()
+    assert (rows["shuffled_mean_r"] == 0.0).all()
+
+
+def test_per_gene_r_is_pearson_over_held_out_individuals():
+    study = make_study()
+    rng = np.random.default_rng(3)
+    noisy = predictions_from(study, lambda v, s: v + rng.normal(0, 1.0))
+    _, per_gene = evaluate(noisy, study, permutations=0)
+    merged = noisy.merge(study.observed(), on=["sample", "gene"])
+    for gene in SEEN:
+        rows = merged[(merged["gene"] == gene) & merged["sample"].isin(study.test_individuals)]
+        expected = pearson(rows["prediction"], rows["observed"])
+        got = per_gene.set_index(["individuals", "gene_set", "gene"]).loc[
+            ("held_out_individuals", "seen_genes", gene), "r"
+        ]
+        assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_shuffled_control_is_near_zero_and_seeded():
+    study = make_study(n_train=30, n_test=30)
+    predictions = predictions_from(study, lambda v, s: v)
+    summary, _ = evaluate(predictions, study, permutations=200, seed=11)
+    rows = per_individual_rows(summary)
+    assert (rows["shuffled_mean_r"].abs() < 0.15).all()
+    assert (rows["shuffled_p95_mean_r"] > rows["shuffled_mean_r"]).all()
+    assert (rows["shuffled_p95_mean_r"] < 1.0).all()
+    again, _ = evaluate(predictions, study, permutations=200, seed=11)
+    pd.testing.assert_frame_equal(summary, again)
+    other, _ = evaluate(predictions, study, permutations=200, seed=12)
+    assert not np.allclose(per_individual_rows(other)["shuffled_mean_r"], rows["shuffled_mean_r"])
+    # The real scores do not depend on the seed.
+    pd.testing.assert_series_equal(per_individual_rows(other)["mean_r"], rows["mean_r"])
+
+
+def test_reference_genome_across_gene_r():
+    study = make_study()
+    rng = np.random.default_rng(4)
+    predictions = predictions_from(study, lambda v, s: v + rng.normal(0, 0.5))
+    summary, _ = evaluate(predictions, study, permutations=0)
+    ref_rows = summary[summary["individuals"] == "reference_genome"].set_index("gene_set")
+    expected = pearson([REF_PREDICTIONS[g] for g in SEEN], [REF_TARGETS[g] for g in SEEN])
+    assert ref_rows.loc["seen_genes", "across_gene_r"] == pytest.approx(expected, rel=1e-10)
+    assert ref_rows.loc["seen_genes", "n_genes"] == 3
+    assert ref_rows.loc["seen_genes", "n_individuals"] == 1
+
+
+def test_held_out_individuals_across_genes():
+    study = make_study()
+    rng = np.random.default_rng(5)
+    predictions = predictions_from(study, lambda v, s: v + rng.normal(0, 0.5))
+    summary, _ = evaluate(predictions, study, permutations=0)
+    row = summary[
+        (summary["individuals"] == "held_out_individuals_across_genes")
+        & (summary["gene_set"] == "seen_genes")
+    ].iloc[0]
+    merged = predictions.merge(study.observed(), on=["sample", "gene"])
+    per_person = [
+        pearson(rows["prediction"], rows["observed"])
+        for sample, rows in merged[merged["gene"].isin(SEEN)].groupby("sample")
+        if sample in study.test_individuals
+    ]
+    assert len(per_person) == 6
+    assert row["across_gene_r"] == pytest.approx(np.mean(per_person), rel=1e-10)
+    assert (row["n_genes"], row["n_individuals"]) == (3, 6)

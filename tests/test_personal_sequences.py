@@ -1,0 +1,453 @@
+"""Personal haplotype stores from bcftools consensus, checked against variants applied by hand."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pysam
+import pysam.bcftools
+import pytest
+
+from haplexpr.coordinates import Interval
+from haplexpr.genes import GeneWindow, gene_windows
+from haplexpr.personal_sequences import (
+    ConsensusError,
+    build_personal_store,
+    build_reference_store,
+    map_through_chain,
+    read_chains,
+)
+from haplexpr.sequence_store import SequenceStore
+
+CONTIG_LENGTHS = {"1": 3000, "2": 1500}
+WINDOW_LENGTH = 200
+SAMPLE = "S"
+OTHER = "T"  # a second sample whose genotypes differ, so picking the wrong one shows
+
+
+def random_contig(length: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice("ACGT") for _ in range(length))
+
+
+REFERENCE = {chrom: random_contig(n, seed=i) for i, (chrom, n) in enumerate(CONTIG_LENGTHS.items())}
+
+
+def other_base(base: str) -> str:
+    return {"A": "C", "C": "G", "G": "T", "T": "A"}[base]
+
+
+def complement_reverse(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One biallelic record: 0-based position, alleles and the phased genotypes of S and T."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    gt: tuple[int, int]
+    other_gt: tuple[int, int] = (0, 0)
+
+    @property
+    def is_snv(self) -> bool:
+        return len(self.ref) == 1 and len(self.alt) == 1
+
+
+def snv(chrom: str, pos: int, gt: tuple[int, int], other_gt=(0, 0)) -> Variant:
+    base = REFERENCE[chrom][pos]
+    return Variant(chrom, pos, base, other_base(base), gt, other_gt)
+
+
+def insertion(chrom: str, pos: int, inserted: str, gt: tuple[int, int]) -> Variant:
+    base = REFERENCE[chrom][pos]
+    return Variant(chrom, pos, base, base + inserted, gt, (1, 1))
+
+
+def deletion(chrom: str, pos: int, deleted: int, gt: tuple[int, int]) -> Variant:
+    """Delete the ``deleted`` bases after the anchor base at ``pos``."""
+    ref = REFERENCE[chrom][pos : pos + deleted + 1]
+    return Variant(chrom, pos, ref, ref[0], gt, (1, 1))
+
+
+# Windows are [TSS - 100, TSS + 100) clipped to the contig; no variant touches a window edge.
+WINDOWS = [
+    # gA, + strand: SNVs on hap1 only / hap2 only / both; +3 insertion on hap1 and -4
+    # deletion on hap2, both upstream of the TSS.
+    GeneWindow("gA", "1", 1000, "+", Interval("1", 900, 1100)),
+    # gB, - strand: a 9-base deletion over the TSS on hap1, an SNV on hap2.
+    GeneWindow("gB", "1", 2000, "-", Interval("1", 1900, 2100)),
+    # gC, + strand, clipped at the contig start: SNV on both, +2 insertion on hap2.
+    GeneWindow("gC", "1", 50, "+", Interval("1", 0, 150)),
+    # gD on the second contig, - strand: SNV hap1, +2 insertion upstream on hap2,
+    # a deletion downstream of the TSS on hap1.
+    GeneWindow("gD", "2", 700, "-", Interval("2", 600, 800)),
+]
+GENES = {w.gene: w for w in WINDOWS}
+
+VARIANTS = [
+    insertion("1", 30, "GT", (0, 1)),
+    snv("1", 10, (1, 1)),
+    snv("1", 920, (1, 0), other_gt=(0, 1)),
+    snv("1", 940, (0, 1), other_gt=(1, 0)),
+    insertion("1", 960, "AAA", (1, 0)),
+    deletion("1", 980, 4, (0, 1)),
+    snv("1", 1050, (1, 1)),
+    deletion("1", 1994, 9, (1, 0)),  # deletes 1995..2003, the TSS (2000) among them
+    snv("1", 2050, (0, 1)),
+    snv("1", 2500, (1, 1)),  # outside every window
+    snv("2", 650, (1, 0)),
+    insertion("2", 680, "CA", (0, 1)),
+    deletion("2", 750, 5, (1, 0)),
+]
+
+
+def expected_haplotype(
+    window: GeneWindow, haplotype: int, snvs_only: bool = False
+) -> tuple[str, int]:
+    """Apply the sample's ALT alleles by hand: (haplotype sequence, 0-based TSS offset).
+
+    Every reference base of the window maps to the text it becomes (an ALT allele at its
+    anchor, ``""`` when deleted); the TSS offset is the length of the text before the TSS
+    base, so a deleted TSS lands on the next surviving base.
+    """
+    contig = REFERENCE[window.chrom]
+    start, end = window.interval.start, window.interval.end
+    becomes = {p: contig[p] for p in range(start, end)}
+    for v in VARIANTS:
+        if v.chrom != window.chrom or not start <= v.pos < end or v.gt[haplotype - 1] == 0:
+            continue
+        if snvs_only and not v.is_snv:
+            continue
+        assert v.pos + len(v.ref) <= end, "test variants must not cross a window edge"
+        assert contig[v.pos : v.pos + len(v.ref)] == v.ref
+        becomes[v.pos] = v.alt
+        for p in range(v.pos + 1, v.pos + len(v.ref)):
+            becomes[p] = ""
+    sequence = "".join(becomes[p] for p in range(start, end))
+    tss_offset = sum(len(becomes[p]) for p in range(start, window.tss))
+    return sequence, tss_offset
+
+
+def write_reference(path: Path) -> Path:
+    with path.open("w") as out:
+        for chrom, seq in REFERENCE.items():
+            out.write(f">{chrom}\n")
+            for i in range(0, len(seq), 60):
+                out.write(seq[i : i + 60] + "\n")
+    pysam.faidx(str(path))
+    return path
+
+
+def write_vcf(path: Path, chrom: str, samples=(SAMPLE, OTHER)) -> Path:
+    """A phased, bgzipped and indexed VCF of the test variants on one contig."""
+    lines = [
+        "##fileformat=VCFv4.2",
+        *(f"##contig=<ID={c},length={n}>" for c, n in CONTIG_LENGTHS.items()),
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
+        + "\t"
+        + "\t".join(samples),
+    ]
+    for v in sorted(VARIANTS, key=lambda v: v.pos):
+        if v.chrom != chrom:
+            continue
+        genotypes = [f"{v.gt[0]}|{v.gt[1]}", f"{v.other_gt[0]}|{v.other_gt[1]}"][: len(samples)]
+        lines.append(
+            "\t".join([chrom, str(v.pos + 1), ".", v.ref, v.alt, ".", "PASS", ".", "GT"])
+            + "\t"
+            + "\t".join(genotypes)
+        )
+    plain = path.with_suffix("")
+    plain.write_text("\n".join(lines) + "\n")
+    pysam.tabix_compress(str(plain), str(path), force=True)
+    pysam.bcftools.index(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    reference = write_reference(root / "ref.fa")
+    vcfs = {chrom: write_vcf(root / f"chr{chrom}.vcf.gz", chrom) for chrom in CONTIG_LENGTHS}
+    return reference, vcfs
+
+
+@pytest.fixture(scope="module")
+def store_dir(inputs, tmp_path_factory):
+    """The sample's store, built with the system temp dir redirected to check its cleanup."""
+    reference, vcfs = inputs
+    out = tmp_path_factory.mktemp("store")
+    scratch = tmp_path_factory.mktemp("scratch")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(scratch))
+        table = build_personal_store(reference, vcfs, SAMPLE, WINDOWS, out / SAMPLE)
+    assert table == out / f"{SAMPLE}.tsv"
+    assert list(scratch.iterdir()) == [], "consensus scratch files were left behind"
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(store_dir):
+    return SequenceStore(store_dir / SAMPLE)
+
+
+def test_test_windows_are_the_library_windows():
+    genes = pd.DataFrame(
+        [(w.gene, w.chrom, w.tss, w.strand) for w in WINDOWS],
+        columns=["gene", "chr", "TSS", "strand"],
+    )
+    assert gene_windows(genes, CONTIG_LENGTHS, WINDOW_LENGTH, tss_base=0) == WINDOWS
+
+
+@pytest.mark.parametrize("haplotype", [1, 2])
+@pytest.mark.parametrize("gene", list(GENES))
+def test_haplotypes_equal_hand_applied_variants(store, gene, haplotype):
+    window = GENES[gene]
+    sequence, tss_offset = expected_haplotype(window, haplotype)
+    assert store.sequence(gene, haplotype) == sequence
+    row = store.windows.loc[(gene, haplotype)]
+    assert int(row["tss_offset"]) == tss_offset
+    assert int(row["length"]) == len(sequence)
+    assert (row["chrom"], int(row["start"]), int(row["end"]), row["strand"]) == (
+        window.chrom,
+        window.interval.start,
+        window.interval.end,
+        window.strand,
+    )
+
+
+def test_snvs_by_haplotype(store):
+    ref = REFERENCE["1"]
+    hap1, hap2 = store.sequence("gA", 1), store.sequence("gA", 2)
+    # Sample T carries the mirror-image genotypes at 920 and 940: picking it would show here.
+    # Positions before both indels (960, 980) index the same in every haplotype.
+    assert hap1[920 - 900] == other_base(ref[920]) and hap2[920 - 900] == ref[920]
+    assert hap1[940 - 900] == ref[940] and hap2[940 - 900] == other_base(ref[940])
+    # After the indels: hap1 is 3 bases longer, hap2 4 bases shorter.
+    assert hap1[1050 - 900 + 3] == other_base(ref[1050])
+    assert hap2[1050 - 900 - 4] == other_base(ref[1050])
+
+
+def test_upstream_indels_shift_tss_offset_by_their_length(store):
+    window = GENES["gA"]
+    centre = window.tss - window.interval.start
+    offsets = {h: int(store.windows.loc[("gA", h), "tss_offset"]) for h in (1, 2)}
+    assert offsets == {1: centre + 3, 2: centre - 4}
+    assert len(store.sequence("gA", 1)) == WINDOW_LENGTH + 3
+    assert len(store.sequence("gA", 2)) == WINDOW_LENGTH - 4
+    for h in (1, 2):
+        assert store.sequence("gA", h)[offsets[h]] == REFERENCE["1"][window.tss]
+        # The bases after the TSS follow it unchanged.
+        after = REFERENCE["1"][window.tss : window.tss + 40]
+        assert store.sequence("gA", h)[offsets[h] : offsets[h] + 40] == after
+
+
+def test_deletion_over_tss_maps_to_the_next_base(store):
+    window = GENES["gB"]
+    offset = int(store.windows.loc[("gB", 1), "tss_offset"])
+    # 1995..2003 deleted: the TSS lands on reference base 2004, 9 bases earlier than before.
+    assert offset == 2004 - window.interval.start - 9
+    assert store.sequence("gB", 1)[offset] == REFERENCE["1"][2004]
+    assert int(store.windows.loc[("gB", 2), "tss_offset"]) == window.tss - window.interval.start
+
+
+def test_downstream_deletion_keeps_tss_offset(store):
+    window = GENES["gD"]
+    assert int(store.windows.loc[("gD", 1), "tss_offset"]) == window.tss - window.interval.start
+    assert len(store.sequence("gD", 1)) == WINDOW_LENGTH - 5
+    assert int(store.windows.loc[("gD", 2), "tss_offset"]) == window.tss - window.interval.start + 2
+
+
+def test_window_clipped_at_contig_start(store):
+    row = store.windows.loc[("gC", 1)]
+    assert (int(row["start"]), int(row["end"]), int(row["tss_offset"])) == (0, 150, 50)
+    assert int(store.windows.loc[("gC", 2), "tss_offset"]) == 52
+    hap1 = store.sequence("gC", 1)
+    assert len(hap1) == 150
+    # The model sees 50 Ns where the window ran off the contig, and the TSS at L // 2.
+    model_input = store.model_input("gC", 1, WINDOW_LENGTH)
+    assert model_input == "N" * 50 + hap1
+    assert model_input[WINDOW_LENGTH // 2] == REFERENCE["1"][50]
+
+
+def test_records_of_two_chromosomes(store):
+    assert set(store.windows["chrom"]) == {"1", "2"}
+    assert store.sequence("gD", 1)[650 - 600] == other_base(REFERENCE["2"][650])
+    assert store.genes() == sorted(GENES)
+
+
+def test_store_files_and_round_trip(store_dir, store):
+    assert sorted(p.name for p in store_dir.iterdir()) == sorted(
+        [f"{SAMPLE}.fa.gz", f"{SAMPLE}.fa.gz.fai", f"{SAMPLE}.fa.gz.gzi", f"{SAMPLE}.tsv"]
+    )
+    table = pd.read_csv(store_dir / f"{SAMPLE}.tsv", sep="\t", dtype={"chrom": str})
+    # One row per (gene, haplotype), in the order the windows were given.
+    assert list(zip(table["gene"], table["haplotype"], strict=True)) == [
+        (w.gene, h) for w in WINDOWS for h in (1, 2)
+    ]
+    for gene in GENES:
+        assert store.haplotypes(gene) == [1, 2]
+    # A reopened store (as a forked data-loader worker would) reads the same sequences.
+    again = SequenceStore(store_dir / SAMPLE)
+    assert again.sequence("gB", 2) == store.sequence("gB", 2)
+
+
+@pytest.mark.parametrize("length", [64, 101])
+def test_model_input_plus_strand_centres_the_tss(store, length):
+    for h in (1, 2):
+        seq = store.sequence("gA", h)
+        offset = int(store.windows.loc[("gA", h), "tss_offset"])
+        model_input = store.model_input("gA", h, length)
+        assert len(model_input) == length
+        assert model_input[length // 2] == REFERENCE["1"][1000]
+        assert model_input == seq[offset - length // 2 : offset - length // 2 + length]
+
+
+def test_model_input_minus_strand_is_reverse_complemented(store):
+    length = 50
+    for gene, h in (("gB", 1), ("gB", 2), ("gD", 2)):
+        seq = store.sequence(gene, h)
+        offset = int(store.windows.loc[(gene, h), "tss_offset"])
+        plus = seq[offset - 25 : offset + 25]
+        assert store.model_input(gene, h, length) == complement_reverse(plus)
+    # Past the end of the window: N padding, which the reverse complement puts first.
+    seq = store.sequence("gB", 2)
+    model_input = store.model_input("gB", 2, 300)
+    assert model_input == complement_reverse("N" * 50 + seq + "N" * 50)
+
+
+def test_snvs_mode_ignores_indels(inputs, tmp_path):
+    reference, vcfs = inputs
+    build_personal_store(reference, vcfs, SAMPLE, WINDOWS, tmp_path / SAMPLE, variants="snvs")
+    store = SequenceStore(tmp_path / SAMPLE)
+    for window in WINDOWS:
+        for h in (1, 2):
+            sequence, tss_offset = expected_haplotype(window, h, snvs_only=True)
+            assert store.sequence(window.gene, h) == sequence
+            assert len(sequence) == window.interval.length
+            assert int(store.windows.loc[(window.gene, h), "tss_offset"]) == tss_offset
+            assert tss_offset == window.tss - window.interval.start
+    # SNVs are still applied.
+    assert store.sequence("gA", 1)[20] == other_base(REFERENCE["1"][920])
+
+
+def test_sample_missing_from_vcf_raises_naming_it(inputs, tmp_path):
+    reference, vcfs = inputs
+    with pytest.raises(ConsensusError, match="NA99999"):
+        build_personal_store(reference, vcfs, "NA99999", WINDOWS, tmp_path / "NA99999")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_chromosome_vcf_raises(inputs, tmp_path):
+    reference, vcfs = inputs
+    with pytest.raises(ConsensusError, match="chromosome"):
+        build_personal_store(reference, {"1": vcfs["1"]}, SAMPLE, WINDOWS, tmp_path / SAMPLE)
+
+
+def test_reference_store_holds_haplotype_one(inputs, tmp_path):
+    reference, _ = inputs
+    build_reference_store(reference, WINDOWS, tmp_path / "reference")
+    store = SequenceStore(tmp_path / "reference")
+    for window in WINDOWS:
+        assert store.haplotypes(window.gene) == [1]
+        start, end = window.interval.start, window.interval.end
+        assert store.sequence(window.gene, 1) == REFERENCE[window.chrom][start:end]
+        assert int(store.windows.loc[(window.gene, 1), "tss_offset"]) == window.tss - start
+    assert store.model_input("gC", 1, 20)[10] == REFERENCE["1"][50]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["reference.fa.gz", "reference.fa.gz.fai", "reference.fa.gz.gzi", "reference.tsv"]
+    )
+
+
+# --------------------------------------------------------------------------- chains
+
+CHAIN_TEXT = """\
+chain 100 1 1000 + 100 130 1:101-130 1000 + 100 129 1
+10 0 3
+5 4 0
+11
+
+chain 30 2 500 + 200 230 2:201-230 500 + 200 230 2
+30
+
+"""
+
+
+def test_read_chains(tmp_path):
+    path = tmp_path / "x.chain"
+    path.write_text(CHAIN_TEXT)
+    assert read_chains(path) == [
+        (100, 100, [(10, 0, 3), (5, 4, 0), (11, 0, 0)]),
+        (200, 200, [(30, 0, 0)]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("position", "offset"),
+    [
+        (100, 0),  # first base
+        (109, 9),  # last base before the insertion
+        (110, 13),  # first base after 3 inserted bases
+        (114, 17),  # last base before the deletion
+        (115, 18),  # inside the 4-base deletion (115..118): the next surviving base
+        (118, 18),
+        (119, 18),  # that next base itself
+        (129, 28),  # last base
+    ],
+)
+def test_map_through_chain_with_indels(position, offset):
+    chain = (100, 100, [(10, 0, 3), (5, 4, 0), (11, 0, 0)])
+    assert map_through_chain(chain, position) == offset
+
+
+def test_map_through_ungapped_chain():
+    chain = (200, 200, [(30, 0, 0)])
+    assert [map_through_chain(chain, p) for p in (200, 215, 229)] == [0, 15, 29]
+
+
+def test_map_through_chain_written_by_bcftools(inputs, tmp_path):
+    """Our own reading of a real bcftools chain agrees with the hand-applied TSS offsets."""
+    reference, vcfs = inputs
+    window = GENES["gA"]
+    region = tmp_path / "region.fa"
+    start, end = window.interval.start, window.interval.end
+    region.write_text(f">{window.interval.to_region()}\n{REFERENCE['1'][start:end]}\n")
+    for h in (1, 2):
+        chain = tmp_path / f"hap{h}.chain"
+        pysam.bcftools.consensus(
+            "-f", str(region), "-s", SAMPLE, "-H", str(h), "-c", str(chain),
+            "-o", str(tmp_path / f"hap{h}.fa"), str(vcfs["1"]), catch_stdout=False,
+        )  # fmt: skip
+        (blocks,) = read_chains(chain)
+        assert map_through_chain(blocks, window.tss) == expected_haplotype(window, h)[1]
+
+
+# --------------------------------------------------------------------------- system bcftools
+
+
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools binary not on PATH")
+@pytest.mark.parametrize("haplotype", [1, 2])
+def test_matches_system_bcftools(inputs, store, tmp_path, haplotype):
+    _, vcfs = inputs
+    window = GENES["gA"]  # indels and SNVs inside, none at the window edges
+    start, end = window.interval.start, window.interval.end
+    region = tmp_path / "region.fa"
+    region.write_text(f">{window.interval.to_region()}\n{REFERENCE['1'][start:end]}\n")
+    result = subprocess.run(
+        ["bcftools", "consensus", "-f", str(region), "-s", SAMPLE, "-H", str(haplotype),
+         str(vcfs["1"])],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = result.stdout.split()
+    assert lines[0] == f">{window.interval.to_region()}"
+    assert "".join(lines[1:]) == store.sequence("gA", haplotype)

@@ -1,0 +1,40 @@
+"""The demo's stages through a real single-node SLURM cluster via ``profiles/slurm``."""
+
+from __future__ import annotations
+
+import pytest
+from pipeline_runs import make_workdir, primary_metrics
+from slurm_cluster import run_snakemake_on_slurm
+
+pytestmark = pytest.mark.slurm
+
+# One job per stage family, a GPU rule among them: download, check+index, consensus
+# (the reference's store), embeddings (one individual per job), tower training (GPU),
+# the genotype baseline and its metrics.
+TARGETS = ["results/metrics/elastic_net/p.tsv", "results/models/nt/r/model.pt"]
+
+
+def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
+    workdir = make_workdir(tmp_path / "work")
+    result = run_snakemake_on_slurm(
+        workdir,
+        TARGETS,
+        extra_args=["--config", "embeddings={individuals_per_job: 1}"],
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-6000:] + "\n" + slurm_cluster.diagnostics()
+    for target in TARGETS:
+        assert (workdir / target).exists(), target
+    row = primary_metrics(workdir, "elastic_net/p")
+    assert row["mean_r"] > row["shuffled_p95_mean_r"] + 0.3
+    jobs = slurm_cluster.jobs()
+    rules = {job.rule for job in jobs}
+    expected = {
+        "vcf_download", "vcf_index", "sequences_consensus", "embeddings_compute",
+        "train_tower", "baseline_elastic_net", "metrics_evaluate",
+    }  # fmt: skip
+    assert expected <= rules, rules
+    assert all(job.state == "COMPLETED" for job in jobs if job.rule in expected)
+    gpu_jobs = {job.rule for job in jobs if "gpu" in job.gres}
+    assert {"embeddings_compute", "train_tower"} <= gpu_jobs
+    assert "vcf_index" not in gpu_jobs

@@ -1,0 +1,388 @@
+"""Tests for haplexpr.genes, haplexpr.study and haplexpr.config.validate_config."""
+
+import copy
+import csv
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from haplexpr.config import ConfigError, load_config, validate_config
+from haplexpr.coordinates import Interval
+from haplexpr.genes import (
+    GeneWindow,
+    StudyTableError,
+    gene_windows,
+    harmonise_contig,
+    read_partition_table,
+)
+from haplexpr.study import Example, Study
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
+
+
+# --- contig names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "contigs", "expected"),
+    [
+        ("chr1", ["1", "2", "MT"], "1"),
+        ("1", ["chr1", "chr2", "chrM"], "chr1"),
+        ("chrM", ["1", "2", "MT"], "MT"),
+        ("MT", ["chr1", "chrM"], "chrM"),
+        ("chrX", ["X", "Y"], "X"),
+        ("2", ["1", "2"], "2"),
+    ],
+)
+def test_harmonise_contig(name, contigs, expected):
+    assert harmonise_contig(name, contigs) == expected
+
+
+def test_harmonise_unknown_contig_lists_reference_contigs():
+    with pytest.raises(StudyTableError) as caught:
+        harmonise_contig("chrUn_gl000220", ["2", "1", "MT"])
+    assert str(caught.value) == (
+        "contig 'chrUn_gl000220' is not in the reference (reference contigs: 1, 2, MT...); "
+        "check that the table, VCFs and FASTA use the same genome build"
+    )
+
+
+# --- partition table ----------------------------------------------------------------------
+
+
+def write_table(tmp_path: Path, rows: list[str], header: str = HEADER) -> Path:
+    path = tmp_path / "table.csv"
+    path.write_text(header + "".join(row + "\n" for row in rows))
+    return path
+
+
+def table_error(path: Path) -> str:
+    with pytest.raises(StudyTableError) as caught:
+        read_partition_table(path, "log_TPM")
+    return str(caught.value)
+
+
+def test_partition_table_reads_ids_as_strings(tmp_path):
+    path = write_table(
+        tmp_path,
+        ["train,ref,0001,chr1,100,+,1.5", "train,007,0001,chr1,100,+,2.25"],
+    )
+    table = read_partition_table(path, "log_TPM")
+    assert table["sample"].tolist() == ["ref", "007"]
+    assert table["gene"].tolist() == ["0001", "0001"]
+    assert table["TSS"].tolist() == [100, 100]
+    assert table["log_TPM"].tolist() == [1.5, 2.25]
+
+
+def test_partition_table_missing_column(tmp_path):
+    path = write_table(
+        tmp_path, ["train,A,G1,chr1,100,1.0"], header="split,sample,gene,chr,TSS,log_TPM\n"
+    )
+    assert table_error(path) == (
+        f"{path}: missing columns ['strand']; expected split, sample, gene, chr, TSS, strand "
+        "and the target column 'log_TPM'"
+    )
+
+
+def test_partition_table_missing_target_column(tmp_path):
+    path = write_table(
+        tmp_path, ["train,A,G1,chr1,100,+,1.0"], header="split,sample,gene,chr,TSS,strand,TPM\n"
+    )
+    assert table_error(path) == (
+        f"{path}: missing columns ['log_TPM']; expected split, sample, gene, chr, TSS, strand "
+        "and the target column 'log_TPM'"
+    )
+
+
+def test_partition_table_bad_strand(tmp_path):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", "train,A,G2,chr1,500,.,1.0"])
+    assert table_error(path) == f"{path}: strand must be + or -, found ['.']"
+
+
+def test_partition_table_bad_split(tmp_path):
+    path = write_table(tmp_path, ["training,A,G1,chr1,100,+,1.0"])
+    assert table_error(path) == f"{path}: split must be train/valid/test, found ['training']"
+
+
+def test_partition_table_duplicate_sample_gene(tmp_path):
+    path = write_table(
+        tmp_path,
+        ["train,A,G1,chr1,100,+,1.0", "train,B,G1,chr1,100,+,2.0", "train,B,G1,chr1,100,+,3.0"],
+    )
+    assert table_error(path) == f"{path}: repeated row for sample B, gene G1"
+
+
+def test_partition_table_inconsistent_tss(tmp_path):
+    path = write_table(
+        tmp_path,
+        [
+            "train,A,G1,chr1,100,+,1.0",
+            "train,B,G1,chr1,101,+,2.0",
+            "train,A,G2,chr1,900,-,1.0",
+            "train,B,G2,chr1,900,-,1.0",
+        ],
+    )
+    assert table_error(path) == (
+        f"{path}: genes with conflicting split/chr/TSS/strand across samples: ['G1']"
+    )
+
+
+def test_partition_table_nan_target(tmp_path):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", "train,B,G1,chr1,100,+,"])
+    assert table_error(path) == f"{path}: missing values in 'log_TPM'"
+
+
+# --- gene windows -------------------------------------------------------------------------
+
+
+def genes_frame(rows):
+    return pd.DataFrame(rows, columns=["gene", "chr", "TSS", "strand"])
+
+
+def test_gene_windows_convert_tss_and_clip_at_contig_ends():
+    genes = genes_frame(
+        [
+            ("START", "chr1", 1, "+"),
+            ("MID", "chr1", 501, "-"),
+            ("END", "chr1", 1000, "+"),
+            ("OTHER", "2", 30, "-"),
+        ]
+    )
+    windows = gene_windows(genes, {"1": 1000, "2": 400}, window_length=100, tss_base=1)
+    assert windows == [
+        GeneWindow("START", "1", 0, "+", Interval("1", 0, 50)),
+        GeneWindow("MID", "1", 500, "-", Interval("1", 450, 550)),
+        GeneWindow("END", "1", 999, "+", Interval("1", 949, 1000)),
+        GeneWindow("OTHER", "2", 29, "-", Interval("2", 0, 79)),
+    ]
+
+
+def test_gene_windows_zero_based_tss():
+    genes = genes_frame([("G", "1", 0, "+"), ("H", "1", 200, "+")])
+    windows = gene_windows(genes, {"1": 1000}, window_length=64, tss_base=0)
+    assert [(w.tss, w.interval) for w in windows] == [
+        (0, Interval("1", 0, 32)),
+        (200, Interval("1", 168, 232)),
+    ]
+
+
+def test_gene_windows_tss_outside_contig():
+    genes = genes_frame([("G", "chr1", 1001, "+")])
+    with pytest.raises(StudyTableError) as caught:
+        gene_windows(genes, {"1": 1000}, window_length=100, tss_base=1)
+    assert str(caught.value) == "gene G: TSS 1001 is outside contig 1 (length 1000)"
+
+
+# --- the demo study -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_study(demo_config):
+    return Study.from_config(demo_config, root=ROOT)
+
+
+def demo_rows(config):
+    """The demo partition table parsed with the csv module, independently of pandas."""
+    with gzip.open(ROOT / config["data"]["partition_table"], "rt", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def id_list(config, key):
+    return (ROOT / config["data"][key]).read_text().split()
+
+
+def test_demo_study_sizes(demo_config, demo_study):
+    assert len(demo_study.train_individuals) == 24
+    assert len(demo_study.test_individuals) == 16
+    assert len(demo_study.individual_genes) == 36
+    assert demo_study.train_individuals == id_list(demo_config, "train_individuals")
+    assert demo_study.test_individuals == id_list(demo_config, "test_individuals")
+    assert demo_study.individuals == (
+        id_list(demo_config, "train_individuals") + id_list(demo_config, "test_individuals")
+    )
+    assert len(demo_study.genes) == 60
+
+
+def test_demo_reference_examples_use_ref_rows(demo_config, demo_study):
+    rows = demo_rows(demo_config)
+    train_genes = sorted(
+        {(r["chr"], int(r["TSS"]), r["gene"]) for r in rows if r["split"] == "train"}
+    )
+    ref_value = {r["gene"]: float(r["log_TPM"]) for r in rows if r["sample"] == "ref"}
+    examples = demo_study.training_examples("r")
+    assert len(examples) == 45
+    assert examples == [Example("reference", gene, ref_value[gene]) for _, _, gene in train_genes]
+
+
+def test_demo_individual_examples(demo_config, demo_study):
+    rows = demo_rows(demo_config)
+    train = set(id_list(demo_config, "train_individuals"))
+    genes = set(id_list(demo_config, "individual_genes"))
+    expected = sorted(
+        (r["sample"], r["gene"], float(r["log_TPM"]))
+        for r in rows
+        if r["sample"] in train and r["gene"] in genes
+    )
+    examples = demo_study.training_examples("p")
+    assert len(examples) == 24 * 36 == len(expected)
+    assert examples == [Example(*row) for row in expected]
+    assert demo_study.training_examples("rp") == examples
+
+
+def test_unknown_strategy(demo_study):
+    with pytest.raises(ValueError) as caught:
+        demo_study.training_examples("pr")
+    assert str(caught.value) == "unknown strategy 'pr'; use one of ('r', 'p', 'rp')"
+
+
+# --- small studies ------------------------------------------------------------------------
+
+# The split column is the gene's (G3 is a held-out gene); C is a held-out individual.
+SMALL_ROWS = [
+    "train,A,G1,chr1,100,+,1.0",
+    "train,B,G1,chr1,100,+,2.5",
+    "train,C,G1,chr1,100,+,100.0",
+    "train,A,G2,chr1,900,-,-3.0",
+    "train,B,G2,chr1,900,-,-0.5",
+    "train,C,G2,chr1,900,-,50.0",
+    "test,A,G3,chr2,50,+,7.0",
+    "test,B,G3,chr2,50,+,8.0",
+    "test,C,G3,chr2,50,+,9.0",
+]
+
+
+def small_study(tmp_path, rows, train="A\nB\n", test="C\n", genes="G1\nG2\n"):
+    (tmp_path / "table.csv").write_text(HEADER + "".join(r + "\n" for r in rows))
+    (tmp_path / "train.txt").write_text(train)
+    (tmp_path / "test.txt").write_text(test)
+    (tmp_path / "genes.txt").write_text(genes)
+    config = {
+        "data": {
+            "partition_table": "table.csv",
+            "train_individuals": "train.txt",
+            "test_individuals": "test.txt",
+            "individual_genes": "genes.txt",
+            "target_column": "log_TPM",
+            "reference_sample": "ref",
+        }
+    }
+    return Study.from_config(config, root=tmp_path)
+
+
+def test_reference_targets_fall_back_to_training_mean(tmp_path):
+    study = small_study(tmp_path, SMALL_ROWS)
+    # Mean over training individuals A and B only; C (held out) is left out.
+    assert study.training_examples("r") == [
+        Example("reference", "G1", 1.75),
+        Example("reference", "G2", -1.75),
+    ]
+
+
+def test_reference_targets_mix_ref_rows_and_mean(tmp_path):
+    study = small_study(tmp_path, [*SMALL_ROWS, "train,ref,G2,chr1,900,-,4.0"])
+    assert study.training_examples("r") == [
+        Example("reference", "G1", 1.75),
+        Example("reference", "G2", 4.0),
+    ]
+
+
+def test_small_study_individual_examples(tmp_path):
+    study = small_study(tmp_path, SMALL_ROWS, genes="G2\n")
+    assert study.training_examples("p") == [Example("A", "G2", -3.0), Example("B", "G2", -0.5)]
+
+
+def test_overlapping_train_and_test_individuals(tmp_path):
+    with pytest.raises(StudyTableError) as caught:
+        small_study(tmp_path, SMALL_ROWS, train="A\nB\n", test="C\nB\n")
+    assert str(caught.value) == "individuals in both train and test lists: ['B']"
+
+
+def test_individual_genes_in_test_split(tmp_path):
+    with pytest.raises(StudyTableError) as caught:
+        small_study(tmp_path, SMALL_ROWS, genes="G1\nG3\n")
+    assert str(caught.value) == (
+        "individual-level training genes are in the held-out (test) split: ['G3']"
+    )
+
+
+def test_individual_genes_not_in_table(tmp_path):
+    with pytest.raises(StudyTableError) as caught:
+        small_study(tmp_path, SMALL_ROWS, genes="G1\nG9\n")
+    assert str(caught.value) == "individual-level genes not in the table: ['G9']"
+
+
+def test_listed_individual_without_rows(tmp_path):
+    with pytest.raises(StudyTableError) as caught:
+        small_study(tmp_path, SMALL_ROWS, test="C\nD\n")
+    assert str(caught.value) == (
+        "1 test individuals have no rows in the partition table, e.g. ['D']"
+    )
+
+
+# --- config validation --------------------------------------------------------------------
+
+
+def config_error(config) -> str:
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    return str(caught.value)
+
+
+def test_demo_config_is_valid(demo_config):
+    assert validate_config(copy.deepcopy(demo_config)) == demo_config
+
+
+def test_unknown_key(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["data"]["refrence"] = "typo.fa"
+    assert config_error(config) == (
+        "config key data: Additional properties are not allowed ('refrence' was unexpected)"
+    )
+
+
+def test_unknown_top_level_key(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["extras"] = {}
+    assert config_error(config) == (
+        "config key (top level): Additional properties are not allowed ('extras' was unexpected)"
+    )
+
+
+def test_bad_enum(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["consensus"]["variants"] = "foo"
+    assert (
+        config_error(config) == "config key consensus/variants: 'foo' is not one of ['all', 'snvs']"
+    )
+
+
+def test_input_length_longer_than_window(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["consensus"]["window_length"] = 1024
+    config["models"] = {
+        "small": {"enabled": True, "family": "glm", "pretrained": None, "input_length": 1000},
+        "off": {"enabled": False, "family": "glm", "pretrained": None, "input_length": 9999},
+        "big": {"enabled": True, "family": "s2f", "pretrained": None, "input_length": 1152},
+    }
+    assert config_error(config) == (
+        "models.big.input_length (1152) exceeds consensus.window_length (1024); raise the window"
+    )
+    config["models"]["big"]["input_length"] = 1024  # equal to the window is fine
+    assert validate_config(config) is config
+
+
+def test_s2f_input_length_multiple_of_128(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["consensus"]["window_length"] = 4096
+    config["models"] = {
+        "s": {"enabled": True, "family": "s2f", "pretrained": None, "input_length": 1000}
+    }
+    assert config_error(config) == "models.s.input_length must be a multiple of 128"

@@ -1,0 +1,300 @@
+"""The shared training loop: loss, schedule, seeds, checkpoints, resume and prediction (CPU)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from haplexpr.training import (
+    LOG_COLUMNS,
+    HaplotypeAverage,
+    TrainingSettings,
+    combined_loss,
+    predict,
+    train,
+    warmup_cosine,
+)
+from haplexpr.training_runs import family_key
+
+HAPLOTYPES, LENGTH = 2, 8
+SETTINGS = TrainingSettings(
+    learning_rate=0.02,
+    batch_size=4,
+    epochs=4,
+    warmup_fraction=0.25,
+    final_lr_ratio=0.1,
+    pairwise_alpha=0.3,
+    seed=7,
+    device="cpu",
+)
+
+
+def huber(d: float) -> float:
+    """Huber loss with delta 1 (= SmoothL1 with beta 1, the seed's loss)."""
+    return 0.5 * d * d if abs(d) < 1 else abs(d) - 0.5
+
+
+class ToyData(Dataset):
+    """Items ``(H, L, 4)`` float tensors with a scalar target; optionally fails on a read."""
+
+    def __init__(self, n: int = 10, seed: int = 0, fail_at_read: int | None = None):
+        generator = torch.Generator().manual_seed(seed)
+        self.x = torch.randn(n, HAPLOTYPES, LENGTH, 4, generator=generator)
+        self.y = self.x[:, :, :2].sum(dim=(1, 2, 3)) + 0.1 * torch.randn(n, generator=generator)
+        self.reads = 0
+        self.fail_at_read = fail_at_read
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: int):
+        self.reads += 1
+        if self.reads == self.fail_at_read:
+            raise KeyboardInterrupt("simulated kill")
+        return self.x[index], self.y[index]
+
+
+class Tiny(nn.Module):
+    """Per-sequence model (L, 4) -> scalar, with dropout so the global RNG matters."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(LENGTH * 4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1)
+        )
+        self.first_forward_state: dict[str, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.first_forward_state is None:
+            self.first_forward_state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        return self.net(x).squeeze(-1)
+
+
+def fresh_model(seed: int = 0) -> HaplotypeAverage:
+    torch.manual_seed(seed)
+    return HaplotypeAverage(Tiny())
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def final_state(out_dir) -> dict:
+    return torch.load(out_dir / "model.pt", weights_only=True)["state_dict"]
+
+
+# --------------------------------------------------------------------------- loss and schedule
+
+
+def test_combined_loss_matches_hand_computation():
+    pred = [0.2, 1.5, -0.7, 3.0, 0.0]
+    target = [0.0, -0.4, 0.1, 1.2, 2.5]  # some gaps beyond the Huber delta
+    alpha = 0.3
+    pointwise = np.mean([huber(p - y) for p, y in zip(pred, target, strict=True)])
+    pairs = [
+        huber(abs(pred[i] - pred[j]) - abs(target[i] - target[j]))
+        for i in range(len(pred))
+        for j in range(i + 1, len(pred))
+    ]
+    assert len(pairs) == 10
+    expected = (1 - alpha) * pointwise + alpha * np.mean(pairs)
+    got = combined_loss(torch.tensor(pred, dtype=torch.float64), torch.tensor(target), alpha)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_combined_loss_alpha_zero_is_plain_huber():
+    pred, target = [0.2, 1.5, -0.7, 3.0], [0.0, -0.4, 0.1, 1.2]
+    expected = np.mean([huber(p - y) for p, y in zip(pred, target, strict=True)])
+    got = combined_loss(torch.tensor(pred), torch.tensor(target), 0.0)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    # A single example has no pairs: plain Huber whatever alpha is.
+    single = combined_loss(torch.tensor([2.0]), torch.tensor([0.5]), 0.3)
+    assert single.item() == pytest.approx(huber(1.5))
+
+
+def test_combined_loss_backpropagates():
+    pred = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    combined_loss(pred, torch.tensor([0.0, 0.0, 1.0]), 0.3).backward()
+    assert pred.grad is not None and torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
+
+
+def test_warmup_cosine_shape():
+    total, warmup_fraction, final = 1000, 0.1, 0.1
+    values = [warmup_cosine(s, total, warmup_fraction, final) for s in range(total + 1)]
+    assert values[0] == pytest.approx(0.01)  # near 0 at the first step
+    assert values[99] == pytest.approx(1.0)  # peak at the end of warm-up
+    assert max(values) == pytest.approx(1.0)
+    assert np.all(np.diff(values[:100]) > 0)  # linear rise
+    assert values[100] == pytest.approx(1.0)
+    assert np.all(np.diff(values[100:]) <= 0)  # then decay
+    assert values[550] == pytest.approx((1 + final) / 2)  # half-way through the cosine
+    assert values[total] == pytest.approx(final)
+    assert min(values[100:]) == pytest.approx(final)
+
+
+def test_warmup_cosine_without_warmup_fraction():
+    assert warmup_cosine(0, 10, 0.0, 0.2) == pytest.approx(1.0)
+    assert warmup_cosine(10, 10, 0.0, 0.2) == pytest.approx(0.2)
+
+
+def test_haplotype_average_averages_each_haplotype():
+    torch.manual_seed(0)
+    inner = nn.Sequential(nn.Flatten(), nn.Linear(LENGTH * 4, 1), nn.Flatten(0))
+    x = torch.randn(3, HAPLOTYPES, LENGTH, 4)
+    expected = (inner(x[:, 0]) + inner(x[:, 1])) / 2
+    got = HaplotypeAverage(inner)(x)
+    assert got.shape == (3,)
+    torch.testing.assert_close(got, expected)
+    # One haplotype (the reference): the model's own output.
+    torch.testing.assert_close(HaplotypeAverage(inner)(x[:, :1]), inner(x[:, 0]))
+
+
+# --------------------------------------------------------------------------- train()
+
+
+def test_train_is_deterministic(tmp_path):
+    train(fresh_model(), ToyData(), SETTINGS, tmp_path / "a")
+    train(fresh_model(), ToyData(), SETTINGS, tmp_path / "b")
+    a, b = final_state(tmp_path / "a"), final_state(tmp_path / "b")
+    assert_same_state(a, b)
+    # ... and it did train: the weights moved away from the initial ones.
+    initial = fresh_model().state_dict()
+    assert not torch.equal(a["model.net.1.weight"], initial["model.net.1.weight"])
+    log = pd.read_csv(tmp_path / "a" / "train_log.tsv", sep="\t")
+    assert list(log.columns) == LOG_COLUMNS
+    steps_per_epoch = math.ceil(10 / SETTINGS.batch_size)
+    assert log["epoch"].tolist() == [1, 2, 3, 4]
+    assert log["steps"].tolist() == [steps_per_epoch * e for e in (1, 2, 3, 4)]
+    assert log["learning_rate"].iloc[-1] == pytest.approx(
+        SETTINGS.learning_rate * SETTINGS.final_lr_ratio
+    )
+    saved = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
+    assert saved["settings"] == dataclasses.asdict(SETTINGS)
+
+
+def test_resume_after_kill_gives_the_same_weights(tmp_path):
+    uninterrupted = tmp_path / "a"
+    train(fresh_model(), ToyData(), SETTINGS, uninterrupted)
+
+    resumed = tmp_path / "b"
+    n = len(ToyData())
+    with pytest.raises(KeyboardInterrupt):  # first item of epoch 3
+        train(fresh_model(), ToyData(fail_at_read=2 * n + 1), SETTINGS, resumed)
+    assert (resumed / "checkpoint.pt").exists()
+    assert torch.load(resumed / "checkpoint.pt", weights_only=False)["epoch"] == 2
+    assert not (resumed / "model.pt").exists()
+    assert not (resumed / "train_log.tsv").exists()
+    assert not list(resumed.glob(".*tmp*"))
+
+    data = ToyData()
+    train(fresh_model(seed=99), data, SETTINGS, resumed)  # init does not matter when resuming
+    assert data.reads == 2 * n  # only epochs 3 and 4 ran
+    assert_same_state(final_state(resumed), final_state(uninterrupted))
+    assert not (resumed / "checkpoint.pt").exists()
+    log = pd.read_csv(resumed / "train_log.tsv", sep="\t")
+    reference_log = pd.read_csv(uninterrupted / "train_log.tsv", sep="\t")
+    assert log["epoch"].tolist() == [1, 2, 3, 4]
+    pd.testing.assert_frame_equal(
+        log.drop(columns="seconds"), reference_log.drop(columns="seconds")
+    )
+
+
+def test_checkpoint_with_other_settings_is_ignored(tmp_path):
+    out = tmp_path / "run"
+    n = len(ToyData())
+    with pytest.raises(KeyboardInterrupt):
+        train(fresh_model(), ToyData(fail_at_read=2 * n + 1), SETTINGS, out)
+    assert (out / "checkpoint.pt").exists()
+
+    changed = dataclasses.replace(SETTINGS, learning_rate=0.005)
+    data = ToyData()
+    train(fresh_model(), data, changed, out)
+    assert data.reads == SETTINGS.epochs * n  # started over
+    train(fresh_model(), ToyData(), changed, tmp_path / "clean")
+    assert_same_state(final_state(out), final_state(tmp_path / "clean"))
+    assert pd.read_csv(out / "train_log.tsv", sep="\t")["epoch"].tolist() == [1, 2, 3, 4]
+    assert not (out / "checkpoint.pt").exists()
+
+
+def test_checkpoint_for_other_data_is_ignored(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(fresh_model(), ToyData(fail_at_read=2 * 10 + 1), SETTINGS, out)
+    data = ToyData(n=12)
+    train(fresh_model(), data, SETTINGS, out)
+    assert data.reads == SETTINGS.epochs * 12
+
+
+def test_init_weights_are_loaded_before_the_first_step(tmp_path):
+    init_model = fresh_model(seed=123)
+    init_path = tmp_path / "init.pt"
+    torch.save({"state_dict": init_model.state_dict()}, init_path)
+
+    model = fresh_model(seed=0)
+    own = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, ToyData(), SETTINGS, tmp_path / "run", init_weights=init_path)
+    seen = model.model.first_forward_state
+    assert seen is not None
+    expected = {k.removeprefix("model."): v for k, v in init_model.state_dict().items()}
+    assert_same_state(seen, expected)
+    assert not torch.equal(seen["net.1.weight"], own["model.net.1.weight"])
+
+
+def test_predict_keeps_dataset_order():
+    class Indexed(Dataset):
+        """Item i holds i on haplotype 1 and i + 0.5 on haplotype 2."""
+
+        def __len__(self) -> int:
+            return 7
+
+        def __getitem__(self, i: int):
+            x = torch.stack([torch.full((LENGTH, 4), float(i)), torch.full((LENGTH, 4), i + 0.5)])
+            return x, torch.tensor(float("nan"))
+
+    class FirstValue(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, 0, 0]
+
+    values = predict(HaplotypeAverage(FirstValue()), Indexed(), batch_size=3, device="cpu")
+    np.testing.assert_allclose(values, np.arange(7) + 0.25)
+
+
+def test_predict_sets_eval_mode():
+    torch.manual_seed(0)
+    model = fresh_model()
+    data = ToyData()
+    first = predict(model, data, batch_size=4, device="cpu")
+    second = predict(model, data, batch_size=3, device="cpu")
+    np.testing.assert_array_equal(first, second)  # dropout off, batching irrelevant
+    assert first.shape == (len(data),)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings_from_config_and_reference_alpha():
+    knobs = {
+        "learning_rate": 1e-3,
+        "batch_size": 8,
+        "epochs": 3,
+        "warmup_fraction": 0.1,
+        "final_lr_ratio": 0.1,
+        "pairwise_alpha": 0.3,
+    }
+    config = {"training": {"seed": 5, "device": "cpu", "s2f": knobs, "tower": knobs}}
+    individual = TrainingSettings.from_config(config, "s2f", "p")
+    assert individual.pairwise_alpha == 0.3 and individual.seed == 5
+    assert individual.device == "cpu"
+    assert TrainingSettings.from_config(config, "tower", "r").pairwise_alpha == 0.0
+    assert TrainingSettings.from_config(config, "tower", "rp").pairwise_alpha == 0.3
+    assert family_key({"family": "s2f"}) == "s2f"
+    assert family_key({"family": "glm"}) == "tower"
