@@ -12,15 +12,21 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 
 
-def make_workdir(path: Path) -> Path:
-    """Prepare ``path`` as a working directory for the demo configuration."""
+def make_workdir(path: Path, overrides: dict | None = None) -> Path:
+    """Prepare ``path`` for the demo configuration, with ``{section: {key: value}}`` changes."""
     path.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "config.yaml", path / "config.yaml")
+    if overrides:
+        config = yaml.safe_load((path / "config.yaml").read_text())
+        for section, values in overrides.items():
+            config[section].update(values)
+        (path / "config.yaml").write_text(yaml.safe_dump(config))
     (path / "data").symlink_to(REPO / "data", target_is_directory=True)
     return path
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pipeline_runs import make_workdir, primary_metrics
+from pipeline_runs import SNAKEFILE, make_workdir, primary_metrics
 from slurm_cluster import run_snakemake_on_slurm
 
 pytestmark = pytest.mark.slurm
@@ -15,11 +15,11 @@ TARGETS = ["results/metrics/elastic_net/p.tsv", "results/models/nt/r/model.pt"]
 
 
 def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
-    workdir = make_workdir(tmp_path / "work")
+    workdir = make_workdir(tmp_path / "work", {"embeddings": {"individuals_per_job": 1}})
     result = run_snakemake_on_slurm(
         workdir,
         TARGETS,
-        extra_args=["--config", "embeddings={individuals_per_job: 1}"],
+        snakefile=SNAKEFILE,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-6000:] + "\n" + slurm_cluster.diagnostics()
