@@ -16,7 +16,7 @@ rule embeddings_compute:
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"
-    threads: 2
+    threads: 4
     resources:
         mem_mb=8000,
         runtime=240,

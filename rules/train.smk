@@ -17,7 +17,7 @@ rule train_s2f:
         model=alternatives(S2F_MODELS),
     conda:
         "../envs/s2f.yaml"
-    threads: 2
+    threads: 4
     resources:
         mem_mb=16000,
         runtime=720,
@@ -43,7 +43,7 @@ rule train_tower:
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"
-    threads: 2
+    threads: 4
     resources:
         mem_mb=8000,
         runtime=240,
@@ -68,7 +68,7 @@ rule predict_s2f:
         model=alternatives(S2F_MODELS),
     conda:
         "../envs/s2f.yaml"
-    threads: 2
+    threads: 4
     resources:
         mem_mb=8000,
         runtime=120,
@@ -93,7 +93,7 @@ rule predict_tower:
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"
-    threads: 2
+    threads: 4
     resources:
         mem_mb=4000,
         runtime=60,

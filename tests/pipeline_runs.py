@@ -16,6 +16,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
+LOCAL_PROFILE = REPO / "profiles" / "local"
 
 
 def make_workdir(path: Path, overrides: dict | None = None) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from pipeline_runs import REPO, make_workdir, primary_metrics, snakemake
+from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,8 @@ RUNS = [f"{m}/{s}" for m in ("enformer", "nt") for s in ("r", "p", "rp")] + ["el
 def demo(tmp_path_factory):
     """One full `all` run of the demo configuration, shared by the tests below."""
     workdir = make_workdir(tmp_path_factory.mktemp("demo"))
-    result = snakemake(workdir, "--cores", "2", "all")
+    # the README's demo command: the local profile on 2 cores
+    result = snakemake(workdir, "--profile", str(LOCAL_PROFILE), "--cores", "2", "all")
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -76,7 +77,7 @@ def test_deleting_one_metrics_file_rebuilds_only_what_depends_on_it(demo):
         "report_html": 1,
         "all": 1,
     }
-    rerun = snakemake(demo, "--cores", "2", "all")
+    rerun = snakemake(demo, "--profile", str(LOCAL_PROFILE), "--cores", "2", "all")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert target.exists()
     assert untouched.stat().st_mtime_ns == before
