@@ -81,11 +81,14 @@ def write_report(
     summary = pd.concat([s.assign(run=run) for run, s in summaries.items()], ignore_index=True)
     per_gene = pd.concat([p.assign(run=run) for run, p in per_genes.items()], ignore_index=True)
     within = summary[summary["individuals"].isin(["held_out_individuals", "training_individuals"])]
-    table = within.pivot_table(
-        index="run",
-        columns=["individuals", "gene_set"],
-        values=["mean_r", "shuffled_p95_mean_r", "sign_agreement"],
-    ).round(3)
+    table = (
+        within.set_index(["individuals", "gene_set", "run"])[
+            ["n_genes", "n_individuals", "mean_r", "median_r", "sign_agreement"]
+            + ["shuffled_mean_r", "shuffled_p95_mean_r"]
+        ]
+        .sort_index()
+        .round(3)
+    )
     across = summary[summary["individuals"].str.contains("reference_genome|across_genes")]
     across_table = across.pivot_table(
         index="run", columns=["individuals", "gene_set"], values="across_gene_r"
@@ -96,7 +99,8 @@ def write_report(
         "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>",
         "<h2>Cross-individual prediction (the question that matters)</h2>",
         per_gene_figure(per_gene, summary),
-        "<h3>Mean per-gene R, sign agreement and shuffled control</h3>",
+        "<h3>Per-gene R across individuals: mean, median, sign agreement (share of genes "
+        "with R &gt; 0) and the shuffled-expression control</h3>",
         table.to_html(border=0),
         "<h2>Across-gene prediction</h2>",
         across_table.to_html(border=0),
@@ -131,6 +135,7 @@ def report_notes(models: dict) -> list[str]:
             notes.append(f"{name}: pretrained weights from {model['pretrained']}.")
     notes.append(
         "elastic_net: genotype-only baseline (per-gene elastic net on cis dosages), "
-        "trained on the training individuals for every gene."
+        "fitted on the training individuals for every gene, so its 'unseen genes' are "
+        "unseen only by the sequence models."
     )
     return notes
