@@ -55,8 +55,8 @@ class RangeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if srv.truncate_at is not None:  # announce everything, send less, hang up
             body = data[start : max(start, srv.truncate_at)]
+        srv.sent.append(len(body))  # before writing: the client may finish before we return
         self.wfile.write(body)
-        srv.sent.append(len(body))
 
     def log_message(self, format, *args):
         pass
