@@ -19,6 +19,7 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
+from haplexpr.coordinates import Interval
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,20 @@ def check_vcf(
     reference_path: str | Path,
     chrom: str,
     samples: list[str],
+    region: Interval | None = None,
 ) -> VcfCheckReport:
-    """Validate one chromosome's VCF for the given study samples; raise on the first problem."""
+    """Validate a VCF for the given samples (all of it, or one indexed ``region``).
+
+    Raises on the first problem.
+    """
     started = time.monotonic()
     report = VcfCheckReport(vcf=str(vcf_path), contig=chrom, samples_checked=len(samples))
     with pysam.FastaFile(str(reference_path)) as reference, pysam.VariantFile(str(vcf_path)) as vcf:
         _check_samples(vcf, samples, vcf_path)
         vcf.subset_samples(samples)
         contig_length = dict(zip(reference.references, reference.lengths, strict=True))
-        for number, record in enumerate(vcf, start=1):
+        records = vcf if region is None else _fetch(vcf, region, vcf_path, contig_length)
+        for number, record in enumerate(records, start=1):
             where = f"{vcf_path}: record {number} ({record.chrom}:{record.pos})"
             if record.chrom not in contig_length:
                 raise VariantInputError(
@@ -92,6 +98,28 @@ def check_vcf(
             report.records += 1
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _fetch(
+    vcf: pysam.VariantFile, region: Interval, vcf_path: str | Path, contig_length: dict[str, int]
+):
+    """Records overlapping ``region``, with clear errors for unknown contigs."""
+    if region.chrom not in contig_length:
+        raise VariantInputError(
+            f"contig {region.chrom!r} is not in the reference (it has "
+            f"{', '.join(list(contig_length)[:5])}...)"
+        )
+    if region.chrom not in vcf.header.contigs:
+        raise VariantInputError(
+            f"{vcf_path}: no contig {region.chrom!r} in the VCF header (it has "
+            f"{', '.join(list(vcf.header.contigs)[:5])}...); are the contig names spelt alike?"
+        )
+    try:
+        return vcf.fetch(region.chrom, region.start, region.end)
+    except ValueError as error:
+        raise VariantInputError(
+            f"{vcf_path}: cannot fetch {region.to_region()} ({error}); index it with bcftools index"
+        ) from error
 
 
 def _check_samples(vcf: pysam.VariantFile, samples: list[str], vcf_path: str | Path) -> None:
