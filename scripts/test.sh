@@ -8,8 +8,8 @@ bash scripts/setup.sh
 export PATH="$(pwd)/.venv/bin:$PATH"
 start=$(date +%s)
 echo "== ruff"
-ruff check src tests workflow_scripts data/demo/make_demo.py
-ruff format --check src tests workflow_scripts data/demo/make_demo.py
+ruff check src tests workflow_scripts benchmarks data/demo/make_demo.py
+ruff format --check src tests workflow_scripts benchmarks data/demo/make_demo.py
 echo "== snakefmt"
 snakefmt --check Snakefile rules/
 echo "== snakemake --lint"
