@@ -95,5 +95,6 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path):
     (workdir / "config.yaml").write_text(config)
     result = snakemake(workdir, "--cores", "1", "-n", "all")
     assert result.returncode != 0
-    assert "some" in result.stderr and "variants" in result.stderr
+    said = result.stdout + result.stderr
+    assert "'some' is not one of ['all', 'snvs']" in said and "['consensus']['variants']" in said
     assert not (workdir / "results").exists()
