@@ -9,7 +9,6 @@ rule vcf_download:
         "results/logs/vcf/{chrom}.download.log",
     benchmark:
         "results/benchmarks/vcf/{chrom}.download.tsv"
-    retries: 2
     conda:
         "../envs/bcftools.yaml"
     resources:
