@@ -19,6 +19,7 @@ def slurm_cluster(tmp_path_factory):
         if os.environ.get("HAPLEXPR_REQUIRE_SLURM") == "1":
             pytest.fail(f"HAPLEXPR_REQUIRE_SLURM=1 but {reason}")
         pytest.skip(reason)
-    # Advertise more memory than this machine has: the profile asks up to 32 GB per job.
-    with SlurmCluster(tmp_path_factory.mktemp("slurm-cluster"), memory_mb=64000) as cluster:
+    # Advertise more than this machine has: the profile asks up to 32 GB and the GPU rules
+    # 4 CPUs per job, as on a real cluster node.
+    with SlurmCluster(tmp_path_factory.mktemp("slurm-cluster"), cpus=8, memory_mb=64000) as cluster:
         yield cluster
