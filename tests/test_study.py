@@ -368,9 +368,27 @@ def test_input_length_longer_than_window(demo_config):
     config = copy.deepcopy(demo_config)
     config["consensus"]["window_length"] = 1024
     config["models"] = {
-        "small": {"enabled": True, "family": "glm", "pretrained": None, "input_length": 1000},
-        "off": {"enabled": False, "family": "glm", "pretrained": None, "input_length": 9999},
-        "big": {"enabled": True, "family": "s2f", "pretrained": None, "input_length": 1152},
+        "small": {
+            "enabled": True,
+            "family": "glm",
+            "architecture": "nucleotide_transformer",
+            "pretrained": None,
+            "input_length": 1000,
+        },
+        "off": {
+            "enabled": False,
+            "family": "glm",
+            "architecture": "nucleotide_transformer",
+            "pretrained": None,
+            "input_length": 9999,
+        },
+        "big": {
+            "enabled": True,
+            "family": "s2f",
+            "architecture": "enformer",
+            "pretrained": None,
+            "input_length": 1152,
+        },
     }
     assert config_error(config) == (
         "models.big.input_length (1152) exceeds consensus.window_length (1024); raise the window"
@@ -383,6 +401,20 @@ def test_s2f_input_length_multiple_of_128(demo_config):
     config = copy.deepcopy(demo_config)
     config["consensus"]["window_length"] = 4096
     config["models"] = {
-        "s": {"enabled": True, "family": "s2f", "pretrained": None, "input_length": 1000}
+        "s": {
+            "enabled": True,
+            "family": "s2f",
+            "architecture": "enformer",
+            "pretrained": None,
+            "input_length": 1000,
+        }
     }
     assert config_error(config) == "models.s.input_length must be a multiple of 128"
+
+
+def test_family_must_match_architecture(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["models"]["nt"]["family"] = "s2f"
+    assert config_error(config) == (
+        "models.nt.family is 's2f' but architecture 'nucleotide_transformer' is a glm model"
+    )

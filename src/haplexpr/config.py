@@ -14,6 +14,10 @@ import yaml
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
+# Which family each architecture belongs to (s2f: fine-tuned; glm: frozen features + tower).
+ARCHITECTURE_FAMILY = {"enformer": "s2f", "nucleotide_transformer": "glm", "evo2": "glm"}
+
+
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the key."""
 
@@ -32,6 +36,12 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             raise ConfigError(
                 f"models.{name}.input_length ({model['input_length']}) exceeds "
                 f"consensus.window_length ({window}); raise the window"
+            )
+        expected = ARCHITECTURE_FAMILY[model["architecture"]]
+        if model["family"] != expected:
+            raise ConfigError(
+                f"models.{name}.family is {model['family']!r} but architecture "
+                f"{model['architecture']!r} is a {expected} model"
             )
         if model["family"] == "s2f" and model["input_length"] % 128:
             raise ConfigError(f"models.{name}.input_length must be a multiple of 128")

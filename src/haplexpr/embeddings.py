@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 
 def load_embedder(model_config: dict, device: str = "auto"):
     """The frozen feature extractor named by a gLM's config (tiny or pretrained)."""
-    from haplexpr.models.nucleotide_transformer import NucleotideTransformerEmbedder
-
     settings = {**model_config, "device": str(resolve_device(device))}
-    if str(model_config.get("pretrained", "")).startswith("evo2"):
+    if model_config["architecture"] == "evo2":
         from haplexpr.models.evo2 import Evo2Embedder
 
         return Evo2Embedder.from_config(settings)
+    from haplexpr.models.nucleotide_transformer import NucleotideTransformerEmbedder
+
     return NucleotideTransformerEmbedder.from_config(settings)
 
 

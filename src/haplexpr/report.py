@@ -121,9 +121,7 @@ def report_notes(models: dict) -> list[str]:
     notes = []
     for name, model in models.items():
         if not model["enabled"]:
-            reason = (
-                " (needs a CUDA GPU)" if str(model.get("pretrained", "")).startswith("evo2") else ""
-            )
+            reason = " (needs a CUDA GPU)" if model["architecture"] == "evo2" else ""
             notes.append(f"{name}: not run in this configuration{reason}.")
         elif model["pretrained"] is None:
             notes.append(

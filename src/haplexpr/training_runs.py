@@ -34,7 +34,7 @@ def family_key(model_config: dict) -> str:
 def build_model(model_config: dict, seed: int, embedding_dim: int | None = None) -> nn.Module:
     """The trainable model for a config entry, haplotype-averaging, seeded."""
     torch.manual_seed(seed)
-    if model_config["family"] == "s2f":
+    if model_config["architecture"] == "enformer":
         from haplexpr.models.enformer import EnformerModel
 
         return HaplotypeAverage(EnformerModel.from_config(model_config))
