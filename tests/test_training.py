@@ -16,6 +16,7 @@ from haplexpr.training import (
     LOG_COLUMNS,
     HaplotypeAverage,
     TrainingSettings,
+    Validation,
     combined_loss,
     predict,
     train,
@@ -298,3 +299,62 @@ def test_settings_from_config_and_reference_alpha():
     assert TrainingSettings.from_config(config, "tower", "rp").pairwise_alpha == 0.3
     assert family_key({"family": "s2f"}) == "s2f"
     assert family_key({"family": "glm"}) == "tower"
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def scripted_validation(scores):
+    """A validation whose score per epoch follows ``scores``; records the weights it saw."""
+    seen = []
+
+    def score(predictions: np.ndarray) -> float:
+        seen.append(predictions.copy())
+        return scores[len(seen) - 1]
+
+    return Validation(ToyData(n=6, seed=3), score), seen
+
+
+def test_best_validation_epoch_is_kept(tmp_path):
+    validation, seen = scripted_validation([0.1, 0.5, 0.2, 0.3])
+    train(fresh_model(), ToyData(), SETTINGS, tmp_path / "v", validation=validation)
+    log = pd.read_csv(tmp_path / "v" / "train_log.tsv", sep="\t")
+    assert log["valid_score"].tolist() == [0.1, 0.5, 0.2, 0.3]
+    # the written model predicts what epoch 2's model predicted on the validation set
+    model = fresh_model()
+    model.load_state_dict(final_state(tmp_path / "v"))
+    again = predict(model, validation.dataset, batch_size=4, device="cpu")
+    np.testing.assert_allclose(again, seen[1], rtol=1e-6)
+    assert not np.allclose(again, seen[3])
+
+
+def test_early_stopping_ends_training(tmp_path):
+    validation, _ = scripted_validation([0.5, 0.1, 0.1, 0.9])
+    settings = dataclasses.replace(SETTINGS, early_stopping_patience=2)
+    train(fresh_model(), ToyData(), settings, tmp_path / "e", validation=validation)
+    log = pd.read_csv(tmp_path / "e" / "train_log.tsv", sep="\t")
+    assert log["epoch"].tolist() == [1, 2, 3]  # epochs 2 and 3 did not beat epoch 1
+
+
+def test_gradient_accumulation_steps_the_optimiser_less_often(tmp_path):
+    settings = dataclasses.replace(SETTINGS, gradient_accumulation=2)
+    train(fresh_model(), ToyData(n=16), settings, tmp_path / "g")
+    log = pd.read_csv(tmp_path / "g" / "train_log.tsv", sep="\t")
+    assert log["steps"].tolist() == [2, 4, 6, 8]  # 4 batches per epoch, 2 per step
+
+
+def test_split_validation_holds_out_individuals_or_genes():
+    from pipeline_runs import REPO
+
+    from haplexpr.config import load_config
+    from haplexpr.study import Study
+
+    study = Study.from_config(load_config(REPO / "config.yaml"), REPO)
+    train_p, valid_p = study.split_validation("p", 0.15, seed=0)
+    held = {e.individual for e in valid_p}
+    assert len(held) == 4 and not held & {e.individual for e in train_p}
+    assert len(train_p) + len(valid_p) == len(study.training_examples("p"))
+    train_r, valid_r = study.split_validation("r", 0.15, seed=0)
+    assert {e.individual for e in valid_r} == {"reference"}
+    assert not {e.gene for e in valid_r} & {e.gene for e in train_r}
+    assert study.split_validation("p", 0.0, seed=0) == (study.training_examples("p"), [])

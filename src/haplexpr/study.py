@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from haplexpr.genes import StudyTableError, gene_table, read_id_list, read_partition_table
@@ -135,6 +136,26 @@ class Study:
         columns = ["sample", "gene", self.target_column]
         ordered = wanted[columns].sort_values(["sample", "gene"])
         return [Example(s, g, float(t)) for s, g, t in ordered.itertuples(index=False, name=None)]
+
+    def split_validation(
+        self, strategy: str, fraction: float, seed: int
+    ) -> tuple[list[Example], list[Example]]:
+        """Training examples minus a held-out validation part, and that part.
+
+        Reference training (r) holds out genes, individual training (p, rp) holds out
+        training individuals: each is validated on the question it is trained for.
+        """
+        examples = self.training_examples(strategy)
+        key = (lambda e: e.gene) if strategy == "r" else (lambda e: e.individual)
+        groups = sorted({key(e) for e in examples})
+        n_valid = round(fraction * len(groups))
+        if fraction > 0 and len(groups) >= 6:
+            n_valid = max(n_valid, 3)  # a correlation needs a few points
+        if n_valid == 0:
+            return examples, []
+        rng = np.random.default_rng(seed)
+        held = set(rng.permutation(groups)[:n_valid].tolist())
+        return [e for e in examples if key(e) not in held], [e for e in examples if key(e) in held]
 
     def prediction_items(self) -> list[tuple[str, str]]:
         """Every (individual, gene) to predict: the reference and all study individuals."""

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from haplexpr.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ["epoch", "steps", "train_loss", "learning_rate", "seconds"]
+LOG_COLUMNS = ["epoch", "steps", "train_loss", "valid_score", "learning_rate", "seconds"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,11 @@ class TrainingSettings:
     warmup_fraction: float
     final_lr_ratio: float
     pairwise_alpha: float
+    gradient_accumulation: int = 1
+    mixed_precision: bool = True
     seed: int = 0
     device: str = "auto"
+    early_stopping_patience: int = 0
 
     @classmethod
     def from_config(cls, config: dict, family_key: str, strategy: str) -> TrainingSettings:
@@ -50,7 +54,21 @@ class TrainingSettings:
         knobs = dict(config["training"][family_key])
         if strategy == "r":
             knobs["pairwise_alpha"] = 0.0
-        return cls(**knobs, seed=config["training"]["seed"], device=config["training"]["device"])
+        shared = config["training"]
+        return cls(
+            **knobs,
+            seed=shared["seed"],
+            device=shared["device"],
+            early_stopping_patience=shared.get("early_stopping_patience", 0),
+        )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Held-out examples scored after every epoch (higher is better); the best epoch wins."""
+
+    dataset: Dataset
+    score: Callable[[np.ndarray], float]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -98,8 +116,14 @@ def train(
     settings: TrainingSettings,
     out_dir: str | Path,
     init_weights: str | Path | None = None,
+    validation: Validation | None = None,
 ) -> Path:
-    """Train ``model`` (a ``HaplotypeAverage``) and write ``model.pt`` + ``train_log.tsv``."""
+    """Train ``model`` (a ``HaplotypeAverage``) and write ``model.pt`` + ``train_log.tsv``.
+
+    With ``validation``, every epoch is scored and the best epoch's weights are written;
+    ``settings.early_stopping_patience`` > 0 stops after that many epochs without a better
+    score. On CUDA, ``mixed_precision`` runs the forward pass in bfloat16.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out_dir / "checkpoint.pt"
@@ -111,7 +135,8 @@ def train(
         model.load_state_dict(state["state_dict"])
         log.info("initialised from %s", init_weights)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    steps_per_epoch = math.ceil(len(dataset) / settings.batch_size)
+    batches_per_epoch = math.ceil(len(dataset) / settings.batch_size)
+    steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
     total_steps = steps_per_epoch * settings.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -121,6 +146,7 @@ def train(
     )
     fingerprint = _fingerprint(settings, len(dataset), init_weights)
     start_epoch, history = 0, []
+    best = {"score": -math.inf, "epoch": 0, "state": None}
     if checkpoint_path.exists():
         checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
         if checkpoint["fingerprint"] == fingerprint:
@@ -129,39 +155,60 @@ def train(
             scheduler.load_state_dict(checkpoint["scheduler"])
             torch.set_rng_state(checkpoint["rng"])
             start_epoch, history = checkpoint["epoch"], checkpoint["history"]
+            best = checkpoint["best"]
             log.info("resuming after epoch %d from %s", start_epoch, checkpoint_path)
         else:
             log.info("ignoring %s: written with other settings or data", checkpoint_path)
+    autocast = torch.autocast(
+        device.type,
+        dtype=torch.bfloat16,
+        enabled=device.type == "cuda" and settings.mixed_precision,
+    )
     started = time.monotonic()
     for epoch in range(start_epoch, settings.epochs):
+        if _patience_exhausted(settings, best, epoch):
+            log.info("early stop: no better validation score since epoch %d", best["epoch"])
+            break
         epoch_started = time.monotonic()
         order = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
         loader = DataLoader(dataset, batch_size=settings.batch_size, shuffle=True, generator=order)
         model.train()
         losses = []
-        for x, y in loader:
+        for batch, (x, y) in enumerate(loader, start=1):
             x, y = x.to(device), y.to(device, dtype=torch.float32)
-            loss = combined_loss(model(x), y, settings.pairwise_alpha)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            with autocast:
+                loss = combined_loss(model(x).float(), y, settings.pairwise_alpha)
+            (loss / settings.gradient_accumulation).backward()
+            if batch % settings.gradient_accumulation == 0 or batch == batches_per_epoch:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
             losses.append(loss.item())
+        score = math.nan
+        if validation is not None:
+            score = validation.score(
+                predict(model, validation.dataset, settings.batch_size, settings.device)
+            )
+            if score > best["score"] or best["state"] is None:
+                state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                best = {"score": score, "epoch": epoch + 1, "state": state}
         history.append(
-            [epoch + 1, (epoch + 1) * steps_per_epoch, float(np.mean(losses)),
+            [epoch + 1, (epoch + 1) * steps_per_epoch, float(np.mean(losses)), score,
              scheduler.get_last_lr()[0], round(time.monotonic() - epoch_started, 2)]
         )  # fmt: skip
         log.info(
-            "epoch %d/%d: loss %.4f (%.1f s)",
+            "epoch %d/%d: loss %.4f, validation score %.4f (%.1f s)",
             epoch + 1,
             settings.epochs,
             history[-1][2],
-            history[-1][4],
+            score,
+            history[-1][5],
         )
         checkpoint = {
             "fingerprint": fingerprint,
             "epoch": epoch + 1,
             "history": history,
+            "best": best,
             "state_dict": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -169,6 +216,9 @@ def train(
         }
         with atomic_path(checkpoint_path) as tmp:
             torch.save(checkpoint, tmp)
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+        log.info("keeping epoch %d (validation score %.4f)", best["epoch"], best["score"])
     with atomic_path(out_dir / "train_log.tsv") as tmp:
         pd.DataFrame(history, columns=LOG_COLUMNS).to_csv(tmp, sep="\t", index=False)
     final = out_dir / "model.pt"
@@ -183,6 +233,12 @@ def train(
         final,
     )
     return final
+
+
+def _patience_exhausted(settings: TrainingSettings, best: dict, epoch: int) -> bool:
+    """Whether early stopping ends training before ``epoch`` (0-based)."""
+    patience = settings.early_stopping_patience
+    return patience > 0 and best["state"] is not None and epoch - best["epoch"] >= patience
 
 
 def _fingerprint(settings: TrainingSettings, n_examples: int, init: str | Path | None) -> str:

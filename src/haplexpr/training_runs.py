@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,10 @@ from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
 from haplexpr.datasets import EmbeddingDataset, SequenceDataset
+from haplexpr.evaluation import row_correlations
 from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
 from haplexpr.study import Example, Study
-from haplexpr.training import HaplotypeAverage, TrainingSettings, predict, train
+from haplexpr.training import HaplotypeAverage, TrainingSettings, Validation, predict, train
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +78,45 @@ def train_run(
     """Train one model with one strategy; rp starts from ``init_weights`` (the r model)."""
     model_config = config["models"][model_name]
     settings = TrainingSettings.from_config(config, family_key(model_config), strategy)
-    examples = study.training_examples(strategy)
+    examples, held_out = study.split_validation(
+        strategy, config["training"]["validation_fraction"], settings.seed
+    )
     dataset = make_dataset(model_config, inputs, examples)
-    log.info("%s/%s: %d training examples", model_name, strategy, len(examples))
+    validation = None
+    if held_out:
+        validation = Validation(
+            make_dataset(model_config, inputs, held_out), partial(validation_score, held_out)
+        )
+    log.info(
+        "%s/%s: %d training and %d validation examples",
+        model_name,
+        strategy,
+        len(examples),
+        len(held_out),
+    )
     model = _model_for(dataset, model_config, settings.seed)
-    return train(model, dataset, settings, out_dir, init_weights=init_weights)
+    return train(
+        model, dataset, settings, out_dir, init_weights=init_weights, validation=validation
+    )
+
+
+def validation_score(examples: list[Example], predictions: np.ndarray) -> float:
+    """Mean per-gene R across individuals; across-gene R when all are the reference."""
+    frame = pd.DataFrame(
+        {
+            "individual": [e.individual for e in examples],
+            "gene": [e.gene for e in examples],
+            "observed": [e.target for e in examples],
+            "predicted": predictions,
+        }
+    )
+    if frame["individual"].nunique() == 1:
+        return float(np.nan_to_num(np.corrcoef(frame["predicted"], frame["observed"])[0, 1]))
+    observed = frame.pivot(index="gene", columns="individual", values="observed")
+    predicted = frame.pivot(index="gene", columns="individual", values="predicted")
+    r = row_correlations(predicted.loc[observed.index, observed.columns].to_numpy(),
+                         observed.to_numpy())  # fmt: skip
+    return float(np.nan_to_num(r).mean())
 
 
 def predict_run(
