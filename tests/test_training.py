@@ -358,3 +358,18 @@ def test_split_validation_holds_out_individuals_or_genes():
     assert {e.individual for e in valid_r} == {"reference"}
     assert not {e.gene for e in valid_r} & {e.gene for e in train_r}
     assert study.split_validation("p", 0.0, seed=0) == (study.training_examples("p"), [])
+
+
+def test_reverse_complement_average_is_strand_symmetric():
+    from haplexpr.sequence_encoding import one_hot, reverse_complement
+    from haplexpr.training import ReverseComplementAverage
+
+    torch.manual_seed(0)
+    model = ReverseComplementAverage(nn.Sequential(nn.Flatten(), nn.Linear(LENGTH * 4, 1)))
+    seq = "ACGTTGCA"[:LENGTH]
+    x = torch.from_numpy(one_hot(seq))[None]
+    rc = torch.from_numpy(one_hot(reverse_complement(seq)))[None]
+    assert torch.equal(x.flip(dims=(1, 2)), rc)  # the flip is the reverse complement
+    torch.testing.assert_close(model(x), model(rc))
+    inner = model.model
+    torch.testing.assert_close(model(x), (inner(x) + inner(rc)) / 2)

@@ -23,7 +23,14 @@ from haplexpr.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.evaluation import row_correlations
 from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
 from haplexpr.study import Example, Study
-from haplexpr.training import HaplotypeAverage, TrainingSettings, Validation, predict, train
+from haplexpr.training import (
+    HaplotypeAverage,
+    ReverseComplementAverage,
+    TrainingSettings,
+    Validation,
+    predict,
+    train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,10 @@ def build_model(model_config: dict, seed: int, embedding_dim: int | None = None)
     if model_config["architecture"] == "enformer":
         from haplexpr.models.enformer import EnformerModel
 
-        return HaplotypeAverage(EnformerModel.from_config(model_config))
+        model = EnformerModel.from_config(model_config)
+        if model_config.get("rc_average", False):
+            model = ReverseComplementAverage(model)
+        return HaplotypeAverage(model)
     from haplexpr.towers import TowerHead
 
     return HaplotypeAverage(TowerHead(in_dim=embedding_dim, **model_config.get("tower", {})))
