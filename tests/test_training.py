@@ -373,3 +373,16 @@ def test_reverse_complement_average_is_strand_symmetric():
     torch.testing.assert_close(model(x), model(rc))
     inner = model.model
     torch.testing.assert_close(model(x), (inner(x) + inner(rc)) / 2)
+
+
+def test_validation_score_is_within_gene_r_or_across_gene_r():
+    from haplexpr.study import Example
+    from haplexpr.training_runs import validation_score
+
+    people = [Example(i, g, t) for i, g, t in [("a", "g1", 1), ("b", "g1", 2), ("a", "g2", 10),
+                                               ("b", "g2", 12)]]  # fmt: skip
+    # gene means differ wildly; only the within-gene ordering counts
+    assert validation_score(people, np.array([0.0, 1.0, 5.0, 6.0])) == pytest.approx(0.9486833)
+    assert validation_score(people, np.array([1.0, 0.0, 6.0, 5.0])) == pytest.approx(-0.9486833)
+    reference = [Example("reference", g, t) for g, t in [("g1", 1), ("g2", 2), ("g3", 5)]]
+    assert validation_score(reference, np.array([1.0, 2.0, 5.0])) == pytest.approx(1.0)
