@@ -95,13 +95,17 @@ def evaluate(
                 (individuals_name, set_name, g, obs.shape[1], v)
                 for g, v in zip(obs_frame.index, r, strict=True)
             ]
-    summary += across_gene_rows(predictions, study)
+    summary += across_gene_rows(predictions, merged, study)
     return pd.DataFrame(summary), pd.DataFrame(per_gene, columns=PER_GENE_COLUMNS)
 
 
-def across_gene_rows(predictions: pd.DataFrame, study: Study) -> list[dict]:
-    """Across-gene R: reference predictions vs reference targets, and per held-out person."""
+def across_gene_rows(predictions: pd.DataFrame, merged: pd.DataFrame, study: Study) -> list[dict]:
+    """Across-gene R: reference predictions vs reference targets, and per held-out person.
+
+    ``merged`` is ``predictions`` joined with the observed targets.
+    """
     rows = []
+    held_out = merged[merged["sample"].isin(study.test_individuals)]
     for set_name, genes in gene_sets(study).items():
         ref = predictions[
             (predictions["sample"] == REFERENCE_INDIVIDUAL) & predictions["gene"].isin(genes)
@@ -113,10 +117,9 @@ def across_gene_rows(predictions: pd.DataFrame, study: Study) -> list[dict]:
                 {"individuals": "reference_genome", "gene_set": set_name, "n_genes": len(ref),
                  "n_individuals": 1, "across_gene_r": float(r)}
             )  # fmt: skip
-        merged = predictions.merge(study.observed(), on=["sample", "gene"])
-        merged = merged[merged["sample"].isin(study.test_individuals) & merged["gene"].isin(genes)]
-        pred = merged.pivot(index="sample", columns="gene", values="prediction")
-        obs = merged.pivot(index="sample", columns="gene", values="observed").loc[:, pred.columns]
+        subset = held_out[held_out["gene"].isin(genes)]
+        pred = subset.pivot(index="sample", columns="gene", values="prediction")
+        obs = subset.pivot(index="sample", columns="gene", values="observed").loc[:, pred.columns]
         if pred.shape[1] > 2:
             r = row_correlations(pred.to_numpy(), obs.to_numpy())
             rows.append(
