@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pysam
 
-from haplexpr.genes import gene_table, gene_windows, read_partition_table
+from haplexpr.genes import contig_lengths, gene_table, gene_windows, read_partition_table
 from haplexpr.personal_sequences import build_personal_store, consensus_windows, write_region_fasta
 from haplexpr.sequence_store import SequenceStore
 from haplexpr.variants import index_vcf
@@ -39,8 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     table = read_partition_table(args.table, "log_TPM")
-    with pysam.FastaFile(args.reference) as fasta:
-        lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+    lengths = contig_lengths(args.reference)
     windows = gene_windows(gene_table(table), lengths, args.window, 1)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -6,20 +6,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
 
 
-import pysam
-
 from haplexpr.atomic import atomic_path
 from haplexpr.baselines import elastic_net_predictions
 from haplexpr.config import validate_config
-from haplexpr.genes import gene_windows
+from haplexpr.genes import contig_lengths, gene_windows
 from haplexpr.runlog import configure
 from haplexpr.study import Study
 
 configure(snakemake.log[0])
 config = validate_config(snakemake.config)
 study = Study.from_config(config)
-with pysam.FastaFile(snakemake.input.reference) as fasta:
-    lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+lengths = contig_lengths(snakemake.input.reference)
 windows = gene_windows(study.genes, lengths, 1, config["data"]["tss_coordinate_base"])
 settings = snakemake.params.settings
 predictions = elastic_net_predictions(

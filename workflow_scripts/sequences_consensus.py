@@ -6,9 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
 
 
-import pysam
-
-from haplexpr.genes import gene_table, gene_windows, read_partition_table
+from haplexpr.genes import contig_lengths, gene_table, gene_windows, read_partition_table
 from haplexpr.personal_sequences import (
     REFERENCE_INDIVIDUAL,
     build_personal_store,
@@ -18,8 +16,7 @@ from haplexpr.runlog import configure
 
 configure(snakemake.log[0])
 table = read_partition_table(snakemake.input.table, snakemake.config["data"]["target_column"])
-with pysam.FastaFile(snakemake.input.reference) as fasta:
-    lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+lengths = contig_lengths(snakemake.input.reference)
 windows = gene_windows(
     gene_table(table), lengths, snakemake.params.window_length, snakemake.params.tss_base
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pysam
 
 from haplexpr.coordinates import Interval, tss_to_0based
 
@@ -110,6 +111,12 @@ def gene_table(table: pd.DataFrame) -> pd.DataFrame:
     """One row per gene (gene, chr, TSS, strand, split), sorted by contig and TSS."""
     genes = table.drop_duplicates("gene")[["gene", "chr", "TSS", "strand", "split"]]
     return genes.sort_values(["chr", "TSS", "gene"]).reset_index(drop=True)
+
+
+def contig_lengths(reference: str | Path) -> dict[str, int]:
+    """Contig name -> length of an indexed reference FASTA."""
+    with pysam.FastaFile(str(reference)) as fasta:
+        return dict(zip(fasta.references, fasta.lengths, strict=True))
 
 
 def gene_windows(
