@@ -55,9 +55,7 @@ def prediction_targets():
 
 
 def sequence_targets():
-    return [
-        f"results/sequences/{i}.tsv" for i in [REFERENCE_INDIVIDUAL, *STUDY.individuals]
-    ]
+    return [f"results/sequences/{i}.tsv" for i in all_individuals()]
 
 
 def embedding_shards():
@@ -84,7 +82,7 @@ def embedding_targets():
     return [f for g in GLM_MODELS for f in embedding_files(g, all_individuals())]
 
 
-def vcf_files(wildcards=None):
+def vcf_files():
     """Downloaded, checked and indexed VCFs, one per chromosome."""
     return {
         "vcfs": [f"results/vcf/{c}.vcf.gz" for c in VCF_SOURCES],
