@@ -10,7 +10,7 @@ sys.path.insert(0, SRC)
 
 from haplexpr.config import enabled_models, validate_config
 from haplexpr.download import read_url_list
-from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
 from haplexpr.study import Study
 
 validate(config, "../schemas/config.schema.yaml")
@@ -36,7 +36,6 @@ def alternatives(names):
 wildcard_constraints:
     chrom=alternatives(VCF_SOURCES),
     strategy="r|p|rp",
-    individual="[^/]+",
     shard="shard[0-9]+",
 
 
@@ -55,16 +54,15 @@ def prediction_targets():
 
 
 def sequence_targets():
-    return [f"results/sequences/{i}.tsv" for i in all_individuals()]
+    files = store_files(STUDY.individuals)
+    return [files["reference"], files["reference_fasta"], *files["haplotypes"]]
 
 
-def embedding_shards():
-    """Individuals (reference first) in groups of `embeddings.individuals_per_job`."""
-    everyone = all_individuals()
-    size = config["embeddings"]["individuals_per_job"]
+def shards(individuals, size):
+    """``individuals`` in groups of ``size``, named shard000, shard001, ..."""
     return {
-        f"shard{number:03d}": everyone[start : start + size]
-        for number, start in enumerate(range(0, len(everyone), size))
+        f"shard{number:03d}": individuals[start : start + size]
+        for number, start in enumerate(range(0, len(individuals), size))
     }
 
 
@@ -83,26 +81,35 @@ def embedding_targets():
 
 
 def vcf_files():
-    """Downloaded, checked and indexed VCFs, one per chromosome."""
+    """Downloaded, normalised, checked and indexed VCFs, one per chromosome."""
     return {
         "vcfs": [f"results/vcf/{c}.vcf.gz" for c in VCF_SOURCES],
         "indexes": [f"results/vcf/{c}.vcf.gz.csi" for c in VCF_SOURCES],
     }
 
 
-def consensus_inputs(wildcards):
-    """The reference store needs only the FASTA; individuals also need the VCFs."""
-    inputs = {"reference": config["data"]["reference"]}
-    if wildcards.individual != REFERENCE_INDIVIDUAL:
-        inputs |= vcf_files()
+def vcf_normalise_inputs(wildcards):
+    """The downloaded VCF and the reference, plus the contig map when one is configured."""
+    inputs = {
+        "vcf": f"results/vcf/download/{wildcards.chrom}.vcf.gz",
+        "reference": config["data"]["reference"],
+    }
+    if config["variants"]["contig_map"]:
+        inputs["contig_map"] = config["variants"]["contig_map"]
     return inputs
 
 
 def store_files(individuals):
-    """Sequence stores: the tables (which name the store) and their FASTAs."""
+    """The sequence store holding ``individuals``: reference windows + haplotype shards."""
+    wanted = set(individuals)
     return {
-        "tables": [f"results/sequences/{i}.tsv" for i in individuals],
-        "fastas": [f"results/sequences/{i}.fa.gz" for i in individuals],
+        "reference": "results/sequences/reference.tsv",
+        "reference_fasta": "results/sequences/reference.fa.gz",
+        "haplotypes": [
+            f"results/sequences/{shard}.haplotypes.npz"
+            for shard, members in SEQUENCE_SHARDS.items()
+            if wanted.intersection(members)
+        ],
     }
 
 
@@ -136,4 +143,8 @@ def all_individuals():
     return [REFERENCE_INDIVIDUAL, *STUDY.individuals]
 
 
-EMBEDDING_SHARDS = embedding_shards()
+# One consensus job per shard of individuals; one embedding job per shard (reference first).
+SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per_job"])
+EMBEDDING_SHARDS = shards(
+    all_individuals(), config["embeddings"]["individuals_per_job"]
+)

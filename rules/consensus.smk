@@ -1,29 +1,50 @@
-# Personal sequences: bcftools consensus per individual and haplotype over every gene
-# window, into one indexed store per individual (the reference is individual "reference").
+# Personal sequences: the reference windows once, then both haplotypes of every individual
+# over every gene window, one job per shard of individuals, stored as edits of those windows.
 
 
-rule sequences_consensus:
+rule sequences_reference:
     input:
-        unpack(consensus_inputs),
+        reference=config["data"]["reference"],
         table=config["data"]["partition_table"],
     output:
-        fasta="results/sequences/{individual}.fa.gz",
-        fai="results/sequences/{individual}.fa.gz.fai",
-        gzi="results/sequences/{individual}.fa.gz.gzi",
-        table="results/sequences/{individual}.tsv",
+        fasta="results/sequences/reference.fa.gz",
+        fai="results/sequences/reference.fa.gz.fai",
+        gzi="results/sequences/reference.fa.gz.gzi",
+        table="results/sequences/reference.tsv",
     log:
-        "results/logs/sequences/{individual}.log",
+        "results/logs/sequences/reference.log",
     benchmark:
-        "results/benchmarks/sequences/{individual}.tsv"
+        "results/benchmarks/sequences/reference.tsv"
     conda:
         "../envs/bcftools.yaml"
     resources:
         mem_mb=2000,
-        runtime=120,
+        runtime=60,
+    script:
+        "../workflow_scripts/sequences_reference.py"
+
+
+rule sequences_consensus:
+    input:
+        **vcf_files(),
+        reference=config["data"]["reference"],
+        table=config["data"]["partition_table"],
+    output:
+        "results/sequences/{shard}.haplotypes.npz",
+    log:
+        "results/logs/sequences/{shard}.log",
+    benchmark:
+        "results/benchmarks/sequences/{shard}.tsv"
+    conda:
+        "../envs/bcftools.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=240,
     params:
-        window_length=config["consensus"]["window_length"],
-        variants=config["consensus"]["variants"],
-        tss_base=config["data"]["tss_coordinate_base"],
+        samples=lambda wildcards: SEQUENCE_SHARDS[wildcards.shard],
         chroms=list(VCF_SOURCES),
+        engine=config["consensus"]["engine"],
+        missing=config["consensus"]["missing"],
+        variants=config["consensus"]["variants"],
     script:
         "../workflow_scripts/sequences_consensus.py"

@@ -1,14 +1,15 @@
-# Download the phased VCFs (resumable, verified), then check them against the reference
-# and the study samples and index them with bcftools.
+# Download the phased VCFs (resumable, verified), normalise them against the reference
+# (contig names, split multi-allelics, left-align indels, drop symbolic/* records), then
+# check them against the reference and the study samples and index them with bcftools.
 
 
 rule vcf_download:
     output:
-        "results/vcf/{chrom}.vcf.gz",
+        "results/vcf/download/{chrom}.vcf.gz",
     log:
-        "results/logs/vcf/{chrom}.download.log",
+        "results/logs/vcf/download/{chrom}.log",
     benchmark:
-        "results/benchmarks/vcf/{chrom}.download.tsv"
+        "results/benchmarks/vcf/download/{chrom}.tsv"
     conda:
         "../envs/bcftools.yaml"
     resources:
@@ -19,6 +20,28 @@ rule vcf_download:
         md5=lambda wildcards: VCF_SOURCES[wildcards.chrom].md5,
     script:
         "../workflow_scripts/vcf_download.py"
+
+
+rule vcf_normalise:
+    input:
+        unpack(vcf_normalise_inputs),
+    output:
+        vcf="results/vcf/{chrom}.vcf.gz",
+    log:
+        "results/logs/vcf/{chrom}.normalise.log",
+    benchmark:
+        "results/benchmarks/vcf/{chrom}.normalise.tsv"
+    conda:
+        "../envs/bcftools.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=240,
+    params:
+        samples=STUDY.individuals,
+        contig_map=config["variants"]["contig_map"],
+        harmonise_contigs=config["variants"]["harmonise_contigs"],
+    script:
+        "../workflow_scripts/vcf_normalise.py"
 
 
 rule vcf_index:
@@ -39,5 +62,7 @@ rule vcf_index:
         runtime=120,
     params:
         samples=STUDY.individuals,
+        unphased=config["variants"]["unphased"],
+        missing=config["consensus"]["missing"],
     script:
         "../workflow_scripts/vcf_index.py"

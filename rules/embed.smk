@@ -22,6 +22,7 @@ rule embeddings_compute:
         runtime=240,
         gpu=1,
     params:
+        individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
         model_config=lambda wildcards: config["models"][wildcards.model],
         device=config["training"]["device"],
     script:

@@ -36,7 +36,8 @@ def expected_haplotype(vcf, sample, haplotype, chrom, start, end):
     return "".join(seq)
 
 
-def test_sequence_matches_variants_applied_by_hand(demo_vcf, capsys):
+@pytest.mark.parametrize("engine", ["fast", "bcftools"])
+def test_sequence_matches_variants_applied_by_hand(demo_vcf, capsys, engine):
     # a 3-kb stretch whose records lie inside it, with indels among them
     start, end = 100_000, 103_000
     with pysam.VariantFile(str(demo_vcf)) as records:
@@ -47,7 +48,8 @@ def test_sequence_matches_variants_applied_by_hand(demo_vcf, capsys):
         region = f"1:{start + 1}-{end}"
         code = main(
             ["sequence", "--reference", str(DEMO / "reference.fa"), "--vcf", str(demo_vcf),
-             "--sample", sample, "--haplotype", str(haplotype), "--region", region]
+             "--sample", sample, "--haplotype", str(haplotype), "--region", region,
+             "--engine", engine]
         )  # fmt: skip
         assert code == 0
         lines = capsys.readouterr().out.splitlines()

@@ -10,7 +10,7 @@ import pytest
 
 from haplexpr.evaluation import PER_GENE_COLUMNS, evaluate, gene_sets, row_correlations
 from haplexpr.genes import gene_table
-from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
 from haplexpr.study import Study
 
 SEEN = ["g1", "g2", "g3"]

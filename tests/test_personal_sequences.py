@@ -1,4 +1,4 @@
-"""Personal haplotype stores from bcftools consensus, checked against variants applied by hand."""
+"""Personal haplotype stores from both engines, checked against variants applied by hand."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from haplexpr.coordinates import Interval
 from haplexpr.genes import GeneWindow, gene_windows
 from haplexpr.personal_sequences import (
     ConsensusError,
-    build_personal_store,
+    apply_edits,
+    build_haplotype_store,
     build_reference_store,
-    map_through_chain,
+    edits_from_alignment,
     read_chains,
+    tss_after_edits,
 )
-from haplexpr.sequence_store import SequenceStore
+from haplexpr.sequence_store import HaplotypeStore, SequenceStore, StoreError
 
 CONTIG_LENGTHS = {"1": 3000, "2": 1500}
 WINDOW_LENGTH = 200
@@ -182,23 +184,49 @@ def inputs(tmp_path_factory):
     return reference, vcfs
 
 
-@pytest.fixture(scope="module")
-def store_dir(inputs, tmp_path_factory):
-    """The sample's store, built with the system temp dir redirected to check its cleanup."""
+@pytest.fixture(scope="module", params=["fast", "bcftools"])
+def store_dir(request, inputs, tmp_path_factory):
+    """Reference + haplotype store of S and T, built with the system temp dir redirected."""
     reference, vcfs = inputs
-    out = tmp_path_factory.mktemp("store")
+    out = tmp_path_factory.mktemp(f"store-{request.param}")
     scratch = tmp_path_factory.mktemp("scratch")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(scratch))
-        table = build_personal_store(reference, vcfs, SAMPLE, WINDOWS, out / SAMPLE)
-    assert table == out / f"{SAMPLE}.tsv"
+        build_reference_store(reference, WINDOWS, out / "reference")
+        path = build_haplotype_store(
+            reference, vcfs, [SAMPLE, OTHER], WINDOWS, out / "shard000.haplotypes.npz",
+            engine=request.param,
+        )  # fmt: skip
+    assert path == out / "shard000.haplotypes.npz"
     assert list(scratch.iterdir()) == [], "consensus scratch files were left behind"
     return out
 
 
+class SampleView:
+    """One individual's haplotypes in a HaplotypeStore, addressed like the old per-sample API."""
+
+    def __init__(self, store: HaplotypeStore, individual: str):
+        self.store = store
+        self.individual = individual
+
+    def sequence(self, gene, haplotype):
+        return self.store.sequence(self.individual, gene, haplotype)
+
+    def tss_offset(self, gene, haplotype):
+        return self.store.tss_offset(self.individual, gene, haplotype)
+
+    def model_input(self, gene, haplotype, length):
+        return self.store.model_input(self.individual, gene, haplotype, length)
+
+
 @pytest.fixture(scope="module")
-def store(store_dir):
-    return SequenceStore(store_dir / SAMPLE)
+def haplotype_store(store_dir):
+    return HaplotypeStore(store_dir / "reference", [store_dir / "shard000.haplotypes.npz"])
+
+
+@pytest.fixture(scope="module")
+def store(haplotype_store):
+    return SampleView(haplotype_store, SAMPLE)
 
 
 def test_test_windows_are_the_library_windows():
@@ -212,18 +240,16 @@ def test_test_windows_are_the_library_windows():
 @pytest.mark.parametrize("haplotype", [1, 2])
 @pytest.mark.parametrize("gene", list(GENES))
 def test_haplotypes_equal_hand_applied_variants(store, gene, haplotype):
-    window = GENES[gene]
-    sequence, tss_offset = expected_haplotype(window, haplotype)
+    sequence, tss_offset = expected_haplotype(GENES[gene], haplotype)
     assert store.sequence(gene, haplotype) == sequence
-    row = store.windows.loc[(gene, haplotype)]
-    assert int(row["tss_offset"]) == tss_offset
-    assert int(row["length"]) == len(sequence)
-    assert (row["chrom"], int(row["start"]), int(row["end"]), row["strand"]) == (
-        window.chrom,
-        window.interval.start,
-        window.interval.end,
-        window.strand,
-    )
+    assert store.tss_offset(gene, haplotype) == tss_offset
+
+
+def test_other_sample_gets_its_own_genotypes(haplotype_store):
+    # T is 1|0 at 940 where S is 0|1, and 0|1 at 920 where S is 1|0.
+    ref = REFERENCE["1"]
+    assert haplotype_store.sequence(OTHER, "gA", 1)[40] == other_base(ref[940])
+    assert haplotype_store.sequence(OTHER, "gA", 2)[20] == other_base(ref[920])
 
 
 def test_snvs_by_haplotype(store):
@@ -241,7 +267,7 @@ def test_snvs_by_haplotype(store):
 def test_upstream_indels_shift_tss_offset_by_their_length(store):
     window = GENES["gA"]
     centre = window.tss - window.interval.start
-    offsets = {h: int(store.windows.loc[("gA", h), "tss_offset"]) for h in (1, 2)}
+    offsets = {h: store.tss_offset("gA", h) for h in (1, 2)}
     assert offsets == {1: centre + 3, 2: centre - 4}
     assert len(store.sequence("gA", 1)) == WINDOW_LENGTH + 3
     assert len(store.sequence("gA", 2)) == WINDOW_LENGTH - 4
@@ -254,24 +280,24 @@ def test_upstream_indels_shift_tss_offset_by_their_length(store):
 
 def test_deletion_over_tss_maps_to_the_next_base(store):
     window = GENES["gB"]
-    offset = int(store.windows.loc[("gB", 1), "tss_offset"])
+    offset = store.tss_offset("gB", 1)
     # 1995..2003 deleted: the TSS lands on reference base 2004, 9 bases earlier than before.
     assert offset == 2004 - window.interval.start - 9
     assert store.sequence("gB", 1)[offset] == REFERENCE["1"][2004]
-    assert int(store.windows.loc[("gB", 2), "tss_offset"]) == window.tss - window.interval.start
+    assert store.tss_offset("gB", 2) == window.tss - window.interval.start
 
 
 def test_downstream_deletion_keeps_tss_offset(store):
     window = GENES["gD"]
-    assert int(store.windows.loc[("gD", 1), "tss_offset"]) == window.tss - window.interval.start
+    assert store.tss_offset("gD", 1) == window.tss - window.interval.start
     assert len(store.sequence("gD", 1)) == WINDOW_LENGTH - 5
-    assert int(store.windows.loc[("gD", 2), "tss_offset"]) == window.tss - window.interval.start + 2
+    assert store.tss_offset("gD", 2) == window.tss - window.interval.start + 2
 
 
-def test_window_clipped_at_contig_start(store):
-    row = store.windows.loc[("gC", 1)]
+def test_window_clipped_at_contig_start(store, haplotype_store):
+    row = haplotype_store.reference.windows.loc[("gC", 1)]
     assert (int(row["start"]), int(row["end"]), int(row["tss_offset"])) == (0, 150, 50)
-    assert int(store.windows.loc[("gC", 2), "tss_offset"]) == 52
+    assert store.tss_offset("gC", 2) == 52
     hap1 = store.sequence("gC", 1)
     assert len(hap1) == 150
     # The model sees 50 Ns where the window ran off the contig, and the TSS at L // 2.
@@ -280,33 +306,45 @@ def test_window_clipped_at_contig_start(store):
     assert model_input[WINDOW_LENGTH // 2] == REFERENCE["1"][50]
 
 
-def test_records_of_two_chromosomes(store):
-    assert set(store.windows["chrom"]) == {"1", "2"}
+def test_records_of_two_chromosomes(store, haplotype_store):
+    assert set(haplotype_store.reference.windows["chrom"]) == {"1", "2"}
     assert store.sequence("gD", 1)[650 - 600] == other_base(REFERENCE["2"][650])
-    assert store.genes() == sorted(GENES)
+    assert haplotype_store.genes() == sorted(GENES)
 
 
-def test_store_files_and_round_trip(store_dir, store):
+def test_store_files_and_round_trip(store_dir, haplotype_store):
     assert sorted(p.name for p in store_dir.iterdir()) == sorted(
-        [f"{SAMPLE}.fa.gz", f"{SAMPLE}.fa.gz.fai", f"{SAMPLE}.fa.gz.gzi", f"{SAMPLE}.tsv"]
+        ["reference.fa.gz", "reference.fa.gz.fai", "reference.fa.gz.gzi", "reference.tsv"]
+        + ["shard000.haplotypes.npz"]
     )
-    table = pd.read_csv(store_dir / f"{SAMPLE}.tsv", sep="\t", dtype={"chrom": str})
-    # One row per (gene, haplotype), in the order the windows were given.
-    assert list(zip(table["gene"], table["haplotype"], strict=True)) == [
-        (w.gene, h) for w in WINDOWS for h in (1, 2)
-    ]
+    assert haplotype_store.individuals() == ["reference", SAMPLE, OTHER]
     for gene in GENES:
-        assert store.haplotypes(gene) == [1, 2]
+        assert haplotype_store.haplotypes(SAMPLE, gene) == [1, 2]
+        assert haplotype_store.haplotypes("reference", gene) == [1]
     # A reopened store (as a forked data-loader worker would) reads the same sequences.
-    again = SequenceStore(store_dir / SAMPLE)
-    assert again.sequence("gB", 2) == store.sequence("gB", 2)
+    again = HaplotypeStore(store_dir / "reference", [store_dir / "shard000.haplotypes.npz"])
+    assert again.sequence(SAMPLE, "gB", 2) == haplotype_store.sequence(SAMPLE, "gB", 2)
+
+
+def test_unknown_individual_or_gene_is_named(haplotype_store):
+    with pytest.raises(StoreError, match="NA00001"):
+        haplotype_store.sequence("NA00001", "gA", 1)
+    with pytest.raises(StoreError, match="gZ"):
+        haplotype_store.sequence(SAMPLE, "gZ", 1)
+
+
+def test_store_of_other_windows_is_refused(store_dir, inputs, tmp_path):
+    reference, _ = inputs
+    build_reference_store(reference, WINDOWS[:2], tmp_path / "reference")
+    with pytest.raises(StoreError, match="other gene windows"):
+        HaplotypeStore(tmp_path / "reference", [store_dir / "shard000.haplotypes.npz"])
 
 
 @pytest.mark.parametrize("length", [64, 101])
 def test_model_input_plus_strand_centres_the_tss(store, length):
     for h in (1, 2):
         seq = store.sequence("gA", h)
-        offset = int(store.windows.loc[("gA", h), "tss_offset"])
+        offset = store.tss_offset("gA", h)
         model_input = store.model_input("gA", h, length)
         assert len(model_input) == length
         assert model_input[length // 2] == REFERENCE["1"][1000]
@@ -317,7 +355,7 @@ def test_model_input_minus_strand_is_reverse_complemented(store):
     length = 50
     for gene, h in (("gB", 1), ("gB", 2), ("gD", 2)):
         seq = store.sequence(gene, h)
-        offset = int(store.windows.loc[(gene, h), "tss_offset"])
+        offset = store.tss_offset(gene, h)
         plus = seq[offset - 25 : offset + 25]
         assert store.model_input(gene, h, length) == complement_reverse(plus)
     # Past the end of the window: N padding, which the reverse complement puts first.
@@ -326,32 +364,40 @@ def test_model_input_minus_strand_is_reverse_complemented(store):
     assert model_input == complement_reverse("N" * 50 + seq + "N" * 50)
 
 
-def test_snvs_mode_ignores_indels(inputs, tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "bcftools"])
+def test_snvs_mode_ignores_indels(inputs, tmp_path, engine):
     reference, vcfs = inputs
-    build_personal_store(reference, vcfs, SAMPLE, WINDOWS, tmp_path / SAMPLE, variants="snvs")
-    store = SequenceStore(tmp_path / SAMPLE)
+    build_reference_store(reference, WINDOWS, tmp_path / "reference")
+    path = tmp_path / "s.haplotypes.npz"
+    build_haplotype_store(reference, vcfs, [SAMPLE], WINDOWS, path, engine, variants="snvs")
+    store = SampleView(HaplotypeStore(tmp_path / "reference", [path]), SAMPLE)
     for window in WINDOWS:
         for h in (1, 2):
             sequence, tss_offset = expected_haplotype(window, h, snvs_only=True)
             assert store.sequence(window.gene, h) == sequence
             assert len(sequence) == window.interval.length
-            assert int(store.windows.loc[(window.gene, h), "tss_offset"]) == tss_offset
+            assert store.tss_offset(window.gene, h) == tss_offset
             assert tss_offset == window.tss - window.interval.start
     # SNVs are still applied.
     assert store.sequence("gA", 1)[20] == other_base(REFERENCE["1"][920])
 
 
-def test_sample_missing_from_vcf_raises_naming_it(inputs, tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "bcftools"])
+def test_sample_missing_from_vcf_raises_naming_it(inputs, tmp_path, engine):
     reference, vcfs = inputs
     with pytest.raises(ConsensusError, match="NA99999"):
-        build_personal_store(reference, vcfs, "NA99999", WINDOWS, tmp_path / "NA99999")
+        build_haplotype_store(reference, vcfs, ["NA99999"], WINDOWS, tmp_path / "x.npz", engine)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_chromosome_vcf_raises(inputs, tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "bcftools"])
+def test_missing_chromosome_vcf_raises(inputs, tmp_path, engine):
     reference, vcfs = inputs
     with pytest.raises(ConsensusError, match="chromosome"):
-        build_personal_store(reference, {"1": vcfs["1"]}, SAMPLE, WINDOWS, tmp_path / SAMPLE)
+        build_haplotype_store(
+            reference, {"1": vcfs["1"]}, [SAMPLE], WINDOWS, tmp_path / "x.npz", engine
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_reference_store_holds_haplotype_one(inputs, tmp_path):
@@ -392,44 +438,48 @@ def test_read_chains(tmp_path):
     ]
 
 
+# Edits of a 30-base window at 100: +3 after offset 9, 4 bases (15..18) deleted.
+EDITS = [(9, 10, b"GAAA"), (14, 19, b"C")]
+
+
 @pytest.mark.parametrize(
     ("position", "offset"),
     [
-        (100, 0),  # first base
-        (109, 9),  # last base before the insertion
-        (110, 13),  # first base after 3 inserted bases
-        (114, 17),  # last base before the deletion
-        (115, 18),  # inside the 4-base deletion (115..118): the next surviving base
-        (118, 18),
-        (119, 18),  # that next base itself
-        (129, 28),  # last base
+        (0, 0),  # first base
+        (9, 9),  # the insertion's anchor
+        (10, 13),  # first base after 3 inserted bases
+        (14, 17),  # the deletion's anchor
+        (15, 18),  # inside the deletion (15..18): the next surviving base
+        (18, 18),
+        (19, 18),  # that next base itself
+        (29, 28),  # last base
     ],
 )
-def test_map_through_chain_with_indels(position, offset):
-    chain = (100, 100, [(10, 0, 3), (5, 4, 0), (11, 0, 0)])
-    assert map_through_chain(chain, position) == offset
+def test_tss_after_edits_with_indels(position, offset):
+    assert tss_after_edits(position, EDITS) == offset
 
 
-def test_map_through_ungapped_chain():
-    chain = (200, 200, [(30, 0, 0)])
-    assert [map_through_chain(chain, p) for p in (200, 215, 229)] == [0, 15, 29]
-
-
-def test_map_through_chain_written_by_bcftools(inputs, tmp_path):
-    """Our own reading of a real bcftools chain agrees with the hand-applied TSS offsets."""
+def test_edits_read_off_a_bcftools_chain(inputs, tmp_path):
+    """A real bcftools chain turns into edits that rebuild its output and place the TSS."""
     reference, vcfs = inputs
     window = GENES["gA"]
-    region = tmp_path / "region.fa"
     start, end = window.interval.start, window.interval.end
+    region = tmp_path / "region.fa"
     region.write_text(f">{window.interval.to_region()}\n{REFERENCE['1'][start:end]}\n")
     for h in (1, 2):
         chain = tmp_path / f"hap{h}.chain"
+        out = tmp_path / f"hap{h}.fa"
         pysam.bcftools.consensus(
             "-f", str(region), "-s", SAMPLE, "-H", str(h), "-c", str(chain),
-            "-o", str(tmp_path / f"hap{h}.fa"), str(vcfs["1"]), catch_stdout=False,
+            "-o", str(out), str(vcfs["1"]), catch_stdout=False,
         )  # fmt: skip
         (blocks,) = read_chains(chain)
-        assert map_through_chain(blocks, window.tss) == expected_haplotype(window, h)[1]
+        sequence = "".join(out.read_text().split("\n")[1:]).encode()
+        ref = REFERENCE["1"][start:end].encode()
+        edits = edits_from_alignment(ref, sequence, blocks, start)
+        assert apply_edits(ref, edits) == sequence
+        assert len(edits) > 1, "the chain should split SNVs and indels into separate edits"
+        assert tss_after_edits(window.tss - start, edits) == expected_haplotype(window, h)[1]
 
 
 # --------------------------------------------------------------------------- system bcftools

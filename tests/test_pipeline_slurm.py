@@ -8,7 +8,7 @@ from slurm_cluster import run_snakemake_on_slurm
 
 pytestmark = pytest.mark.slurm
 
-# One job per stage family, a GPU rule among them: download, check+index, consensus
+# One job per stage family, a GPU rule among them: download, normalise, check+index, consensus
 # (the reference's store), embeddings (one individual per job), tower training (GPU),
 # the genotype baseline and its metrics.
 TARGETS = ["results/metrics/elastic_net/p.tsv", "results/models/nt/r/model.pt"]
@@ -30,7 +30,7 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
     jobs = slurm_cluster.jobs()
     rules = {job.rule for job in jobs}
     expected = {
-        "vcf_download", "vcf_index", "sequences_consensus", "embeddings_compute",
+        "vcf_download", "vcf_normalise", "vcf_index", "sequences_consensus", "embeddings_compute",
         "train_tower", "baseline_elastic_net", "metrics_evaluate",
     }  # fmt: skip
     assert expected <= rules, rules

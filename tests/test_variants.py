@@ -7,6 +7,8 @@ from pathlib import Path
 import pysam
 import pytest
 
+from haplexpr import variants
+from haplexpr.coordinates import Interval
 from haplexpr.variants import VariantInputError, check_vcf, index_vcf
 
 SAMPLES = ["S1", "S2", "S3"]
@@ -22,24 +24,29 @@ def genome():
     }
 
 
-@pytest.fixture
-def reference(tmp_path, genome):
-    path = tmp_path / "reference.fa"
+def write_reference(path: Path, genome: dict[str, str], prefix: str = "") -> Path:
     with path.open("w") as out:
         for name, seq in genome.items():
-            out.write(f">{name}\n")
+            out.write(f">{prefix}{name}\n")
             for i in range(0, len(seq), 60):
                 out.write(seq[i : i + 60] + "\n")
     pysam.faidx(str(path))
     return path
 
 
+@pytest.fixture
+def reference(tmp_path, genome):
+    return write_reference(tmp_path / "reference.fa", genome)
+
+
 def other_base(base: str) -> str:
     return {"A": "C", "C": "G", "G": "T", "T": "A"}[base]
 
 
-def write_vcf(folder: Path, records: list[str], contig: str = "1", samples=SAMPLES) -> Path:
-    """bgzip a VCF with the given tab-separated records (``CHROM POS REF ALT GTs...``)."""
+def write_vcf(
+    folder: Path, records: list[str], contig: str = "1", samples=SAMPLES, fmt: str = "GT"
+) -> Path:
+    """bgzip a VCF with the given records (``CHROM POS REF ALT <FORMAT values>...``)."""
     header = [
         "##fileformat=VCFv4.2",
         f"##contig=<ID={contig},length=300>",
@@ -47,6 +54,7 @@ def write_vcf(folder: Path, records: list[str], contig: str = "1", samples=SAMPL
         '##ALT=<ID=DEL,Description="Deletion">',
         '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">',
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
         "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
         + "\t"
         + "\t".join(samples),
@@ -54,7 +62,7 @@ def write_vcf(folder: Path, records: list[str], contig: str = "1", samples=SAMPL
     body = []
     for record in records:
         chrom, pos, ref, alt, *gts = record.split()
-        body.append("\t".join([chrom, pos, ".", ref, alt, ".", "PASS", ".", "GT", *gts]))
+        body.append("\t".join([chrom, pos, ".", ref, alt, ".", "PASS", ".", fmt, *gts]))
     plain = folder / "calls.vcf"
     plain.write_text("\n".join(header + body) + "\n")
     path = folder / "calls.vcf.gz"
@@ -68,9 +76,9 @@ def snv(genome, pos: int, gts: str, chrom: str = "1", label: str | None = None) 
     return f"{label or chrom} {pos} {ref} {other_base(ref)} {gts}"
 
 
-def check_error(vcf, reference, samples=SAMPLES, chrom="1") -> str:
+def check_error(vcf, reference, samples=SAMPLES, chrom="1", **policies) -> str:
     with pytest.raises(VariantInputError) as caught:
-        check_vcf(vcf, reference, chrom, samples)
+        check_vcf(vcf, reference, chrom, samples, **policies)
     return str(caught.value)
 
 
@@ -90,6 +98,8 @@ def test_clean_vcf_counts_snvs_and_indels(tmp_path, reference, genome):
     assert (report.records, report.snvs, report.indels) == (5, 3, 2)
     assert report.skipped == Counter()
     assert report.samples_checked == 3
+    assert report.missing_calls == report.haploid_calls == report.unphased_heterozygous_calls == 0
+    assert (report.unphased_policy, report.missing_policy) == ("error", "reference")
 
 
 def test_soft_masked_reference_matches_upper_case_ref(tmp_path, genome):
@@ -118,6 +128,23 @@ def test_record_on_another_chromosome(tmp_path, reference, genome):
     )
 
 
+def test_chr_named_reference_and_vcf_listed_for_bare_chromosome(tmp_path, genome):
+    # The chromosome wildcard comes from the VCF's URL ("1"); reference and VCF say chr1.
+    reference = write_reference(tmp_path / "chr.fa", genome, prefix="chr")
+    records = [
+        snv(genome, 15, "0|1 0|0 0|0", label="chr1"),
+        snv(genome, 40, "1|1 0|1 0|0", label="chr1"),
+    ]
+    vcf = write_vcf(tmp_path, records, contig="chr1")
+    report = check_vcf(vcf, reference, "1", SAMPLES)
+    assert (report.contig, report.records, report.snvs) == ("1", 2, 2)
+    # A record on another chromosome still fails, under either spelling.
+    vcf = write_vcf(tmp_path, [*records, snv(genome, 7, "0|1 0|0 0|0", chrom="2", label="chr2")])
+    assert check_error(vcf, reference) == (
+        f"{vcf}: record 3 (chr2:7): contig 'chr2' in the VCF listed for chromosome 1"
+    )
+
+
 def test_ref_disagreeing_with_reference(tmp_path, reference, genome):
     seq = genome["1"]
     wrong = other_base(seq[24])
@@ -139,12 +166,49 @@ def test_multibase_ref_disagreeing_with_reference(tmp_path, reference, genome):
     )
 
 
+def test_ref_checks_across_reference_windows(tmp_path, reference, genome, monkeypatch):
+    monkeypatch.setattr(variants, "_REFERENCE_WINDOW", 4)  # fetched 4 bases at a time
+    seq = genome["1"]
+    records = [
+        snv(genome, 10, "0|1 0|0 0|0"),
+        f"1 11 {seq[10:20]} {seq[10]} 0|1 0|0 0|0",  # deletion longer than a window
+        snv(genome, 13, "0|1 0|0 0|0"),  # inside the deletion: behind the last window
+        snv(genome, 298, "0|1 0|0 0|0"),
+        f"1 299 {seq[298:]}A {seq[298]} 0|1 0|0 0|0",  # REF past the contig's end
+    ]
+    vcf = write_vcf(tmp_path, records)
+    assert check_error(vcf, reference) == (
+        f"{vcf}: record 5 (1:299): REF {seq[298:]}A but the reference has {seq[298:]}; "
+        "is the VCF on the same genome build as the reference?"
+    )
+    report = check_vcf(write_vcf(tmp_path, records[:4]), reference, "1", SAMPLES)
+    assert (report.records, report.snvs, report.indels) == (4, 3, 1)
+
+
 def test_unphased_heterozygous_genotype(tmp_path, reference, genome):
     vcf = write_vcf(tmp_path, [snv(genome, 10, "0|1 1/1 0|0"), snv(genome, 33, "0|0 0/1 1|1")])
     assert check_error(vcf, reference) == (
         f"{vcf}: record 2 (1:33): sample S2 has an unphased heterozygous genotype; "
-        "personal haplotypes need phased genotypes (phase the VCF first)"
+        "personal haplotypes need phased genotypes (phase the VCF first, or set "
+        "variants.unphased: as_listed to give haplotype 1 the allele written first)"
     )
+
+
+def test_unphased_heterozygous_genotype_as_listed_is_counted(tmp_path, reference, genome, caplog):
+    records = [snv(genome, 10, "0|1 1/1 0|0"), snv(genome, 33, "0|0 0/1 1/0")]
+    vcf = write_vcf(tmp_path, records)
+    report = check_vcf(vcf, reference, "1", SAMPLES, unphased="as_listed")
+    assert (report.records, report.unphased_heterozygous_calls) == (2, 2)
+    assert report.unphased_policy == "as_listed"
+    assert "2 unphased heterozygous calls" in caplog.text
+
+
+def test_unknown_policy_is_rejected(tmp_path, reference, genome):
+    vcf = write_vcf(tmp_path, [snv(genome, 10, "0|1 0|0 0|0")])
+    with pytest.raises(ValueError, match="unphased must be one of"):
+        check_vcf(vcf, reference, "1", SAMPLES, unphased="guess")
+    with pytest.raises(ValueError, match="missing must be one of"):
+        check_vcf(vcf, reference, "1", SAMPLES, missing="n")
 
 
 def test_unphased_genotype_of_a_non_study_sample_is_ignored(tmp_path, reference, genome):
@@ -153,16 +217,56 @@ def test_unphased_genotype_of_a_non_study_sample_is_ignored(tmp_path, reference,
     assert (report.records, report.snvs, report.samples_checked) == (1, 1, 2)
 
 
-def test_missing_genotype(tmp_path, reference, genome):
-    vcf = write_vcf(tmp_path, [snv(genome, 44, "0|1 0|0 .|1")])
+@pytest.mark.parametrize(("missing", "fill"), [("reference", "the reference base"), ("N", "N")])
+def test_missing_genotypes_are_counted_with_a_warning(
+    tmp_path, reference, genome, caplog, missing, fill
+):
+    records = [snv(genome, 44, "0|1 0|0 .|1"), snv(genome, 50, "./. 0|0 .|.")]
+    vcf = write_vcf(tmp_path, records)
+    report = check_vcf(vcf, reference, "1", SAMPLES, missing=missing)
+    assert (report.records, report.missing_calls, report.missing_policy) == (2, 3, missing)
+    assert (
+        f"{vcf}: 3 genotype calls of study samples have a missing allele; consensus writes "
+        f"{fill} for it (consensus.missing: {missing})"
+    ) in caplog.text
+
+
+def test_half_missing_unphased_call_is_ambiguous(tmp_path, reference, genome):
+    vcf = write_vcf(tmp_path, [snv(genome, 44, "0|1 1/. 0|0")])
+    assert "sample S2 has an unphased heterozygous genotype" in check_error(vcf, reference)
+
+
+def test_haploid_genotypes_are_counted(tmp_path, reference, genome):
+    vcf = write_vcf(tmp_path, [snv(genome, 44, "1 0|0 0|0"), snv(genome, 50, "0 . 1|0")])
+    report = check_vcf(vcf, reference, "1", SAMPLES)
+    assert (report.records, report.haploid_calls, report.missing_calls) == (2, 3, 1)
+
+
+def test_polyploid_genotype(tmp_path, reference, genome):
+    vcf = write_vcf(tmp_path, [snv(genome, 44, "0|1|1 0|0 0|0")])
     assert check_error(vcf, reference) == (
-        f"{vcf}: record 1 (1:44): sample S3 has a missing genotype; impute the VCF first"
+        f"{vcf}: record 1 (1:44): sample S1 has no haploid or diploid GT"
     )
 
 
-def test_haploid_genotype(tmp_path, reference, genome):
-    vcf = write_vcf(tmp_path, [snv(genome, 44, "1 0|0 0|0")])
-    assert check_error(vcf, reference) == (f"{vcf}: record 1 (1:44): sample S1 has no diploid GT")
+def test_first_failing_sample_in_vcf_order_is_named(tmp_path, reference, genome):
+    vcf = write_vcf(tmp_path, [snv(genome, 44, "0|0 0/1 0|1|1")])
+    assert check_error(vcf, reference, samples=["S3", "S2"]).endswith(
+        "record 1 (1:44): sample S2 has an unphased heterozygous genotype; personal haplotypes "
+        "need phased genotypes (phase the VCF first, or set variants.unphased: as_listed to "
+        "give haplotype 1 the allele written first)"
+    )
+    assert check_error(vcf, reference, samples=["S3", "S2"], unphased="as_listed") == (
+        f"{vcf}: record 1 (1:44): sample S3 has no haploid or diploid GT"
+    )
+
+
+@pytest.mark.parametrize(("fmt", "values"), [("DP", "7 8 9"), ("DP:GT", "7:0|1 8:0|0 9:1|1")])
+def test_record_without_gt_as_first_format_key(tmp_path, reference, genome, fmt, values):
+    vcf = write_vcf(tmp_path, [snv(genome, 20, values)], fmt=fmt)
+    assert check_error(vcf, reference, samples=["S2", "S1"]) == (
+        f"{vcf}: record 1 (1:20): sample S1 has no haploid or diploid GT"
+    )
 
 
 def test_study_sample_absent_from_vcf(tmp_path, reference, genome):
@@ -194,6 +298,37 @@ def test_symbolic_allele_is_skipped_and_counted(tmp_path, reference, genome):
     report = check_vcf(vcf, reference, "1", SAMPLES)
     assert report.skipped == Counter({"symbolic_or_star_allele": 1})
     assert (report.records, report.snvs, report.indels) == (2, 2, 0)
+
+
+def test_region_checks_the_records_overlapping_it(tmp_path, reference, genome, recwarn):
+    seq = genome["1"]
+    records = [
+        f"1 10 {other_base(seq[9])} A 0|1 0|0 0|0",  # wrong REF, outside the region
+        f"1 98 {seq[97:102]} {seq[97]} 0|1 0/0 1|0",  # deletion reaching into the region
+        snv(genome, 150, "1|1 0|. 1"),
+        snv(genome, 7, "0/1 0|0 0|0", chrom="2"),  # unphased, outside the region
+    ]
+    vcf = write_vcf(tmp_path, records)
+    index_vcf(vcf)
+    report = check_vcf(vcf, reference, "1", SAMPLES, region=Interval("1", 100, 200))
+    assert (report.records, report.snvs, report.indels) == (2, 1, 1)
+    assert (report.missing_calls, report.haploid_calls) == (1, 1)
+    report = check_vcf(vcf, reference, "1", SAMPLES, region=Interval("1", 200, 300))
+    assert report.records == 0
+    assert not recwarn.list  # no warning for a region without records
+    with pytest.raises(VariantInputError, match=r"record 1 \(1:10\): REF"):
+        check_vcf(vcf, reference, "1", SAMPLES, region=Interval("1", 0, 50))
+    with pytest.raises(VariantInputError, match=r"record 1 \(2:7\): sample S1 has an unphased"):
+        check_vcf(vcf, reference, "2", SAMPLES, region=Interval("2", 0, 50))
+
+
+def test_region_of_unindexed_vcf(tmp_path, reference, genome):
+    vcf = write_vcf(tmp_path, [snv(genome, 150, "0|1 0|0 0|0")])
+    with pytest.raises(VariantInputError) as caught:
+        check_vcf(vcf, reference, "1", SAMPLES, region=Interval("1", 100, 200))
+    assert str(caught.value) == (
+        f"{vcf}: cannot fetch 1:101-200 (fetch requires an index); index it with bcftools index"
+    )
 
 
 def test_index_vcf_builds_usable_csi(tmp_path, reference, genome):

@@ -1,4 +1,4 @@
-"""Snakemake entry point: frozen gLM embeddings of one individual's store."""
+"""Snakemake entry point: frozen gLM embeddings of one shard of individuals."""
 
 import sys
 from pathlib import Path
@@ -10,11 +10,13 @@ import torch
 
 from haplexpr.embeddings import compute_embeddings
 from haplexpr.runlog import configure
+from haplexpr.sequence_store import HaplotypeStore
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 compute_embeddings(
-    [Path(table).with_suffix("") for table in snakemake.input.tables],
+    HaplotypeStore(Path(snakemake.input.reference).with_suffix(""), snakemake.input.haplotypes),
+    list(snakemake.params.individuals),
     snakemake.params.model_config,
     snakemake.output.array,
     snakemake.output.index,

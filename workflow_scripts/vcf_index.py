@@ -17,6 +17,8 @@ report = check_vcf(
     snakemake.input.reference,
     snakemake.wildcards.chrom,
     list(snakemake.params.samples),
+    unphased=snakemake.params.unphased,
+    missing=snakemake.params.missing,
 )
 index_vcf(snakemake.input.vcf)
 write_report(report, snakemake.output.report)

@@ -1,7 +1,7 @@
 """Command-line tools around the pipeline's library.
 
 ``haplexpr sequence`` prints one personal haplotype over a region as FASTA, built exactly
-as the pipeline builds its stores (same input checks, same bcftools), so a user can check
+as the pipeline builds its stores (same input checks, same engines), so a user can check
 a variant by eye or feed one window to a script.
 """
 
@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 from haplexpr.coordinates import Interval
-from haplexpr.genes import GeneWindow
-from haplexpr.personal_sequences import consensus_windows, write_region_fasta
+from haplexpr.personal_sequences import ENGINES, window_sequences
 from haplexpr.variants import VariantInputError, check_vcf
 
 
-def personal_sequence(reference: str, vcf: str, sample: str, haplotype: int, region: str) -> str:
+def personal_sequence(
+    reference: str, vcf: str, sample: str, haplotype: int, region: str, engine: str = "fast"
+) -> str:
     """One haplotype of ``sample`` over a 1-based inclusive ``region``, after input checks."""
     interval = Interval.from_region(region)
     check_vcf(vcf, reference, interval.chrom, [sample], region=interval)
-    window = GeneWindow("region", interval.chrom, interval.start, "+", interval)
-    with tempfile.TemporaryDirectory(prefix="haplexpr-sequence-") as tmp:
-        region_fasta = Path(tmp) / "region.fa"
-        write_region_fasta(reference, [window], region_fasta)
-        (item,) = consensus_windows(region_fasta, vcf, sample, haplotype, [window])
-    return item.sequence
+    sequences = window_sequences(reference, vcf, [sample], [interval], engine=engine)
+    return sequences[(sample, haplotype)][0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     sequence.add_argument("--sample", required=True, help="sample ID in the VCF")
     sequence.add_argument("--haplotype", type=int, choices=(1, 2), required=True)
     sequence.add_argument("--region", required=True, help="CHROM:START-END, 1-based inclusive")
+    sequence.add_argument("--engine", choices=ENGINES, default="fast", help="default: fast")
     args = parser.parse_args(argv)
     try:
-        seq = personal_sequence(args.reference, args.vcf, args.sample, args.haplotype, args.region)
+        seq = personal_sequence(
+            args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
+        )
     except (VariantInputError, ValueError, RuntimeError) as error:
         print(f"haplexpr sequence: {error}", file=sys.stderr)
         return 1

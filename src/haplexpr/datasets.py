@@ -1,8 +1,8 @@
-"""Torch datasets over the per-individual stores: one-hot sequences or frozen embeddings.
+"""Torch datasets over the sequence store or the embedding shards.
 
 Each item is one (individual, gene) with all its haplotypes stacked on the first axis,
 so a model can run every haplotype separately and average them, as the seed does.
-Stores are opened lazily and read per item: nothing is loaded whole into memory.
+Haplotypes are rebuilt per item from the store's edits: no sequence is loaded whole.
 Datasets take explicit file lists (the rule's inputs), never a directory to scan, so a
 stale file from an earlier configuration can never leak in.
 """
@@ -17,35 +17,26 @@ import torch
 from torch.utils.data import Dataset
 
 from haplexpr.sequence_encoding import one_hot
-from haplexpr.sequence_store import SequenceStore
+from haplexpr.sequence_store import HaplotypeStore
 from haplexpr.study import Example
 
 
 class SequenceDataset(Dataset):
     """One-hot haplotype windows (H, L, 4) centred on the TSS, in the gene's orientation."""
 
-    def __init__(
-        self, store_prefixes: list[str | Path], examples: list[Example], input_length: int
-    ):
-        self.prefixes = {Path(p).name: Path(p) for p in store_prefixes}
+    def __init__(self, store: HaplotypeStore, examples: list[Example], input_length: int):
+        self.store = store
         self.examples = examples
         self.input_length = input_length
-        self._stores: dict[str, SequenceStore] = {}
 
     def __len__(self) -> int:
         return len(self.examples)
 
-    def _store(self, individual: str) -> SequenceStore:
-        if individual not in self._stores:
-            self._stores[individual] = SequenceStore(self.prefixes[individual])
-        return self._stores[individual]
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         example = self.examples[index]
-        store = self._store(example.individual)
         haplotypes = [
-            one_hot(store.model_input(example.gene, h, self.input_length))
-            for h in store.haplotypes(example.gene)
+            one_hot(self.store.model_input(example.individual, example.gene, h, self.input_length))
+            for h in self.store.haplotypes(example.individual, example.gene)
         ]
         return torch.from_numpy(np.stack(haplotypes)), torch.tensor(example.target)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from haplexpr.atomic import atomic_path
-from haplexpr.sequence_store import SequenceStore
+from haplexpr.sequence_store import HaplotypeStore
 from haplexpr.training import resolve_device
 
 log = logging.getLogger(__name__)
@@ -35,26 +35,26 @@ def load_embedder(model_config: dict, device: str = "auto"):
 
 
 def compute_embeddings(
-    store_prefixes: list[str | Path],
+    store: HaplotypeStore,
+    individuals: list[str],
     model_config: dict,
     array_path: str | Path,
     index_path: str | Path,
     device: str = "auto",
 ) -> Path:
-    """Embed every gene window and haplotype of a shard of stores into one array + index.
+    """Embed every gene window and haplotype of some individuals into one array + index.
 
     The array is ``(items, tokens, dim)`` float16; the index lists each row's individual,
     gene and haplotype, so readers never need to know how individuals were sharded.
     """
     started = time.monotonic()
-    stores = {Path(p).name: SequenceStore(p) for p in store_prefixes}
     embedder = load_embedder(model_config, device)
     length = int(model_config["input_length"])
     items = [
         (individual, gene, h)
-        for individual, store in stores.items()
+        for individual in individuals
         for gene in store.genes()
-        for h in store.haplotypes(gene)
+        for h in store.haplotypes(individual, gene)
     ]
     batch = int(model_config.get("batch_size", 8))
     shape = (len(items), embedder.tokens_for_length(length), embedder.embedding_dim)
@@ -69,7 +69,7 @@ def compute_embeddings(
         last_report = time.monotonic()
         for lo in range(0, len(items), batch):
             chunk = items[lo : lo + batch]
-            seqs = [stores[ind].model_input(gene, h, length) for ind, gene, h in chunk]
+            seqs = [store.model_input(ind, gene, h, length) for ind, gene, h in chunk]
             array[lo : lo + len(chunk)] = embedder.embed(seqs)
             if time.monotonic() - last_report > 30:
                 log.info("embedded %d/%d haplotype windows", lo + len(chunk), len(items))
@@ -81,7 +81,7 @@ def compute_embeddings(
     log.info(
         "embedded %d haplotype windows of %d individuals (%s) in %.1f s -> %s",
         len(items),
-        len(stores),
+        len(individuals),
         "x".join(map(str, shape)),
         time.monotonic() - started,
         array_path,

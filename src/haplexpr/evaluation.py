@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
 from haplexpr.study import Study
 
 PER_GENE_COLUMNS = ["individuals", "gene_set", "gene", "n", "r"]

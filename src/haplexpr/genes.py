@@ -139,3 +139,14 @@ def gene_windows(
         interval = Interval(chrom, max(start, 0), min(start + window_length, contig_lengths[chrom]))
         windows.append(GeneWindow(row.gene, chrom, tss, row.strand, interval))
     return windows
+
+
+def study_windows(config: dict, table_path: str | Path, reference: str | Path) -> list[GeneWindow]:
+    """Every study gene's window as the config sets it (the one definition all rules use)."""
+    table = read_partition_table(table_path, config["data"]["target_column"])
+    return gene_windows(
+        gene_table(table),
+        contig_lengths(reference),
+        config["consensus"]["window_length"],
+        config["data"]["tss_coordinate_base"],
+    )

@@ -1,12 +1,16 @@
-"""Personal haplotype sequences over gene windows with ``bcftools consensus``.
+"""Personal haplotype sequences over gene windows, with either of two engines.
 
-The seed ran ``samtools faidx REF N | bcftools consensus -s S -H h`` per chromosome and
-haplotype into whole-genome FASTAs. Here one ``bcftools consensus`` call per (individual,
-chromosome, haplotype) covers every gene window of that chromosome: the windows are cut
-from the reference into a small FASTA whose records are named ``chrom:start-end``, which
-bcftools maps back to genome coordinates. Its chain output (``-c``) says where each
-window's TSS landed after indels. bcftools comes from the pinned pysam wheel (1.24), so
-window-edge behaviour is that of bcftools >= 1.20 everywhere.
+``bcftools``: the seed's method, kept as the reference. One ``bcftools consensus -s S
+-H h`` call per (sample, chromosome, haplotype) covers every window of that chromosome:
+the windows are cut from the reference into a small FASTA whose records are named
+``chrom:start-end``, which bcftools maps back to genome coordinates. bcftools comes from
+the pinned pysam wheel (1.24), so window-edge behaviour is that of bcftools >= 1.20.
+
+``fast``: every sample and window of a chromosome in one pass over the VCF
+(``fast_engine.fast_haplotypes``), byte-for-byte equal to the bcftools engine.
+
+Both write the same store: the reference windows once (``reference.fa.gz``), and each
+shard of individuals as edits of those windows (``haplotype_edits.HaplotypeEdits``).
 """
 
 from __future__ import annotations
@@ -14,19 +18,29 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pysam
 import pysam.bcftools
 
+from haplexpr.coordinates import Interval
+from haplexpr.fast_engine import fast_haplotypes
 from haplexpr.genes import GeneWindow
+from haplexpr.haplotype_edits import (
+    MISSING_POLICIES,
+    VARIANT_MODES,
+    EditCollector,
+    EngineError,
+    HaplotypeEdits,
+    Window,
+)
 from haplexpr.sequence_store import StoredSequence, write_store
 
 log = logging.getLogger(__name__)
 
-REFERENCE_INDIVIDUAL = "reference"
+ENGINES = ("fast", "bcftools")
 VARIANT_FILTERS = {"all": None, "snvs": "type='snp'"}
 
 
@@ -37,7 +51,7 @@ class ConsensusError(RuntimeError):
 def build_reference_store(
     reference: str | Path, windows: list[GeneWindow], prefix: str | Path
 ) -> Path:
-    """Store the reference windows (haplotype 1 only) under the same layout as individuals."""
+    """Store the reference windows (haplotype 1 only): the base every haplotype edits."""
     with pysam.FastaFile(str(reference)) as fasta:
         items = [
             StoredSequence(
@@ -50,77 +64,169 @@ def build_reference_store(
     return write_store(prefix, items)
 
 
-def build_personal_store(
+def build_haplotype_store(
     reference: str | Path,
     vcfs: dict[str, str | Path],
-    sample: str,
+    samples: list[str],
     windows: list[GeneWindow],
-    prefix: str | Path,
+    path: str | Path,
+    engine: str = "fast",
+    missing: str = "reference",
     variants: str = "all",
 ) -> Path:
-    """Build both haplotypes of every window for one sample and write its store."""
+    """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
-    by_chrom: dict[str, list[GeneWindow]] = defaultdict(list)
-    for window in windows:
-        by_chrom[window.chrom].append(window)
-    missing = sorted(set(by_chrom) - set(vcfs))
-    if missing:
+    _check_options(engine, missing, variants)
+    build = fast_haplotypes if engine == "fast" else bcftools_haplotypes
+    try:
+        edits = build(
+            reference,
+            vcfs,
+            samples,
+            [Window(w.interval, w.tss) for w in windows],
+            [w.gene for w in windows],
+            missing=missing,
+            variants=variants,
+        )
+    except EngineError as error:
+        raise ConsensusError(str(error)) from error
+    edits.save(path)
+    log.info(
+        "built %d haplotype windows for %d samples with the %s engine in %.1f s -> %s "
+        "(%.1f MB in memory)",
+        edits.length.size,
+        len(samples),
+        engine,
+        time.monotonic() - started,
+        path,
+        edits.nbytes() / 1e6,
+    )
+    return Path(path)
+
+
+def window_sequences(
+    reference: str | Path,
+    vcf: str | Path,
+    samples: list[str],
+    windows: Sequence[Interval],
+    engine: str = "fast",
+    missing: str = "reference",
+    variants: str = "all",
+) -> dict[tuple[str, int], list[str]]:
+    """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs)."""
+    _check_options(engine, missing, variants)
+    vcfs = {w.chrom: vcf for w in windows}
+    build = fast_haplotypes if engine == "fast" else bcftools_haplotypes
+    try:
+        edits = build(
+            reference,
+            vcfs,
+            samples,
+            [Window(w, w.start) for w in windows],
+            [w.to_region() for w in windows],
+            missing=missing,
+            variants=variants,
+        )
+    except EngineError as error:
+        raise ConsensusError(str(error)) from error
+    with pysam.FastaFile(str(reference)) as fasta:
+        bases = [fasta.fetch(w.chrom, w.start, w.end).encode() for w in windows]
+    return {
+        (sample, h): [edits.sequence(s, w, h, bases[w]) for w in range(len(windows))]
+        for s, sample in enumerate(samples)
+        for h in (1, 2)
+    }
+
+
+def _check_options(engine: str, missing: str, variants: str) -> None:
+    for name, value, allowed in (
+        ("engine", engine, ENGINES),
+        ("missing", missing, MISSING_POLICIES),
+        ("variants", variants, VARIANT_MODES),
+    ):
+        if value not in allowed:
+            raise ConsensusError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def bcftools_haplotypes(
+    reference: str | Path,
+    vcfs: dict[str, str | Path],
+    samples: list[str],
+    windows: list[Window],
+    names: list[str],
+    missing: str = "reference",
+    variants: str = "all",
+) -> HaplotypeEdits:
+    """The bcftools engine: run bcftools consensus, then record its output as edits."""
+    by_chrom: dict[str, list[int]] = {}
+    for number, window in enumerate(windows):
+        by_chrom.setdefault(window.interval.chrom, []).append(number)
+    absent = sorted(set(by_chrom) - set(vcfs))
+    if absent:
         raise ConsensusError(
-            f"no VCF for chromosome(s) {', '.join(missing)} holding study genes; add them "
+            f"no VCF for chromosome(s) {', '.join(absent)} holding study genes; add them "
             "to the URL list or drop those genes"
         )
     for chrom in by_chrom:
-        with pysam.VariantFile(str(vcfs[chrom])) as vcf:
-            present = list(vcf.header.samples)
-            if sample not in present:
-                raise ConsensusError(
-                    f"sample {sample!r} is not in {vcfs[chrom]} (it has {len(present)} "
-                    f"samples, e.g. {', '.join(present[:3])}); check the individual lists"
-                )
-    items: list[StoredSequence] = []
+        _check_samples(vcfs[chrom], samples)
+    n_columns = 2 * len(samples)
+    collector = EditCollector(len(windows), n_columns)
     with tempfile.TemporaryDirectory(prefix="haplexpr-consensus-") as tmp:
-        for chrom, chrom_windows in by_chrom.items():
-            region_fasta = Path(tmp) / f"{chrom}.windows.fa"
-            write_region_fasta(reference, chrom_windows, region_fasta)
-            for haplotype in (1, 2):
-                items.extend(
-                    consensus_windows(
-                        region_fasta, vcfs[chrom], sample, haplotype, chrom_windows, variants
+        for chrom, numbers in by_chrom.items():
+            region_fasta = Path(tmp) / "windows.fa"
+            bases = write_region_fasta(
+                reference, [windows[i].interval for i in numbers], region_fasta
+            )
+            per_column: list[list[tuple[str, list]]] = []
+            for sample in samples:
+                for haplotype in (1, 2):
+                    per_column.append(
+                        run_consensus(
+                            region_fasta, vcfs[chrom], sample, haplotype, missing, variants
+                        )
                     )
-                )
-    order = {window.gene: i for i, window in enumerate(windows)}
-    items.sort(key=lambda item: (order[item.gene], item.haplotype))
-    path = write_store(prefix, items)
-    log.info(
-        "built %d haplotype windows for %s in %.1f s -> %s",
-        len(items),
-        sample,
-        time.monotonic() - started,
-        path,
-    )
-    return path
+            for k, number in enumerate(numbers):
+                columns = [column[k] for column in per_column]
+                collector.add(number, *_window_edits(bases[k], windows[number], columns))
+    return collector.finish(samples, names)
 
 
-def write_region_fasta(reference: str | Path, windows: list[GeneWindow], path: Path) -> None:
+def _check_samples(vcf: str | Path, samples: list[str]) -> None:
+    with pysam.VariantFile(str(vcf)) as handle:
+        present = set(handle.header.samples)
+    absent = [s for s in samples if s not in present]
+    if absent:
+        raise ConsensusError(
+            f"{len(absent)} samples are not in {vcf}, e.g. {', '.join(absent[:5])}; "
+            "check the individual lists"
+        )
+
+
+def write_region_fasta(reference: str | Path, windows: list[Interval], path: Path) -> list[str]:
     """Cut the windows from the reference into records named by their samtools region."""
+    bases = []
     with pysam.FastaFile(str(reference)) as fasta, path.open("w") as out:
         for window in windows:
-            seq = fasta.fetch(window.chrom, window.interval.start, window.interval.end)
-            out.write(f">{window.interval.to_region()}\n{seq}\n")
+            seq = fasta.fetch(window.chrom, window.start, window.end)
+            out.write(f">{window.to_region()}\n{seq}\n")
+            bases.append(seq)
+    return bases
 
 
-def consensus_windows(
+def run_consensus(
     region_fasta: Path,
     vcf: str | Path,
     sample: str,
     haplotype: int,
-    windows: list[GeneWindow],
+    missing: str = "reference",
     variants: str = "all",
-) -> Iterator[StoredSequence]:
-    """Run one ``bcftools consensus`` over all windows of a chromosome for one haplotype."""
+) -> list[tuple[str, list]]:
+    """One ``bcftools consensus`` over every window of a FASTA: (sequence, chain) per window."""
     out = region_fasta.with_suffix(f".{sample}.hap{haplotype}.fa")
     chain = region_fasta.with_suffix(f".{sample}.hap{haplotype}.chain")
     args = ["-f", str(region_fasta), "-s", sample, "-H", str(haplotype)]
+    if missing == "N":
+        args += ["-M", "N"]
     if VARIANT_FILTERS[variants]:
         args += ["-i", VARIANT_FILTERS[variants]]
     args += ["-c", str(chain), "-o", str(out), str(vcf)]
@@ -133,18 +239,15 @@ def consensus_windows(
         ) from error
     sequences = read_fasta(out)
     chains = read_chains(chain)
-    if len(sequences) != len(windows) or len(chains) != len(windows):
+    out.unlink()
+    chain.unlink()
+    names = [line[1:].strip() for line in region_fasta.read_text().splitlines() if line[:1] == ">"]
+    if [name for name, _ in sequences] != names or len(chains) != len(names):
         raise ConsensusError(
             f"bcftools consensus returned {len(sequences)} sequences and {len(chains)} chains "
-            f"for {len(windows)} windows (sample {sample}, haplotype {haplotype})"
+            f"for {len(names)} windows (sample {sample}, haplotype {haplotype})"
         )
-    for window, (name, seq), blocks in zip(windows, sequences, chains, strict=True):
-        if name != window.interval.to_region():
-            raise ConsensusError(f"bcftools consensus reordered windows: {name}")
-        yield StoredSequence(
-            window.gene, haplotype, window.chrom, window.interval.start, window.interval.end,
-            window.strand, map_through_chain(blocks, window.tss), seq,
-        )  # fmt: skip
+    return [(seq, blocks) for (_, seq), blocks in zip(sequences, chains, strict=True)]
 
 
 def read_fasta(path: Path) -> list[tuple[str, str]]:
@@ -180,15 +283,105 @@ def read_chains(path: Path) -> list[Chain]:
     return chains
 
 
-def map_through_chain(chain: Chain, position: int) -> int:
-    """0-based offset in the personal window of reference ``position`` (deleted: next base)."""
-    t, q, blocks = chain
-    q_start = q
+Edit = tuple[int, int, bytes]
+
+
+def edits_from_alignment(reference: bytes, sequence: bytes, chain: Chain, start: int) -> list[Edit]:
+    """Edits turning a reference window into bcftools' output, read off its chain.
+
+    Gaps of the chain are indels; inside its aligned blocks, runs of differing bases are
+    substitutions. If the chain does not reproduce the sequence exactly (it describes
+    bcftools' bookkeeping, not a promise), one edit over the differing stretch is used.
+    """
+    edits: list[Edit] = []
+    t, q0, blocks = chain
+    t -= start
+    q = 0
+    ref = np.frombuffer(reference, np.uint8)
+    seq = np.frombuffer(sequence, np.uint8)
     for size, dt, dq in blocks:
-        if position < t + size:
-            return q + max(position - t, 0) - q_start
+        if t + size > len(ref) or q + size > len(seq):
+            break
+        differ = np.flatnonzero(ref[t : t + size] != seq[q : q + size])
+        if len(differ):
+            breaks = np.flatnonzero(np.diff(differ) > 1)
+            for lo, hi in zip(
+                np.r_[differ[0], differ[breaks + 1]], np.r_[differ[breaks], differ[-1]], strict=True
+            ):
+                edits.append((t + lo, t + hi + 1, sequence[q + lo : q + hi + 1]))
         t, q = t + size, q + size
-        if position < t + dt:
-            return q - q_start
+        if dt or dq:
+            edits.append((t, t + dt, sequence[q : q + dq]))
         t, q = t + dt, q + dq
-    return q - q_start + (position - t)
+    if apply_edits(reference, edits) != sequence:
+        edits = _single_edit(reference, sequence)
+    return edits
+
+
+def _single_edit(reference: bytes, sequence: bytes) -> list[Edit]:
+    """One edit replacing the stretch between the common prefix and suffix."""
+    if reference == sequence:
+        return []
+    prefix = 0
+    limit = min(len(reference), len(sequence))
+    while prefix < limit and reference[prefix] == sequence[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and reference[-1 - suffix] == sequence[-1 - suffix]:
+        suffix += 1
+    return [(prefix, len(reference) - suffix, sequence[prefix : len(sequence) - suffix])]
+
+
+def apply_edits(reference: bytes, edits: list[Edit]) -> bytes:
+    """The window with ``edits`` (sorted, non-overlapping) applied."""
+    parts = []
+    cursor = 0
+    for start, end, data in edits:
+        parts += [reference[cursor:start], data]
+        cursor = end
+    return b"".join([*parts, reference[cursor:]])
+
+
+def tss_after_edits(tss: int, edits: list[Edit]) -> int:
+    """Where reference offset ``tss`` lands in the edited window.
+
+    Inside a replaced stretch it keeps its offset into the new bases, or takes the base
+    after them when they are shorter (a deleted TSS lands on the next surviving base).
+    """
+    shift = 0
+    for start, end, data in edits:
+        if tss < start:
+            break
+        if tss < end:
+            return start + shift + min(tss - start, len(data))
+        shift += len(data) - (end - start)
+    return tss + shift
+
+
+def _window_edits(reference: str, window: Window, columns: list[tuple[str, Chain]]):
+    """One window's distinct edits and each column's list of them (the kernel's layout)."""
+    ref = reference.encode()
+    table: dict[Edit, int] = {}
+    ids, col_ptr, lengths, tss = [], [0], [], []
+    for sequence, chain in columns:
+        edits = edits_from_alignment(ref, sequence.encode(), chain, window.interval.start)
+        ids += [table.setdefault(edit, len(table)) for edit in edits]
+        col_ptr.append(len(ids))
+        lengths.append(len(sequence))
+        tss.append(tss_after_edits(window.tss - window.interval.start, edits))
+    rows = list(table)
+    data_len = np.array([len(d) for _, _, d in rows], np.int32)
+    data_ptr = np.zeros(len(rows), np.int64)
+    if len(rows) > 1:
+        np.cumsum(data_len[:-1], out=data_ptr[1:])
+    return (
+        np.array([s for s, _, _ in rows], np.int32),
+        np.array([e for _, e, _ in rows], np.int32),
+        data_ptr,
+        data_len,
+        np.frombuffer(b"".join(d for _, _, d in rows), np.uint8),
+        np.array(col_ptr, np.int64),
+        np.array(ids, np.int32),
+        np.array(lengths, np.int32),
+        np.array(tss, np.int32),
+    )

@@ -1,11 +1,16 @@
-"""One indexed file per individual holding every gene window and both haplotypes.
+"""The sequence store: reference windows once, and every individual's haplotypes as edits.
 
-Layout for ``prefix`` (e.g. ``results/sequences/HG00096``):
+``SequenceStore`` reads the reference windows. Layout for ``prefix``
+(``results/sequences/reference``):
 ``prefix.fa.gz`` (bgzip FASTA, records ``<gene>_hap<h>``, random access through
 ``.fai``/``.gzi``) and ``prefix.tsv`` (one row per record: the reference window, the true
 haplotype length and the 0-based offset where the TSS landed after indels). Sequences are
 stored on the + strand at their true length; models crop, pad and orient at load time
 (``sequence_encoding.centered_window`` / ``orient``), so one store serves every model.
+
+``HaplotypeStore`` adds the individuals: shards of ``haplotype_edits.HaplotypeEdits``
+(``results/sequences/shardNNN.haplotypes.npz``), each haplotype rebuilt on demand from its
+reference window, so nothing is loaded whole but the (small) edit tables.
 """
 
 from __future__ import annotations
@@ -13,12 +18,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pysam
 
+from haplexpr.haplotype_edits import HaplotypeEdits
 from haplexpr.sequence_encoding import centered_window, orient
+
+REFERENCE_INDIVIDUAL = "reference"
 
 WINDOW_COLUMNS = ["gene", "haplotype", "chrom", "start", "end", "strand", "length", "tss_offset"]
 
@@ -120,3 +130,87 @@ class SequenceStore:
         window = self.windows.loc[(gene, haplotype)]
         seq = centered_window(self.sequence(gene, haplotype), int(window["tss_offset"]), length)
         return orient(seq, window["strand"])
+
+
+class StoreError(KeyError):
+    """An individual or gene the store does not hold; the message says which files it has."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class HaplotypeStore:
+    """Every individual's haplotypes (and the reference's) over every gene window."""
+
+    def __init__(self, reference_prefix: str | Path, shard_paths: Iterable[str | Path]):
+        self.reference = SequenceStore(reference_prefix)
+        self._genes = self.reference.genes()
+        self._paths = [Path(p) for p in shard_paths]
+        self._owner: dict[str, tuple[int, int]] = {}
+        self._windows: list[dict[str, int]] = []  # per shard: gene -> window number
+        for number, path in enumerate(self._paths):
+            with np.load(path) as data:
+                samples = data["samples"].tolist()
+                genes = data["genes"].tolist()
+            if sorted(genes) != sorted(self._genes):
+                raise StoreError(
+                    f"{path} was built for other gene windows than {self.reference.paths['table']}"
+                    "; rebuild it (delete it and rerun)"
+                )
+            self._windows.append({gene: i for i, gene in enumerate(genes)})
+            for index, sample in enumerate(samples):
+                self._owner[sample] = (number, index)
+        self._shards: dict[int, HaplotypeEdits] = {}
+        self._bases = lru_cache(maxsize=256)(self._reference_bases)
+
+    def individuals(self) -> list[str]:
+        """The reference, then every individual of the shards."""
+        return [REFERENCE_INDIVIDUAL, *self._owner]
+
+    def genes(self) -> list[str]:
+        """Gene windows (sorted)."""
+        return list(self._genes)
+
+    def haplotypes(self, individual: str, gene: str) -> list[int]:
+        """Haplotype numbers held for an individual (the reference has one)."""
+        return [1] if individual == REFERENCE_INDIVIDUAL else [1, 2]
+
+    def strand(self, gene: str) -> str:
+        """The gene's strand."""
+        return self.reference.windows.loc[(gene, 1), "strand"]
+
+    def _reference_bases(self, gene: str) -> bytes:
+        return self.reference.sequence(gene, 1).encode()
+
+    def _locate(self, individual: str, gene: str) -> tuple[HaplotypeEdits, int, int]:
+        if individual not in self._owner:
+            raise StoreError(
+                f"individual {individual!r} is in none of the haplotype stores "
+                f"{', '.join(map(str, self._paths)) or '(none given)'}"
+            )
+        number, index = self._owner[individual]
+        if gene not in self._windows[number]:
+            raise StoreError(f"gene {gene!r} is not in {self.reference.paths['table']}")
+        if number not in self._shards:
+            self._shards[number] = HaplotypeEdits.load(self._paths[number])
+        return self._shards[number], index, self._windows[number][gene]
+
+    def sequence(self, individual: str, gene: str, haplotype: int) -> str:
+        """The + strand haplotype at its true length."""
+        if individual == REFERENCE_INDIVIDUAL:
+            return self.reference.sequence(gene, haplotype)
+        edits, index, window = self._locate(individual, gene)
+        return edits.sequence(index, window, haplotype, self._bases(gene))
+
+    def tss_offset(self, individual: str, gene: str, haplotype: int) -> int:
+        """Where the TSS landed in the haplotype (0-based)."""
+        if individual == REFERENCE_INDIVIDUAL:
+            return int(self.reference.windows.loc[(gene, haplotype), "tss_offset"])
+        edits, index, window = self._locate(individual, gene)
+        return int(edits.tss_offset[window, 2 * index + haplotype - 1])
+
+    def model_input(self, individual: str, gene: str, haplotype: int, length: int) -> str:
+        """``length`` bases centred on the TSS, in the gene's orientation (N-padded)."""
+        seq = self.sequence(individual, gene, haplotype)
+        centred = centered_window(seq, self.tss_offset(individual, gene, haplotype), length)
+        return orient(centred, self.strand(gene))

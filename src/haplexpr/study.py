@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from haplexpr.genes import StudyTableError, gene_table, read_id_list, read_partition_table
-from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from torch.utils.data import Subset
 from haplexpr.atomic import atomic_path
 from haplexpr.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.evaluation import row_correlations
-from haplexpr.personal_sequences import REFERENCE_INDIVIDUAL
+from haplexpr.sequence_store import REFERENCE_INDIVIDUAL, HaplotypeStore
 from haplexpr.study import Example, Study
 from haplexpr.training import (
     HaplotypeAverage,
@@ -56,19 +56,19 @@ def build_model(model_config: dict, seed: int, embedding_dim: int | None = None)
 
 
 def make_dataset(
-    model_config: dict, inputs: list[Path], examples: list[Example]
+    model_config: dict, inputs: HaplotypeStore | list[Path], examples: list[Example]
 ) -> SequenceDataset | EmbeddingDataset:
-    """Dataset over ``inputs``: sequence-store prefixes (s2f) or embedding shard arrays."""
+    """Dataset over ``inputs``: the sequence store (s2f) or embedding shard arrays."""
     if model_config["family"] == "s2f":
         return SequenceDataset(inputs, examples, model_config["input_length"])
     return EmbeddingDataset(inputs, examples)
 
 
-def model_inputs(rule_input) -> list[Path]:
-    """A rule's model inputs: embedding arrays, else the stores named by their tables."""
+def model_inputs(rule_input) -> HaplotypeStore | list[Path]:
+    """A rule's model inputs: embedding arrays, else the sequence store of its files."""
     if "embeddings" in rule_input.keys():
         return [Path(p) for p in rule_input.embeddings]
-    return [Path(p).with_suffix("") for p in rule_input.tables]
+    return HaplotypeStore(Path(rule_input.reference).with_suffix(""), rule_input.haplotypes)
 
 
 def _model_for(dataset, model_config: dict, seed: int) -> nn.Module:
@@ -82,7 +82,7 @@ def train_run(
     model_name: str,
     strategy: str,
     out_dir: str | Path,
-    inputs: list[Path],
+    inputs: HaplotypeStore | list[Path],
     init_weights: str | Path | None = None,
 ) -> Path:
     """Train one model with one strategy; rp starts from ``init_weights`` (the r model)."""
@@ -139,7 +139,7 @@ def predict_run(
     strategy: str,
     model_path: str | Path,
     out_path: str | Path,
-    inputs: list[Path],
+    inputs: HaplotypeStore | list[Path],
 ) -> Path:
     """Predict every (individual, gene) and the reference; write a parquet table."""
     started = time.monotonic()

@@ -1,9 +1,15 @@
 """Checks a phased VCF against the reference and the study before any consensus is built.
 
-Each problem fails with a message naming the file, the record and the fix, because a
-silently wrong personal sequence is worse than no sequence: a contig spelt differently
-from the reference, REF alleles that disagree with it, unphased or missing genotypes of
-study samples, and samples the study names but the VCF lacks.
+The pipeline checks the normalised VCF (``haplexpr.normalisation``); the CLI checks any
+VCF it is given. Each problem fails with a message naming the file, the record and the
+fix, because a silently wrong personal sequence is worse than no sequence: a contig spelt
+differently from the reference, REF alleles that disagree with it, multi-allelic records,
+unphased heterozygous genotypes of study samples (unless ``unphased="as_listed"``), and
+samples the study names but the VCF lacks. Missing alleles (``.|1``, ``./.``) and haploid
+calls (chrX of males) are accepted and counted: bcftools consensus leaves the reference
+base for a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype
+2 of a haploid call the reference (N under ``consensus.missing: N``: bcftools consensus
+-M N treats the absent second allele as missing).
 """
 
 from __future__ import annotations
@@ -11,17 +17,32 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cyvcf2
+import numpy as np
 import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
+from haplexpr.genes import StudyTableError, harmonise_contig
 
 log = logging.getLogger(__name__)
+
+UNPHASED_POLICIES = ("error", "as_listed")
+MISSING_POLICIES = ("reference", "N")
+
+# Allele codes in cyvcf2's genotype arrays besides the allele index.
+_MISSING = -1  # '.'
+_VECTOR_END = -2  # no allele: the absent second allele of a haploid call
+
+_REFERENCE_WINDOW = 4_000_000  # reference bases fetched at a time for the REF checks
 
 
 class VariantInputError(ValueError):
@@ -39,6 +60,12 @@ class VcfCheckReport:
     indels: int = 0
     skipped: Counter = field(default_factory=Counter)
     samples_checked: int = 0
+    unphased_policy: str = "error"
+    missing_policy: str = "reference"
+    # Genotype calls (record x study sample) accepted under the policies above.
+    missing_calls: int = 0
+    haploid_calls: int = 0
+    unphased_heterozygous_calls: int = 0
     seconds: float = 0.0
 
 
@@ -48,62 +75,116 @@ def check_vcf(
     chrom: str,
     samples: list[str],
     region: Interval | None = None,
+    *,
+    unphased: str = "error",
+    missing: str = "reference",
 ) -> VcfCheckReport:
     """Validate a VCF for the given samples (all of it, or one indexed ``region``).
 
-    Raises on the first problem.
+    ``chrom`` names the chromosome the VCF is listed for; its records may be on ``chrom``
+    or on the reference's spelling of it (``chr22`` for ``22``). ``unphased``: ``error``
+    fails on an unphased heterozygous call; ``as_listed`` accepts it (the allele written
+    first goes to haplotype 1, as bcftools consensus does). ``missing`` (``reference`` or
+    ``N``) only names what consensus will do with missing alleles in the warning. Raises
+    on the first problem.
     """
+    if unphased not in UNPHASED_POLICIES:
+        raise ValueError(f"unphased must be one of {UNPHASED_POLICIES}, not {unphased!r}")
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
     started = time.monotonic()
-    report = VcfCheckReport(vcf=str(vcf_path), contig=chrom, samples_checked=len(samples))
-    with pysam.FastaFile(str(reference_path)) as reference, pysam.VariantFile(str(vcf_path)) as vcf:
-        _check_samples(vcf, samples, vcf_path)
-        vcf.subset_samples(samples)
-        contig_length = dict(zip(reference.references, reference.lengths, strict=True))
-        records = vcf if region is None else _fetch(vcf, region, vcf_path, contig_length)
-        for number, record in enumerate(records, start=1):
-            where = f"{vcf_path}: record {number} ({record.chrom}:{record.pos})"
-            if record.chrom not in contig_length:
-                raise VariantInputError(
-                    f"{where}: contig {record.chrom!r} is not in the reference {reference_path} "
-                    f"(it has {', '.join(reference.references[:5])}...); rename the VCF's "
-                    "contigs (bcftools annotate --rename-chrs) or use the matching reference"
-                )
-            if record.chrom != chrom:
-                raise VariantInputError(
-                    f"{where}: contig {record.chrom!r} in the VCF listed for chromosome {chrom}"
-                )
-            alts = record.alts or ()
-            if not alts:
-                report.skipped["no_alt_allele"] += 1
-                continue
-            if any(a.startswith("<") or a == "*" for a in alts):
-                report.skipped["symbolic_or_star_allele"] += 1
-                continue
-            if len(alts) != 1:
-                raise VariantInputError(
-                    f"{where}: {len(alts)} ALT alleles; split multi-allelic records first "
-                    "(bcftools norm -m -both -f REF)"
-                )
-            expected = reference.fetch(record.chrom, record.start, record.stop).upper()
-            if record.ref.upper() != expected:
-                raise VariantInputError(
-                    f"{where}: REF {record.ref} but the reference has {expected}; is the VCF "
-                    "on the same genome build as the reference?"
-                )
-            _check_genotypes(record, where)
-            if len(record.ref) == 1 and len(alts[0]) == 1:
-                report.snvs += 1
-            else:
-                report.indels += 1
-            report.records += 1
+    report = VcfCheckReport(
+        vcf=str(vcf_path),
+        contig=chrom,
+        samples_checked=len(samples),
+        unphased_policy=unphased,
+        missing_policy=missing,
+    )
+    with pysam.FastaFile(str(reference_path)) as reference:
+        bases = _ReferenceBases(reference)
+        with pysam.VariantFile(str(vcf_path)) as header:
+            check_samples(header, samples, vcf_path)  # before cyvcf2 subsets them
+            if region is not None:
+                _check_region(header, region, vcf_path, bases.lengths)
+        contigs = _listed_contigs(chrom, reference.references)
+        with _open_records(vcf_path, samples, region) as (names, records):
+            for number, record in enumerate(records, start=1):
+                where = f"{vcf_path}: record {number} ({record.CHROM}:{record.POS})"
+                if record.CHROM not in bases.lengths:
+                    raise VariantInputError(
+                        f"{where}: contig {record.CHROM!r} is not in the reference "
+                        f"{reference_path} (it has {', '.join(reference.references[:5])}...); "
+                        "rename the VCF's contigs (bcftools annotate --rename-chrs) or use the "
+                        "matching reference"
+                    )
+                if record.CHROM not in contigs:
+                    raise VariantInputError(
+                        f"{where}: contig {record.CHROM!r} in the VCF listed for chromosome {chrom}"
+                    )
+                alts = record.ALT
+                if not alts:
+                    report.skipped["no_alt_allele"] += 1
+                    continue
+                if any(a.startswith("<") or a == "*" for a in alts):
+                    report.skipped["symbolic_or_star_allele"] += 1
+                    continue
+                if len(alts) != 1:
+                    raise VariantInputError(
+                        f"{where}: {len(alts)} ALT alleles; split multi-allelic records first "
+                        "(bcftools norm -m -both -f REF)"
+                    )
+                # An INFO/END short of REF's end is ignored, as pysam's htslib ignores it.
+                end = max(record.end, record.start + len(record.REF))
+                expected = bases.fetch(record.CHROM, record.start, end)
+                if record.REF.upper() != expected:
+                    raise VariantInputError(
+                        f"{where}: REF {record.REF} but the reference has {expected}; is the "
+                        "VCF on the same genome build as the reference?"
+                    )
+                if names:
+                    _check_genotypes(record, names, where, unphased, report)
+                if len(record.REF) == 1 and len(alts[0]) == 1:
+                    report.snvs += 1
+                else:
+                    report.indels += 1
+                report.records += 1
     report.seconds = round(time.monotonic() - started, 3)
+    _log_accepted(report)
     return report
 
 
-def _fetch(
+def _log_accepted(report: VcfCheckReport) -> None:
+    """Warn about the calls the policies accepted, with counts."""
+    if report.missing_calls:
+        fill = "the reference base" if report.missing_policy == "reference" else "N"
+        log.warning(
+            "%s: %d genotype calls of study samples have a missing allele; consensus writes "
+            "%s for it (consensus.missing: %s)",
+            report.vcf,
+            report.missing_calls,
+            fill,
+            report.missing_policy,
+        )
+    if report.unphased_heterozygous_calls:
+        log.warning(
+            "%s: %d unphased heterozygous calls of study samples; the allele written first "
+            "goes to haplotype 1 (variants.unphased: as_listed)",
+            report.vcf,
+            report.unphased_heterozygous_calls,
+        )
+    if report.haploid_calls:
+        log.info(
+            "%s: %d haploid calls of study samples (e.g. chrX of males); haplotype 2 gets %s there",
+            report.vcf,
+            report.haploid_calls,
+            "the reference" if report.missing_policy == "reference" else "N",
+        )
+
+
+def _check_region(
     vcf: pysam.VariantFile, region: Interval, vcf_path: str | Path, contig_length: dict[str, int]
-):
-    """Records overlapping ``region``, with clear errors for unknown contigs."""
+) -> None:
+    """Fail clearly if ``region`` is on an unknown contig or the VCF cannot be queried."""
     if region.chrom not in contig_length:
         raise VariantInputError(
             f"contig {region.chrom!r} is not in the reference (it has "
@@ -115,14 +196,57 @@ def _fetch(
             f"{', '.join(list(vcf.header.contigs)[:5])}...); are the contig names spelt alike?"
         )
     try:
-        return vcf.fetch(region.chrom, region.start, region.end)
+        vcf.fetch(region.chrom, region.start, region.end)  # needs an index, reads no record
     except ValueError as error:
         raise VariantInputError(
             f"{vcf_path}: cannot fetch {region.to_region()} ({error}); index it with bcftools index"
         ) from error
 
 
-def _check_samples(vcf: pysam.VariantFile, samples: list[str], vcf_path: str | Path) -> None:
+@contextmanager
+def _open_records(
+    vcf_path: str | Path, samples: list[str], region: Interval | None
+) -> Iterator[tuple[list[str], Iterator[cyvcf2.Variant]]]:
+    """The study samples' names (in the VCF's order) and the records (all, or in ``region``)."""
+    vcf = cyvcf2.VCF(str(vcf_path), samples=list(samples), lazy=True)
+    try:
+        with warnings.catch_warnings():
+            # cyvcf2 warns about a region without records, where there is nothing to check.
+            warnings.filterwarnings("ignore", "no intervals found", UserWarning)
+            yield vcf.samples, iter(vcf) if region is None else vcf(region.to_region())
+    finally:
+        vcf.close()
+
+
+def _listed_contigs(chrom: str, reference_contigs: tuple[str, ...]) -> set[str]:
+    """Contigs a VCF listed for ``chrom`` may use: it and the reference's spelling of it."""
+    try:
+        return {chrom, harmonise_contig(chrom, reference_contigs)}
+    except StudyTableError:  # not in the reference: its records fail on that first
+        return {chrom}
+
+
+class _ReferenceBases:
+    """Upper-case reference bases, fetched a window at a time and sliced for each record."""
+
+    def __init__(self, reference: pysam.FastaFile) -> None:
+        self.reference = reference
+        self.lengths = dict(zip(reference.references, reference.lengths, strict=True))
+        self.contig: str | None = None
+        self.start = self.end = 0
+        self.bases = ""
+
+    def fetch(self, contig: str, start: int, end: int) -> str:
+        """Bases of ``[start, end)``, cut at the contig's end as ``FastaFile.fetch`` cuts them."""
+        if contig != self.contig or start < self.start or end > self.end:
+            # Sorted records need each window once; a whole chr1 would need ~0.5 GB.
+            self.contig, self.start, self.end = contig, start, max(end, start + _REFERENCE_WINDOW)
+            self.bases = self.reference.fetch(contig, start, self.end).upper()
+        return self.bases[start - self.start : end - self.start]
+
+
+def check_samples(vcf: pysam.VariantFile, samples: list[str], vcf_path: str | Path) -> None:
+    """Fail, naming them, if study ``samples`` are not in the VCF's header."""
     present = set(vcf.header.samples)
     absent = [s for s in samples if s not in present]
     if absent:
@@ -132,20 +256,45 @@ def _check_samples(vcf: pysam.VariantFile, samples: list[str], vcf_path: str | P
         )
 
 
-def _check_genotypes(record: pysam.VariantRecord, where: str) -> None:
-    for name, call in record.samples.items():
-        alleles = call.alleles if "GT" in call else None
-        if alleles is None or len(alleles) != 2:
-            raise VariantInputError(f"{where}: sample {name} has no diploid GT")
-        if None in call["GT"]:
-            raise VariantInputError(
-                f"{where}: sample {name} has a missing genotype; impute the VCF first"
-            )
-        if not call.phased and call["GT"][0] != call["GT"][1]:
-            raise VariantInputError(
-                f"{where}: sample {name} has an unphased heterozygous genotype; "
-                "personal haplotypes need phased genotypes (phase the VCF first)"
-            )
+def _check_genotypes(
+    record: cyvcf2.Variant, names: list[str], where: str, unphased: str, report: VcfCheckReport
+) -> None:
+    """Check and count the study samples' calls of one record under the policies."""
+    try:
+        # (sample, allele..., phased), samples as ``names``; unpacks the record's FORMAT
+        calls = record.genotype.array()
+    except Exception:  # cyvcf2's bare Exception: the record has no GT
+        calls = None
+    # Like the VCF spec, pysam only took GT as the first FORMAT key. Reading FORMAT before
+    # genotype unpacked it would crash on a lazy cyvcf2 record.
+    if calls is None or record.FORMAT[0] != "GT":
+        raise VariantInputError(f"{where}: sample {names[0]} has no haploid or diploid GT")
+    # Most records at study scale: every call diploid, phased, of REF (0) or ALT (1). As
+    # unsigned, missing and vector-end codes are large; the last column is the phase.
+    if calls.shape[1] == 3 and calls.view(np.uint16).max() <= 1 and calls[:, 2].all():
+        return
+    alleles = calls[:, :-1]
+    # An allele index beyond REF and the one ALT reads as missing, as pysam reads it.
+    alleles = np.where(alleles > 1, _MISSING, alleles)
+    ploidy = (alleles != _VECTOR_END).sum(axis=1)
+    wrong_ploidy = (ploidy == 0) | (ploidy > 2)
+    # Phased comes from the second allele; a missing allele differs from any other.
+    unphased_het = (ploidy == 2) & (calls[:, -1] == 0)
+    if alleles.shape[1] > 1:
+        unphased_het &= alleles[:, 0] != alleles[:, 1]
+    failing = wrong_ploidy | unphased_het if unphased == "error" else wrong_ploidy
+    if failing.any():
+        first = int(failing.argmax())
+        if wrong_ploidy[first]:
+            raise VariantInputError(f"{where}: sample {names[first]} has no haploid or diploid GT")
+        raise VariantInputError(
+            f"{where}: sample {names[first]} has an unphased heterozygous genotype; "
+            "personal haplotypes need phased genotypes (phase the VCF first, or set "
+            "variants.unphased: as_listed to give haplotype 1 the allele written first)"
+        )
+    report.missing_calls += int((alleles == _MISSING).any(axis=1).sum())
+    report.haploid_calls += int((ploidy == 1).sum())
+    report.unphased_heterozygous_calls += int(unphased_het.sum())
 
 
 def index_vcf(vcf_path: str | Path) -> Path:

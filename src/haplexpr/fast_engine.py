@@ -1,0 +1,351 @@
+"""The fast consensus engine: every sample and window of a chromosome in one VCF pass.
+
+Each record overlapping any window is read once, with every sample's alleles
+(``vcf_kernel``: the indexed text parsed in compiled code);
+``haplotype_kernel.apply_window`` then applies them to each window for all haplotypes at
+once, following ``bcftools consensus`` rule for rule (``tests/test_consensus_parity.py``
+holds it to that, byte for byte). The result is a ``HaplotypeEdits`` store.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from haplexpr.coordinates import Interval
+from haplexpr.haplotype_edits import (
+    MISSING_POLICIES,
+    VARIANT_MODES,
+    EditCollector,
+    EngineError,
+    HaplotypeEdits,
+    Window,
+)
+from haplexpr.haplotype_kernel import ALLELE_OUT_OF_RANGE, MISSING, OK, SKIP, apply_window
+from haplexpr.vcf_kernel import (
+    MALFORMED_GT,
+    NOT_SNV,
+    SYMBOLIC,
+    gather_alleles,
+    group_by_column,
+    parse_records,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VariantArrays:
+    """The records of one chromosome that reach into the windows, and who carries what.
+
+    Genotypes are sparse by haplotype column (``2 * sample + haplotype - 1``): column
+    ``c`` has allele ``col_allele[k]`` (an ALT index, or ``MISSING``) at record
+    ``col_rec[k]`` for ``k`` in ``col_ptr[c]:col_ptr[c + 1]``; all other calls are REF.
+    """
+
+    chrom: str
+    samples: list[str]
+    pos: np.ndarray
+    allele_ptr: np.ndarray
+    allele_start: np.ndarray
+    allele_len: np.ndarray
+    allele_bytes: np.ndarray
+    col_ptr: np.ndarray
+    col_rec: np.ndarray
+    col_allele: np.ndarray
+    skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def ref_len(self) -> np.ndarray:
+        """Length of each record's REF allele."""
+        return self.allele_len[self.allele_ptr[:-1]]
+
+
+LINES_PER_CHUNK = 4096
+
+
+def read_variants(
+    vcf_path: str | Path,
+    chrom: str,
+    windows: list[Interval],
+    samples: list[str],
+    variants: str = "all",
+    keep_missing: bool = False,
+) -> VariantArrays:
+    """Read every record reaching into any window once, with every sample's alleles.
+
+    The bgzipped VCF's text is fetched through its index region by region and parsed in
+    chunks (``vcf_kernel.parse_records``), so memory follows the records kept, not the
+    file's width. ``keep_missing`` keeps missing alleles (needed for ``missing="N"``).
+    """
+    if variants not in VARIANT_MODES:
+        raise EngineError(f"variants must be one of {VARIANT_MODES}, not {variants!r}")
+    vcf_path = Path(vcf_path)
+    index = next(
+        (p for p in (Path(f"{vcf_path}.csi"), Path(f"{vcf_path}.tbi")) if p.exists()), None
+    )
+    try:
+        tabix = pysam.TabixFile(str(vcf_path), index=str(index) if index else None)
+    except OSError as error:
+        raise EngineError(
+            f"{vcf_path}: cannot open as a bgzipped, indexed VCF ({error}); the fast engine "
+            "reads .vcf.gz with a .tbi/.csi index (bcftools view -Oz, bcftools index)"
+        ) from error
+    with tabix:
+        header = tabix.header[-1] if tabix.header else ""
+        file_samples = header.rstrip("\n").split("\t")[9:]
+        absent = [s for s in samples if s not in set(file_samples)]
+        if absent:
+            raise EngineError(
+                f"{vcf_path}: {len(absent)} samples are not in the VCF, e.g. "
+                f"{', '.join(absent[:5])}; fix the individual lists or the VCF"
+            )
+        declared = {
+            line.split("ID=", 1)[1].split(",", 1)[0].rstrip(">")
+            for line in tabix.header
+            if line.startswith("##contig=<") and "ID=" in line
+        }
+        if chrom not in tabix.contigs and chrom not in declared:
+            raise EngineError(
+                f"{vcf_path}: no contig {chrom!r} in the VCF (it has "
+                f"{', '.join(sorted(declared | set(tabix.contigs))[:5])}...); are the contig "
+                "names spelt alike?"
+            )
+        sample_column = np.full(len(file_samples), -1, np.int64)
+        sample_column[[file_samples.index(s) for s in samples]] = np.arange(len(samples))
+        reader = _ChunkReader(vcf_path, sample_column, len(samples), variants, keep_missing)
+        previous_end = -1
+        regions = _merged(windows) if chrom in tabix.contigs else []  # else: no records
+        for start, end in regions:
+            lines = []
+            for line in tabix.fetch(chrom, start, end):
+                lines.append(line)
+                if len(lines) == LINES_PER_CHUNK:
+                    reader.add(lines, previous_end)
+                    lines = []
+            reader.add(lines, previous_end)
+            previous_end = end
+    return reader.finish(chrom, samples)
+
+
+class _ChunkReader:
+    """Parses chunks of VCF lines and keeps the alleles and non-reference calls."""
+
+    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing):
+        self.vcf_path = vcf_path
+        self.sample_column = sample_column
+        self.n_columns = 2 * n_samples
+        self.variants = variants
+        self.keep_missing = keep_missing
+        self.parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("pos", "count", "len", "bytes", "col", "rec", "allele")
+        }
+        self.n_records = 0
+        self.skipped: Counter = Counter()
+
+    def add(self, lines: list[str], previous_end: int) -> None:
+        """Parse lines; drop records already read with the previous region."""
+        if not lines:
+            return
+        text = np.frombuffer(("\n".join(lines) + "\n").encode(), np.uint8)
+        pos, ptr, starts, lengths, flags, genotypes = parse_records(
+            text, len(lines), self.sample_column, self.n_columns // 2
+        )
+        if np.any(flags & MALFORMED_GT):
+            bad = int(np.flatnonzero(flags & MALFORMED_GT)[0])
+            raise EngineError(f"{self.vcf_path}: unreadable GT in record at {lines[bad][:60]!r}")
+        keep = pos >= previous_end
+        symbolic = (flags & SYMBOLIC) != 0
+        self.skipped["symbolic_or_star_allele"] += int(np.sum(symbolic & keep))
+        keep &= ~symbolic
+        if self.variants == "snvs":
+            not_snv = (flags & NOT_SNV) != 0
+            self.skipped["not_snv"] += int(np.sum(not_snv & keep))
+            keep &= ~not_snv
+        kept = np.flatnonzero(keep)
+        counts = np.diff(ptr)[kept]
+        # rows ptr[k]:ptr[k + 1] of every kept record, without a Python loop
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        allele_rows = np.repeat(ptr[kept], counts) + within
+        data, _ = gather_alleles(text, starts[allele_rows], lengths[allele_rows])
+        calls = genotypes[kept]
+        carried = (calls != 0) & (calls != SKIP)
+        if not self.keep_missing:
+            carried &= calls != MISSING
+        record, column = np.nonzero(carried)
+        for key, value in (
+            ("pos", pos[kept]),
+            ("count", counts),
+            ("len", lengths[allele_rows]),
+            ("bytes", data),
+            ("col", column.astype(np.int32)),
+            ("rec", record + self.n_records),
+            ("allele", calls[record, column]),
+        ):
+            self.parts[key].append(value)
+        self.n_records += len(kept)
+
+    def finish(self, chrom: str, samples: list[str]) -> VariantArrays:
+        """Concatenate the chunks; sort the calls by column (stable: records stay sorted)."""
+
+        def joined(key, dtype):
+            parts = self.parts[key]
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+        pos = joined("pos", np.int64)
+        if np.any(np.diff(pos) < 0):
+            raise EngineError(f"{self.vcf_path}: records are not sorted by position")
+        allele_len = joined("len", np.int64)
+        allele_ptr = np.zeros(len(pos) + 1, np.int64)
+        np.cumsum(joined("count", np.int64), out=allele_ptr[1:])
+        allele_start = np.zeros(len(allele_len), np.int64)
+        np.cumsum(allele_len[:-1], out=allele_start[1:]) if len(allele_len) > 1 else None
+        col_ptr, col_rec, col_allele = group_by_column(
+            joined("col", np.int32),
+            joined("rec", np.int64),
+            joined("allele", np.int16),
+            self.n_columns,
+        )
+        return VariantArrays(
+            chrom=chrom,
+            samples=list(samples),
+            pos=pos,
+            allele_ptr=allele_ptr,
+            allele_start=allele_start,
+            allele_len=allele_len,
+            allele_bytes=joined("bytes", np.uint8),
+            col_ptr=col_ptr,
+            col_rec=col_rec,
+            col_allele=col_allele,
+            skipped=self.skipped,
+        )
+
+
+def _merged(windows: list[Interval]) -> list[tuple[int, int]]:
+    """Disjoint regions covering the windows, in order."""
+    spans: list[list[int]] = []
+    for w in sorted(windows, key=lambda w: w.start):
+        if spans and w.start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], w.end)
+        else:
+            spans.append([w.start, w.end])
+    return [(s, e) for s, e in spans]
+
+
+def fast_haplotypes(
+    reference: str | Path,
+    vcfs: dict[str, str | Path],
+    samples: list[str],
+    windows: list[Window],
+    names: list[str],
+    missing: str = "reference",
+    variants: str = "all",
+    threads: int = 1,
+) -> HaplotypeEdits:
+    """Both haplotypes of every sample over every window: one VCF pass per chromosome."""
+    if missing not in MISSING_POLICIES:
+        raise EngineError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
+    started = time.monotonic()
+    by_chrom: dict[str, list[int]] = {}
+    for number, window in enumerate(windows):
+        by_chrom.setdefault(window.interval.chrom, []).append(number)
+    absent = sorted(set(by_chrom) - set(vcfs))
+    if absent:
+        raise EngineError(
+            f"no VCF for chromosome(s) {', '.join(absent)} holding study windows; add them "
+            "to the URL list or drop those genes"
+        )
+    collector = EditCollector(len(windows), 2 * len(samples))
+    with pysam.FastaFile(str(reference)) as fasta:
+        for chrom, numbers in by_chrom.items():
+            chrom_started = time.monotonic()
+            found = read_variants(
+                vcfs[chrom],
+                chrom,
+                [windows[i].interval for i in numbers],
+                samples,
+                variants,
+                keep_missing=missing == "N",
+            )
+            ends = found.pos + found.ref_len
+            longest = int(found.ref_len.max()) if len(found.pos) else 1
+
+            def apply(number, bases, found=found, ends=ends, longest=longest):
+                window = windows[number]
+                interval = window.interval
+                lo, hi = np.searchsorted(found.pos, [interval.start - longest, interval.end])
+                return apply_window(
+                    np.frombuffer(bases, np.uint8),
+                    interval.start,
+                    window.tss - interval.start,
+                    lo,
+                    hi,
+                    found.pos,
+                    ends,
+                    found.allele_ptr,
+                    found.allele_start,
+                    found.allele_len,
+                    found.allele_bytes,
+                    found.col_ptr,
+                    found.col_rec,
+                    found.col_allele,
+                    missing == "N",
+                )
+
+            # The kernel releases the GIL: windows are applied on `threads` threads.
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                jobs = [
+                    (n, pool.submit(apply, n, fasta.fetch(chrom, *_span(windows[n])).encode()))
+                    for n in numbers
+                ]
+                for number, job in jobs:
+                    status, record, _, *result = job.result()
+                    if status != OK:
+                        raise EngineError(_engine_error(status, found, record, vcfs[chrom]))
+                    collector.add(number, *result)
+            log.info(
+                "chromosome %s: %d records x %d samples over %d windows in %.1f s%s",
+                chrom,
+                len(found.pos),
+                len(samples),
+                len(numbers),
+                time.monotonic() - chrom_started,
+                f" (skipped: {dict(found.skipped)})" if found.skipped else "",
+            )
+    edits = collector.finish(samples, names)
+    log.info(
+        "fast engine: %d haplotypes (%d samples x %d windows x 2) in %.1f s",
+        edits.length.size,
+        len(samples),
+        len(windows),
+        time.monotonic() - started,
+    )
+    return edits
+
+
+def _span(window: Window) -> tuple[int, int]:
+    return window.interval.start, window.interval.end
+
+
+def _engine_error(status: int, found: VariantArrays, record: int, vcf: str | Path) -> str:
+    first = found.allele_ptr[record]
+    alleles = [
+        found.allele_bytes[found.allele_start[a] : found.allele_start[a] + found.allele_len[a]]
+        .tobytes()
+        .decode()
+        for a in range(first, found.allele_ptr[record + 1])
+    ]
+    where = f"{vcf}: {found.chrom}:{found.pos[record] + 1} {alleles[0]}>{','.join(alleles[1:])}"
+    if status == ALLELE_OUT_OF_RANGE:
+        return f"{where}: a genotype names an allele the record does not have (broken VCF)"
+    return (
+        f"{where}: the reference does not match the REF allele; is the VCF on the same "
+        "genome build as the reference, and normalised (bcftools norm -f REF)?"
+    )

@@ -1,0 +1,233 @@
+"""Tests for haplexpr.normalisation: contig names, bcftools norm, dropped records."""
+
+import logging
+import random
+from collections import Counter
+
+import pysam
+import pytest
+
+from haplexpr.normalisation import contig_renames, normalise_vcf, read_contig_map
+from haplexpr.variants import VariantInputError
+
+SAMPLES = ["S1", "S2"]
+# 1-based positions 100..107 hold GCACACAT: a deleted "CA" could be written at 101, 103 or
+# 105; left-aligned it is POS 100 REF GCA ALT G.
+REPEAT_START = 100
+
+
+@pytest.fixture(scope="module")
+def genome():
+    """Contig sequences (1-based position p is seq[p - 1]) with one CA repeat."""
+    rng = random.Random(5)
+    one = [rng.choice("ACGT") for _ in range(300)]
+    one[REPEAT_START - 1 : REPEAT_START + 7] = "GCACACAT"
+    return {"1": "".join(one), "2": "".join(rng.choice("ACGT") for _ in range(120))}
+
+
+@pytest.fixture
+def reference(tmp_path, genome):
+    path = tmp_path / "reference.fa"
+    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in genome.items()))
+    pysam.faidx(str(path))
+    return path
+
+
+def other_base(base: str) -> str:
+    return {"A": "C", "C": "G", "G": "T", "T": "A"}[base.upper()]
+
+
+def write_vcf(folder, records, contigs=("1", "2"), samples=SAMPLES):
+    """bgzip a VCF from ``CHROM POS REF ALT INFO GT...`` records."""
+    header = [
+        "##fileformat=VCFv4.2",
+        *(f"##contig=<ID={c},length=300>" for c in contigs),
+        '##ALT=<ID=DEL,Description="Deletion">',
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
+        + "\t"
+        + "\t".join(samples),
+    ]
+    body = []
+    for record in records:
+        chrom, pos, ref, alt, info, *gts = record.split()
+        body.append("\t".join([chrom, pos, ".", ref, alt, ".", "PASS", info, "GT", *gts]))
+    plain = folder / "download.vcf"
+    plain.write_text("\n".join(header + body) + "\n")
+    path = folder / "download.vcf.gz"
+    pysam.tabix_compress(str(plain), str(path), force=True)
+    plain.unlink()
+    return path
+
+
+def records_of(path):
+    with pysam.VariantFile(str(path)) as vcf:
+        return [
+            (r.chrom, r.pos, r.ref, r.alts, r.stop, [r.samples[s]["GT"] for s in r.samples])
+            for r in vcf
+        ]
+
+
+def test_split_left_align_and_drop(tmp_path, reference, genome, caplog):
+    caplog.set_level(logging.INFO)
+    seq = genome["1"]
+    ref10, ref120 = seq[9], seq[119]
+    a, b = other_base(ref10), other_base(other_base(ref10))
+    c = other_base(ref120)
+    records = [
+        f"1 10 {ref10} {a},{b} . 0|1 1|2",
+        # deletes the last "CA" of GCACACA; leftmost is POS 100 REF GCA ALT G
+        f"1 104 {seq[103:106]} {seq[103]} . 0|1 0|0",
+        f"1 120 {ref120} {c},* . 0|2 1|0",
+        f"1 130 {seq[129]} <DEL> END=140 0|1 0|0",
+        f"1 135 {seq[134]} {other_base(seq[134])},<DEL> END=140 0|1 2|0",
+        f"1 150 {seq[149]} . . 0|0 0|0",
+    ]
+    source = write_vcf(tmp_path, records)
+    dest = tmp_path / "vcf" / "1.vcf.gz"
+    report = normalise_vcf(source, reference, dest, SAMPLES)
+    assert records_of(dest) == [
+        ("1", 10, ref10, (a,), 10, [(0, 1), (1, 0)]),
+        ("1", 10, ref10, (b,), 10, [(0, 0), (0, 1)]),
+        ("1", 100, seq[99:102], (seq[99],), 102, [(0, 1), (0, 0)]),
+        ("1", 120, ref120, (c,), 120, [(0, 0), (1, 0)]),
+        # the split SNV loses the END of its former symbolic sibling
+        ("1", 135, seq[134], (other_base(seq[134]),), 135, [(0, 1), (0, 0)]),
+    ]
+    assert report.records == 5
+    assert report.dropped == Counter({"symbolic": 2, "star": 1, "no_alt": 1})
+    # realigned: the CA deletion and the <DEL> split off at 135 (dropped afterwards)
+    assert (report.norm["total"], report.norm["split"], report.norm["realigned"]) == (6, 3, 2)
+    assert report.renamed == {}
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["1.vcf.gz"]
+    assert "bcftools norm -m -both: 6 lines total, 3 split, 2 realigned, 0 skipped" in caplog.text
+    assert (
+        "skipped 4 records with symbolic or * alleles or no ALT (1 no ALT, 1 * ALT, 2 symbolic ALT)"
+    ) in caplog.text
+
+
+def test_clean_vcf_passes_through(tmp_path, reference, genome):
+    seq = genome["1"]
+    records = [f"1 {p} {seq[p - 1]} {other_base(seq[p - 1])} . 0|1 1|1" for p in (5, 50, 250)]
+    source = write_vcf(tmp_path, records)
+    dest = tmp_path / "1.vcf.gz"
+    report = normalise_vcf(source, reference, dest, SAMPLES)
+    assert [r[:4] for r in records_of(dest)] == [r[:4] for r in records_of(source)]
+    assert (report.records, report.dropped, report.norm["split"]) == (3, Counter(), 0)
+
+
+def chr_prefixed(tmp_path, genome):
+    seq = genome["1"]
+    return write_vcf(
+        tmp_path,
+        [f"chr1 {p} {seq[p - 1]} {other_base(seq[p - 1])} . 0|1 0|0" for p in (7, 70)],
+        contigs=("chr1", "chr2", "chrUn_gl000220"),
+    )
+
+
+def test_chr_prefixed_contigs_fail_by_default(tmp_path, reference, genome):
+    source = chr_prefixed(tmp_path, genome)
+    dest = tmp_path / "out" / "1.vcf.gz"
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, dest, SAMPLES)
+    assert str(caught.value) == (
+        f"{source}: contig 'chr1' is not in the reference {reference} (it has 1, 2...); "
+        "the reference spells it '1': set variants.harmonise_contigs: true in config.yaml "
+        "(adds or strips the 'chr' prefix, maps M/MT) or give variants.contig_map, a "
+        "two-column 'old new' file as for bcftools annotate --rename-chrs"
+    )
+    assert not dest.parent.exists() or list(dest.parent.iterdir()) == []
+
+
+def test_harmonise_contigs_renames(tmp_path, reference, genome, caplog):
+    caplog.set_level(logging.INFO)
+    source = chr_prefixed(tmp_path, genome)
+    dest = tmp_path / "1.vcf.gz"
+    report = normalise_vcf(source, reference, dest, SAMPLES, harmonise_contigs=True)
+    assert report.renamed == {"chr1": "1", "chr2": "2"}  # chrUn_gl000220 has no counterpart
+    assert [(r[0], r[1]) for r in records_of(dest)] == [("1", 7), ("1", 70)]
+    assert "renamed 2 contigs: chr1 -> 1, chr2 -> 2" in caplog.text
+
+
+def test_contig_map_renames(tmp_path, reference, genome):
+    source = chr_prefixed(tmp_path, genome)
+    mapping = tmp_path / "contigs.txt"
+    mapping.write_text("# old new\nchr1 1\n\nchr2\t2\nchr9 9\n")
+    dest = tmp_path / "1.vcf.gz"
+    report = normalise_vcf(source, reference, dest, SAMPLES, contig_map=mapping)
+    assert report.renamed == {"chr1": "1", "chr2": "2"}
+    assert [(r[0], r[1]) for r in records_of(dest)] == [("1", 7), ("1", 70)]
+
+
+def test_contig_map_to_an_unknown_contig(tmp_path, reference, genome):
+    source = chr_prefixed(tmp_path, genome)
+    mapping = tmp_path / "contigs.txt"
+    mapping.write_text("chr1 one\n")
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, contig_map=mapping)
+    assert f"{source}: contig 'chr1' (renamed to 'one' by variants.contig_map)" in str(caught.value)
+
+
+def test_contig_of_another_build(tmp_path, reference, genome):
+    source = write_vcf(tmp_path, ["NC_000001.11 7 A C . 0|1 0|0"], contigs=("NC_000001.11",))
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, harmonise_contigs=True)
+    assert "is the VCF on the same genome build as the reference? If so, set" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("chr1 1 extra\n", "expected two columns"), ("chr1 1\nchr1 2\n", "mapped twice")],
+)
+def test_bad_contig_map(tmp_path, text, message):
+    path = tmp_path / "map.txt"
+    path.write_text(text)
+    with pytest.raises(VariantInputError, match=message):
+        read_contig_map(path)
+
+
+def test_contig_renames_prefers_the_map():
+    assert contig_renames(["chr1", "chrM", "1"], ["1", "MT"], {"chr1": "1"}, harmonise=True) == {
+        "chr1": "1",
+        "chrM": "MT",
+    }
+    assert contig_renames(["chr1"], ["1"]) == {}
+
+
+def test_ref_mismatch_names_file_record_and_fix(tmp_path, reference, genome):
+    seq = genome["1"]
+    wrong = other_base(seq[24])
+    records = [
+        f"1 10 {seq[9]} {other_base(seq[9])} . 0|1 0|0",
+        f"1 25 {wrong} {other_base(wrong)} . 0|1 0|0",
+    ]
+    source = write_vcf(tmp_path, records)
+    dest = tmp_path / "out" / "1.vcf.gz"
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, dest, SAMPLES)
+    assert str(caught.value) == (
+        f"{source}: record 2 (1:25): REF {wrong} but the reference has {seq[24]}; "
+        "is the VCF on the same genome build as the reference?"
+    )
+    assert list(dest.parent.iterdir()) == []  # no scratch folder, no partial output
+
+
+def test_soft_masked_reference_is_not_a_mismatch(tmp_path, genome):
+    path = tmp_path / "masked.fa"
+    path.write_text(">1\n" + genome["1"].lower() + "\n")
+    seq = genome["1"]
+    source = write_vcf(tmp_path, [f"1 12 {seq[11]} {other_base(seq[11])} . 0|1 0|0"], ("1",))
+    report = normalise_vcf(source, path, tmp_path / "1.vcf.gz", SAMPLES)
+    assert report.records == 1
+
+
+def test_study_sample_absent(tmp_path, reference, genome):
+    seq = genome["1"]
+    source = write_vcf(tmp_path, [f"1 12 {seq[11]} {other_base(seq[11])} . 0|1 0|0"])
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", ["S1", "S7"])
+    assert str(caught.value) == (
+        f"{source}: 1 study samples are not in the VCF, e.g. S7; fix the individual lists "
+        "or the VCF"
+    )

@@ -1,0 +1,17 @@
+"""Snakemake entry point: cut every gene window from the reference into the store's base."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
+
+
+from haplexpr.genes import study_windows
+from haplexpr.personal_sequences import build_reference_store
+from haplexpr.runlog import configure
+
+configure(snakemake.log[0])
+windows = study_windows(snakemake.config, snakemake.input.table, snakemake.input.reference)
+build_reference_store(
+    snakemake.input.reference, windows, Path(snakemake.output.table).with_suffix("")
+)
