@@ -424,25 +424,13 @@ def worker_memcpy(spec: dict) -> dict:
 
 
 def worker_fast(spec: dict) -> dict:
-    """Our engine: build the edit store, then materialise every sequence into reused buffers."""
-    sys.path.insert(0, str(REPO / "src"))
-    try:
-        from haplexpr import personal_sequences as ps
-    except ImportError as error:
-        return {"unavailable": f"cannot import haplexpr: {error}"}
-    if not hasattr(ps, "build_haplotype_store"):
-        return {"unavailable": "haplexpr.personal_sequences has no build_haplotype_store yet"}
-    return run_fast_engine(spec)
-
-
-def run_fast_engine(spec: dict) -> dict:
-    """Build the store (``build_haplotype_store``), load it, materialise every haplotype.
+    """Our engine: build the store, load it, materialise every haplotype.
 
     All (sample, haplotype) rows of a window go into one reused (2 x samples, longest) uint8
-    buffer through ``HaplotypeEdits.materialise_window`` (the engine's batch API; one
-    ``materialise`` call per haplotype where that is missing), so nothing is allocated per
-    sequence.
+    buffer through ``HaplotypeEdits.materialise_window`` (the engine's batch API), so
+    nothing is allocated per sequence.
     """
+    sys.path.insert(0, str(REPO / "src"))
     from haplexpr.coordinates import Interval
     from haplexpr.genes import GeneWindow
     from haplexpr.haplotype_edits import HaplotypeEdits
@@ -459,16 +447,11 @@ def run_fast_engine(spec: dict) -> dict:
     store.mkdir(parents=True)
     path = store / "haplotypes.npz"
     reference = load_reference_windows(m)
-    batch = hasattr(HaplotypeEdits, "materialise_window")
 
     def materialise_all(edits: HaplotypeEdits, out: np.ndarray, lengths: np.ndarray):
         """Yield each window's number once its haplotypes are in ``out`` (lengths: ``lengths``)."""
         for w, window in enumerate(reference[: edits.length.shape[0]]):
-            if batch:
-                edits.materialise_window(w, window, out, lengths)
-            else:
-                for c in range(edits.n_columns):
-                    lengths[c] = edits.materialise(c // 2, w, c % 2 + 1, window, out[c])
+            edits.materialise_window(w, window, out, lengths)
             yield w
 
     # Compile the kernels outside the timings (numba also caches them on disk).
@@ -481,7 +464,9 @@ def run_fast_engine(spec: dict) -> dict:
     warm_path.unlink()
 
     started = time.perf_counter()
-    build_haplotype_store(m["reference"], {contig: m["vcf"]}, samples, windows, path)
+    build_haplotype_store(
+        m["reference"], {contig: m["vcf"]}, samples, windows, path, threads=spec["threads"]
+    )
     built = time.perf_counter()
     edits = HaplotypeEdits.load(path)
     loaded = time.perf_counter()
@@ -516,9 +501,7 @@ def run_fast_engine(spec: dict) -> dict:
             f"store {path.stat().st_size / 2**20:.1f} MiB on disk, "
             f"{edits.nbytes() / 2**20:.1f} MiB in memory; {len(edits.edit_start):,} distinct "
             f"edits, {len(edits.hap_edits):,} edit references",
-            "HaplotypeEdits.materialise_window into one reused buffer"
-            if batch
-            else "HaplotypeEdits.materialise per haplotype into one reused buffer",
+            "HaplotypeEdits.materialise_window into one reused buffer",
         ],
         "checked": checked,
     }
@@ -711,7 +694,9 @@ def main() -> None:
     parser.add_argument(
         "--bcftools-sequences", type=int, default=60, help="per-window bcftools: timed subset"
     )
-    parser.add_argument("--threads", type=int, default=1, help="threads per engine")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads per engine (default 2: the 2-core target)"
+    )
     parser.add_argument("--gvl-python", help="python with genvarloader (default: skip GVL)")
     parser.add_argument(
         "--gvl-batch-mb", type=int, default=256, help="GVL best mode: output MB per call"
@@ -768,6 +753,7 @@ def benchmark(args: argparse.Namespace, params: Params, workdir: Path) -> None:
         "store": str(workdir / "fast_store"),
         "gvl_dataset": str(workdir / "windows.gvl"),
         "gvl_batch_bytes": args.gvl_batch_mb * 2**20,
+        "threads": args.threads,
     }
     env = dict(os.environ)
     for name in ("OMP", "OPENBLAS", "MKL", "NUMBA", "GVL", "RAYON", "POLARS_MAX"):

@@ -37,8 +37,9 @@ rule sequences_consensus:
         "results/benchmarks/sequences/{shard}.tsv"
     conda:
         "../envs/bcftools.yaml"
+    threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=8000,
         runtime=240,
     params:
         samples=lambda wildcards: SEQUENCE_SHARDS[wildcards.shard],

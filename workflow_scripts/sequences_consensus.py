@@ -21,4 +21,5 @@ build_haplotype_store(
     engine=snakemake.params.engine,
     missing=snakemake.params.missing,
     variants=snakemake.params.variants,
+    threads=snakemake.threads,
 )

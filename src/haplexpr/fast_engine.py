@@ -163,11 +163,11 @@ class _ChunkReader:
             raise EngineError(f"{self.vcf_path}: unreadable GT in record at {lines[bad][:60]!r}")
         keep = pos >= previous_end
         symbolic = (flags & SYMBOLIC) != 0
-        self.skipped["symbolic_or_star_allele"] += int(np.sum(symbolic & keep))
+        self._count("symbolic_or_star_allele", symbolic & keep)
         keep &= ~symbolic
         if self.variants == "snvs":
             not_snv = (flags & NOT_SNV) != 0
-            self.skipped["not_snv"] += int(np.sum(not_snv & keep))
+            self._count("not_snv", not_snv & keep)
             keep &= ~not_snv
         kept = np.flatnonzero(keep)
         counts = np.diff(ptr)[kept]
@@ -191,6 +191,10 @@ class _ChunkReader:
         ):
             self.parts[key].append(value)
         self.n_records += len(kept)
+
+    def _count(self, reason: str, dropped: np.ndarray) -> None:
+        if dropped.any():
+            self.skipped[reason] += int(dropped.sum())
 
     def finish(self, chrom: str, samples: list[str]) -> VariantArrays:
         """Concatenate the chunks; sort the calls by column (stable: records stay sorted)."""

@@ -86,7 +86,7 @@ class HaplotypeEdits:
     def materialise_window(
         self, window: int, reference: np.ndarray, out: np.ndarray, lengths: np.ndarray
     ) -> None:
-        """Every haplotype of one window into the rows of ``out`` (column order), in parallel.
+        """Every haplotype of one window into the rows of ``out`` (column order).
 
         ``out`` is ``(2 * samples, >= longest)`` uint8 and ``lengths`` receives each length;
         reuse both across windows, so nothing is allocated per sequence.
@@ -117,11 +117,11 @@ class HaplotypeEdits:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
     def save(self, path: str | Path) -> Path:
-        """Write as a compressed ``.npz``, atomically."""
+        """Write as an ``.npz`` (uncompressed: it loads at disk speed), atomically."""
         arrays = {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
         with atomic_path(path) as tmp:
             with tmp.open("wb") as handle:
-                np.savez_compressed(
+                np.savez(
                     handle, samples=np.array(self.samples), genes=np.array(self.genes), **arrays
                 )
         return Path(path)

@@ -17,8 +17,10 @@ variant), so edits are resolved against the tail of that list.
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 MISSING = -1  # allele not called: skipped, or N with missing="N"
 SKIP = -3  # haplotype absent (haplotype 2 of a haploid record): left as the reference
@@ -39,18 +41,24 @@ def _lower(c):
     return c + 32 if 65 <= c <= 90 else c
 
 
+# htslib's variant type bits (vcf.h).
+VCF_REF, VCF_SNP, VCF_MNP, VCF_INDEL, VCF_OTHER, VCF_BND, VCF_OVERLAP = 0, 1, 2, 4, 8, 16, 32
+
+
 @njit(cache=True)
-def variant_is_indel(ref, alt):
-    """Htslib's ``bcf_set_variant_type``: (is it an INDEL, its length change ``var.n``)."""
+def variant_type(ref, alt):
+    """The type bits and length change (``var.n``) htslib's bcf_set_variant_type gives."""
     lr, la = ref.shape[0], alt.shape[0]
     if la == 1 and alt[0] == 42:  # '*'
-        return False, 0
+        return VCF_OVERLAP, 0
     if lr == 1 and la == 1:
         if alt[0] == 46 or ref[0] == alt[0] or alt[0] == 88:  # '.', same base, 'X'
-            return False, 0
-        return False, 1
-    if alt[0] == 60 or alt[0] == 91 or alt[0] == 93:  # '<', '[', ']'
-        return False, 0
+            return VCF_REF, 0
+        return VCF_SNP, 1
+    if alt[0] == 60:  # '<'
+        return VCF_OTHER, 0
+    if alt[0] == 91 or alt[0] == 93:  # '[', ']'
+        return VCF_BND, 0
     r = 0
     a = 0
     while r < lr and a < la and _upper(ref[r]) == _upper(alt[a]):
@@ -58,28 +66,38 @@ def variant_is_indel(ref, alt):
         a += 1
     if a < la and r == lr:
         if alt[la - 1] == 91 or alt[la - 1] == 93:
-            return False, 0
-        return True, la - lr
+            return VCF_BND, 0
+        return VCF_INDEL, la - lr
     if r < lr and a == la:
-        return True, la - lr
+        return VCF_INDEL, la - lr
     if r == lr and a == la:
-        return False, 0
+        return VCF_REF, 0
     re = lr - 1
     ae = la - 1
     if alt[ae] == 91 or alt[ae] == 93:
-        return False, 0
+        return VCF_BND, 0
     while re > r and ae > a and _upper(ref[re]) == _upper(alt[ae]):
         re -= 1
         ae -= 1
     if ae == a:
         if re == r:
-            return False, 1
-        return _upper(ref[re]) == _upper(alt[ae]), -(re - r)
+            return VCF_SNP, 1
+        kind = VCF_INDEL if _upper(ref[re]) == _upper(alt[ae]) else VCF_OTHER
+        return kind, -(re - r)
     if re == r:
-        return _upper(ref[re]) == _upper(alt[ae]), ae - a
+        kind = VCF_INDEL if _upper(ref[re]) == _upper(alt[ae]) else VCF_OTHER
+        return kind, ae - a
+    kind = VCF_MNP if re - r == ae - a else VCF_OTHER
     if re - r > ae - a:
-        return False, -(re - r + 1)
-    return False, ae - a + 1
+        return kind, -(re - r + 1)
+    return kind, ae - a + 1
+
+
+@njit(cache=True)
+def _trim_and_length(ref, alt):
+    """The ``trim_beg`` of bcftools (an indel whose first bases agree) and ``var.n``."""
+    kind, var_n = variant_type(ref, alt)
+    return 1 if (kind == VCF_INDEL and ref[0] == alt[0]) else 0, var_n
 
 
 @njit(cache=True, inline="always")
@@ -158,17 +176,24 @@ def apply_window(
         for a in range(al_ptr[r] + 1, al_ptr[r + 1]):
             dcap += al_len[a]
     tdata = np.empty(dcap, np.uint8)
+    # Per canonical edit: is it an indel (htslib's type), its var.n, the trimmed anchor.
+    c_trim = np.zeros(cap, np.int64)
+    c_var_n = np.zeros(cap, np.int64)
     n_t = 0
     n_d = 0
     for j in range(n_rec):
         r = record_ids[j]
         canon_first[j] = n_t
         rel = rec_pos[r] - window_start
-        ref_len = al_len[al_ptr[r]]
+        a0 = al_ptr[r]
+        ref_len = al_len[a0]
+        ref = al_bytes[al_start[a0] : al_start[a0] + ref_len]
         upper = True
         if 0 <= rel < wlen:
             upper = _upper(window[rel]) == window[rel]
         for a in range(al_ptr[r] + 1, al_ptr[r + 1]):
+            alt = al_bytes[al_start[a] : al_start[a] + al_len[a]]
+            c_trim[n_t], c_var_n[n_t] = _trim_and_length(ref, alt)
             t_os[n_t] = rel
             t_oe[n_t] = rel + ref_len
             t_dptr[n_t] = n_d
@@ -258,11 +283,53 @@ def apply_window(
                 canonical = canon_first[j] + g - 1
             pos = rec_pos[r]
             rlen = ref.shape[0]
-            is_indel, var_n = variant_is_indel(ref, alt)
-            trim_beg = 1 if (is_indel and ref[0] == alt[0]) else 0
+            if canonical >= 0:
+                trim_beg = c_trim[canonical]
+                var_n = c_var_n[canonical]
+            else:
+                trim_beg, var_n = _trim_and_length(ref, alt)
             if pos <= frz:
                 if pos < frz or trim_beg == 0 or var_n == 0 or prev_is_insert:
                     continue  # bcftools: "overlaps with another variant, skipping"
+            rel = pos - window_start
+            if canonical >= 0 and pos > frz and rel >= 0 and rel + rlen <= wlen:
+                # Common case: the record lands on untouched reference bases (it starts
+                # after the last applied one) inside the window, so bcftools' buffer there
+                # is the reference itself and the result is the canonical edit.
+                for i in range(rlen):
+                    if _upper(ref[i]) != _upper(window[rel + i]):
+                        return (
+                            REF_MISMATCH,
+                            r,
+                            col,
+                            t_os,
+                            t_oe,
+                            t_dptr,
+                            t_dlen,
+                            tdata,
+                            col_ptr,
+                            ids,
+                            lengths,
+                            tss_offsets,
+                        )  # noqa: E501
+                alen = alt.shape[0]
+                if alen <= rlen:
+                    prev_base = window[rel + rlen - 1]
+                    prev_base_pos = pos + rlen - 1
+                    prev_is_insert = False
+                else:
+                    prev_is_insert = True
+                    prev_base_pos = pos
+                e_os[n_e] = rel
+                e_oe[n_e] = rel + rlen
+                e_bs[n_e] = rel + mod_off
+                e_dptr[n_e] = t_dptr[canonical]
+                e_dlen[n_e] = alen
+                e_id[n_e] = canonical
+                n_e += 1
+                mod_off += alen - rlen
+                frz = pos + rlen - 1
+                continue
             idx = pos - window_start + mod_off
             ref_off = 0
             alt_off = 0
@@ -518,30 +585,40 @@ def _grow32(array, size):
     return grown
 
 
-@njit(cache=True)
+# memcpy from the C library: numba's own slice copy moves a byte at a time, ~10x slower.
+# (A function holding a ctypes pointer cannot be cached on disk; it compiles in ~1 s.)
+_memcpy = ctypes.CDLL(None).memcpy
+_memcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+_memcpy.restype = ctypes.c_void_p
+
+
+@njit(nogil=True)
 def materialise(window, edit_ids, e_os, e_oe, e_dptr, e_dlen, data, out):
     """Write the edited window into ``out``; return its length."""
+    to = out.ctypes.data
+    ref = window.ctypes.data
+    bases = data.ctypes.data
     n = 0
     cursor = 0
     for k in range(edit_ids.shape[0]):
         edit = edit_ids[k]
         start = e_os[edit]
-        out[n : n + start - cursor] = window[cursor:start]
+        _memcpy(to + n, ref + cursor, start - cursor)
         n += start - cursor
         size = e_dlen[edit]
-        out[n : n + size] = data[e_dptr[edit] : e_dptr[edit] + size]
+        _memcpy(to + n, bases + e_dptr[edit], size)
         n += size
         cursor = e_oe[edit]
-    out[n : n + window.shape[0] - cursor] = window[cursor:]
+    _memcpy(to + n, ref + cursor, window.shape[0] - cursor)
     return n + window.shape[0] - cursor
 
 
-@njit(cache=True, parallel=True)
+@njit(nogil=True)
 def materialise_columns(
     window, hap_ptr, first_slot, hap_edits, e_os, e_oe, e_dptr, e_dlen, data, out, lengths
 ):
-    """Every column's haplotype of one window into the rows of ``out`` (threads by column)."""
-    for col in prange(out.shape[0]):
+    """Every column's haplotype of one window into the rows of ``out`` (memory-bound)."""
+    for col in range(out.shape[0]):
         lo = hap_ptr[first_slot + col]
         hi = hap_ptr[first_slot + col + 1]
         lengths[col] = materialise(

@@ -19,6 +19,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -73,11 +74,14 @@ def build_haplotype_store(
     engine: str = "fast",
     missing: str = "reference",
     variants: str = "all",
+    threads: int = 1,
 ) -> Path:
     """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
     _check_options(engine, missing, variants)
-    build = fast_haplotypes if engine == "fast" else bcftools_haplotypes
+    build = (
+        partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
+    )
     try:
         edits = build(
             reference,

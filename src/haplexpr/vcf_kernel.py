@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotype_kernel import MISSING, SKIP
+from haplexpr.haplotype_kernel import MISSING, SKIP, VCF_SNP, variant_type
 
 TAB = 9
 NEWLINE = 10
@@ -20,7 +20,7 @@ COLON = 58
 
 # Record flags returned by parse_records.
 SYMBOLIC = 1  # an ALT is symbolic (<...>), a breakend ([ or ]) or *: dropped, counted
-NOT_SNV = 2  # REF or an ALT is longer than one base (dropped with variants="snvs")
+NOT_SNV = 2  # not bcftools' type='snp' (every ALT an SNV to htslib): dropped with "snvs"
 MALFORMED_GT = 4  # a GT value the parser cannot read
 
 
@@ -80,8 +80,6 @@ def parse_records(text, n_lines, sample_column, n_selected):
             allele_len = _grow(allele_len)
         allele_start[n_alleles] = start
         allele_len[n_alleles] = i - start
-        if i - start != 1:
-            flags[line] |= NOT_SNV
         n_alleles += 1
         i += 1
         # ALT (comma-separated; "." = none)
@@ -97,8 +95,6 @@ def parse_records(text, n_lines, sample_column, n_selected):
                     allele_start[n_alleles] = start
                     allele_len[n_alleles] = length
                     n_alleles += 1
-                    if length != 1:
-                        flags[line] |= NOT_SNV
                     first_base = text[start]
                     if first_base == 60 or first_base == 42 or first_base == 91:  # < * [
                         flags[line] |= SYMBOLIC
@@ -110,6 +106,14 @@ def parse_records(text, n_lines, sample_column, n_selected):
                     break
             i += 1
         allele_ptr[line + 1] = n_alleles
+        ref_start = allele_start[allele_ptr[line]]
+        ref = text[ref_start : ref_start + allele_len[allele_ptr[line]]]
+        kinds = 0
+        for a in range(allele_ptr[line] + 1, n_alleles):
+            kind, _ = variant_type(ref, text[allele_start[a] : allele_start[a] + allele_len[a]])
+            kinds |= kind
+        if kinds != VCF_SNP:
+            flags[line] |= NOT_SNV
         i += 1
         # QUAL, FILTER, INFO
         for _ in range(3):
