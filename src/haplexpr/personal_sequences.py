@@ -79,9 +79,7 @@ def build_haplotype_store(
     """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
     _check_options(engine, missing, variants)
-    build = (
-        partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
-    )
+    build = partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
     try:
         edits = build(
             reference,
