@@ -2,21 +2,26 @@
 
 The expected side is always computed here, by running the bcftools that pysam embeds (1.24)
 on windows cut from a small reference: one region FASTA whose records are named by their
-samtools region (``chrom:start+1-end``), one ``bcftools consensus -s S -H h [-M N]`` call per
-(sample, haplotype). Nothing expected is read from committed files; the few hand-derived
-sequences in the edge-case suite only pin what bcftools itself does.
+samtools region (``chrom:start+1-end``), one ``bcftools consensus -s S -H h [-M N]
+[-i "type='snp'"]`` call per (sample, haplotype). Nothing expected is read from committed
+files; the hand-derived sequences in the edge-case suite only pin what bcftools itself does.
 
 bcftools 1.24 corrupts its heap (a write to ``fa_buf.s[-1]`` in ``apply_variant``) and aborts
-for two input shapes: a record starting before a window whose REF reaches into it and whose
-ALT is shorter than the part before the window, when REF and ALT do not share their first
-base (``CATCG -> AG``); and, with ``-M N``, a missing genotype on a multi-base REF starting one
-base before the window. Every bcftools run therefore happens in a forked child: an abort
-there shows up as a crashed job instead of killing pytest. Those (sample, haplotype) pairs
-have no bcftools answer and are left out of the comparison (the random examples count them
-as a hypothesis event); the edge-case suite pins what the fast engine returns for them.
+for two input shapes: a record starting before a window whose REF reaches into it, whose ALT
+is no longer than the part of REF before the window and which is not an indel sharing its
+first base (``CATCG -> AG`` one base into the window); and, with ``-M N``, a missing genotype
+on a multi-base REF starting one base before the window. Every bcftools run therefore
+happens in a forked child, where an abort shows up as a dead job instead of killing pytest.
+Those (sample, haplotype) pairs have no bcftools answer and are left out of the comparison
+(the random examples count them as a hypothesis event); the edge-case suite pins what the
+fast engine returns for them. Where bcftools rejects a job (a REF check against its already
+edited buffer), the fast engine must raise :class:`ConsensusError`.
+
+Not covered: ``*`` and symbolic (``<DEL>``) ALTs, which the pipeline's normalisation drops
+and the fast engine skips (bcftools would write a literal ``*``).
 
 The random (hypothesis) part runs ``HAPLEXPR_PARITY_EXAMPLES`` examples (default 40, a few
-seconds). For a thorough run use at least 500::
+seconds). For a thorough run use at least 500 (about 35 s)::
 
     HAPLEXPR_PARITY_EXAMPLES=500 pytest tests/test_consensus_parity.py
 """
@@ -38,10 +43,13 @@ from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from haplexpr.coordinates import Interval
+from haplexpr.personal_sequences import ConsensusError, window_sequences
 
 N_EXAMPLES = int(os.environ.get("HAPLEXPR_PARITY_EXAMPLES", "40"))
 MISSING_MODES = ("reference", "N")
 HAPLOTYPES = (1, 2)
+# variants="snvs": the fast engine keeps SNV-only records; bcftools gets this include filter.
+SNV_FILTER = "type='snp'"
 
 # cyvcf2 warns for every window without records ("no intervals found"): expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:no intervals found:UserWarning")
@@ -164,11 +172,12 @@ def write_inputs(data: ParityInput, folder: Path) -> InputFiles:
 
 @dataclass(frozen=True)
 class Job:
-    """One ``bcftools consensus`` run over all windows: a sample, a haplotype, a missing mode."""
+    """One ``bcftools consensus`` run over all windows: sample, haplotype, missing, variants."""
 
     sample: str
     haplotype: int
     missing: str
+    variants: str = "all"
 
 
 @dataclass
@@ -203,6 +212,8 @@ def consensus_args(files: InputFiles, job: Job, output: Path) -> list[str]:
     args = ["-f", str(files.region_fasta), "-s", job.sample, "-H", str(job.haplotype)]
     if job.missing == "N":
         args += ["-M", "N"]
+    if job.variants == "snvs":
+        args += ["-i", SNV_FILTER]
     return [*args, "-o", str(output), str(files.vcf)]
 
 
@@ -272,11 +283,9 @@ def run_bcftools(files: InputFiles, jobs: list[Job], windows: tuple[Interval, ..
 
 
 def fast_haplotypes(
-    files: InputFiles, data: ParityInput, missing: str
+    files: InputFiles, data: ParityInput, missing: str, variants: str = "all"
 ) -> dict[tuple[str, int], list[str]]:
     """All haplotypes of all windows from the fast engine, keyed by (sample, haplotype)."""
-    from haplexpr.personal_sequences import window_sequences
-
     return window_sequences(
         files.reference,
         files.vcf,
@@ -284,7 +293,31 @@ def fast_haplotypes(
         windows=list(data.windows),
         engine="fast",
         missing=missing,
+        variants=variants,
     )
+
+
+def fast_unless_refused(
+    files: InputFiles, data: ParityInput, missing: str, variants: str, outcome: Outcome
+) -> dict[tuple[str, int], list[str]] | None:
+    """The fast engine's answer, or None when it refused the input just as bcftools did.
+
+    bcftools refuses a job (non-zero exit) when a REF does not match its edited buffer; the
+    fast engine answers every sample and haplotype in one call, so it must then raise
+    :class:`ConsensusError`, and must not raise otherwise. An abort is not a refusal.
+    """
+    refused = [str(job) for job, f in outcome.failures.items() if f.signal is None]
+    try:
+        actual = fast_haplotypes(files, data, missing, variants)
+    except ConsensusError as error:
+        if not refused:
+            raise AssertionError(f"fast engine refused what bcftools accepted: {error}") from error
+        return None
+    assert not refused, (
+        f"bcftools refused {refused} ({next(iter(outcome.failures.values())).message}), "
+        "but the fast engine answered"
+    )
+    return actual
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,7 +353,8 @@ def mismatch_message(
     reference = data.contigs[window.chrom][window.start : window.end]
     lines = [
         f"fast engine != bcftools consensus for region {window.to_region()}, sample "
-        f"{job.sample}, haplotype {job.haplotype}, missing={job.missing!r}",
+        f"{job.sample}, haplotype {job.haplotype}, missing={job.missing!r}, "
+        f"variants={job.variants!r}",
         f"first differing offset {offset} (expected length {len(expected)}, actual {len(actual)})",
         f"variants in the window at 1-based POS {[r.pos for r in variants]}:",
         *(f"    {r.describe(sample_index)}" for r in variants),
@@ -352,9 +386,9 @@ def compare(
     return problems
 
 
-def all_jobs(data: ParityInput, missing: str) -> list[Job]:
-    """Both haplotypes of every sample, one missing mode."""
-    return [Job(s, h, missing) for s in data.samples for h in HAPLOTYPES]
+def all_jobs(data: ParityInput, missing: str, variants: str = "all") -> list[Job]:
+    """Both haplotypes of every sample, one missing mode, one variants mode."""
+    return [Job(s, h, missing, variants) for s in data.samples for h in HAPLOTYPES]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,7 +411,9 @@ class EdgeCase:
     ``expected`` holds hand-derived bcftools output, keyed ``"S1:1"`` (sample:haplotype, both
     missing modes) or ``"S1:1:N"`` (one mode); ``aborts`` lists the ``"S1:1:N"`` jobs on which
     bcftools 1.24 corrupts its heap and dies, whose ``expected`` then says what the fast engine
-    must return (the output bcftools would write without the stray ``fa_buf.s[-1]`` write).
+    must return (the output bcftools would write without the stray ``fa_buf.s[-1]`` write);
+    ``refuses`` lists the jobs bcftools rejects (REF mismatch), where the fast engine must
+    raise :class:`ConsensusError`.
     """
 
     name: str
@@ -385,6 +421,8 @@ class EdgeCase:
     windows: tuple[str, ...] = ("1:11-30",)
     expected: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aborts: tuple[str, ...] = ()
+    refuses: tuple[str, ...] = ()
+    variants: str = "all"
 
     def data(self) -> ParityInput:
         """The case as a :class:`ParityInput` (samples S1..Sn from the GT columns)."""
@@ -408,6 +446,10 @@ class EdgeCase:
     def aborts_on(self, job: Job) -> bool:
         """Whether bcftools 1.24 is known to abort on this job."""
         return f"{job.sample}:{job.haplotype}:{job.missing}" in self.aborts
+
+    def refuses_on(self, job: Job) -> bool:
+        """Whether bcftools 1.24 is known to reject this job."""
+        return f"{job.sample}:{job.haplotype}:{job.missing}" in self.refuses
 
 
 W = "TCGAGGCTAACGTTAGCCAT"  # reference of the default window 1:11-30
@@ -729,6 +771,50 @@ EDGE_CASES = [
             "S2:2": (W + "GGTTGTCATGC", "CGTTAGCCATGGTTGT", "TGTCATGC"),
         },
     ),
+    # --- a deletion empties the window, then an insertion at the deleted last base: bcftools
+    # reads the ALT's case from the byte just past its (now empty) buffer, a stale copy of
+    # the window's original base there (S1: t, so lowercase; S2: g)
+    EdgeCase(
+        "insertion_after_deletion_emptied_window_case_from_stale_base",
+        (
+            "2 14 CG C 0|0 1|0",
+            "2 15 G GAA 0|0 1|0",
+            "2 18 CGTA C 1|0 0|0",
+            "2 21 A AGG 1|0 0|0",
+        ),
+        windows=("2:20-21", "2:15-15"),
+        expected={"S1:1": ("gg", "g"), "S2:1": ("tA", "aa")},
+    ),
+    # --- bcftools rejects: the window end trims the first deletion to its anchor, so the
+    # second one's REF check reads the SNV's T (bcftools' prev_base is the edited base)
+    EdgeCase(
+        "same_deletion_twice_cut_by_window_end_bcftools_refuses",
+        ("1 13 G T 1|0", "1 13 GA G 1|0", "1 13 GA G 1|0"),
+        windows=("1:11-13",),
+        refuses=("S1:1:reference", "S1:1:N"),
+    ),
+    # --- variants="snvs" (bcftools -i "type='snp'"): records with an indel or MNP ALT are out
+    EdgeCase(
+        "snvs_only",
+        (
+            "1 12 C T 1|0",
+            "1 13 G GAA 1|1",
+            "1 15 GG TT 1|1",
+            "1 17 C A,CTT 1|2",
+            "1 19 A C,G 1|2",
+            "1 21 C G 1|.",
+            "1 24 TA T 1|1",
+            # same-length alleles one base apart are SNPs to htslib, whatever their length
+            "1 26 GC TC 1|0",
+            "1 28 CAT CGT 0|1",
+        ),
+        expected={
+            "S1:1": ("TTGAGGCTCAGGTTATCCAT",),
+            "S1:2:reference": ("TCGAGGCTGACGTTAGCCGT",),
+            "S1:2:N": ("TCGAGGCTGANGTTAGCCGT",),
+        },
+        variants="snvs",
+    ),
 ]
 
 
@@ -741,7 +827,7 @@ def _case_id(case: EdgeCase) -> str:
 def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
     data = case.data()
     files = write_inputs(data, tmp_path)
-    jobs = all_jobs(data, missing)
+    jobs = all_jobs(data, missing, case.variants)
     outcome = run_bcftools(files, jobs, data.windows)
 
     problems = []
@@ -750,6 +836,10 @@ def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
         if case.aborts_on(job):
             if failure is None or failure.signal is None:
                 problems.append(f"{job}: bcftools 1.24 was expected to abort here, got {failure}")
+            continue
+        if case.refuses_on(job):
+            if failure is None or failure.signal is not None:
+                problems.append(f"{job}: bcftools 1.24 was expected to refuse, got {failure}")
             continue
         if failure is not None:
             problems.append(f"{job}: bcftools failed on a hand-written case: {failure.message}")
@@ -761,7 +851,9 @@ def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
             )
     assert not problems, "\n".join(problems)
 
-    actual = fast_haplotypes(files, data, missing)
+    actual = fast_unless_refused(files, data, missing, case.variants, outcome)
+    if actual is None:
+        return
     # Where bcftools aborts, the fast engine must still answer: pin the hand-derived result.
     for job in jobs:
         if case.aborts_on(job):
@@ -777,7 +869,7 @@ def test_bcftools_multi_window_call_matches_single_window_calls(tmp_path: Path):
         folder = tmp_path / str(k)
         folder.mkdir()
         files = write_inputs(data, folder)
-        jobs = all_jobs(data, "N")
+        jobs = all_jobs(data, "N", case.variants)
         together = run_bcftools(files, jobs, data.windows)
         for w, window in enumerate(data.windows):
             single = ParityInput(data.contigs, data.samples, data.records, (window,))
@@ -833,6 +925,9 @@ def alt_allele(draw, ref: str, kind: str) -> str:
     if kind == "snv":
         return draw(st.sampled_from([b for b in ALLELE_BASES if b != ref[0]]))
     if kind == "mnp":
+        if draw(st.booleans()):  # one base apart: an SNP to htslib (matters for "snvs")
+            i = draw(st.integers(0, len(ref) - 1))
+            return ref[:i] + draw(st.sampled_from(ALLELE_BASES)) + ref[i + 1 :]
         return _bases(draw, len(ref), len(ref))
     if kind == "insertion":
         return ref + _bases(draw, 1, 6)
@@ -873,8 +968,8 @@ def genotype(draw, n_alleles: int) -> str:
 
 
 @st.composite
-def parity_inputs(draw) -> tuple[ParityInput, str]:
-    """A random reference, VCF and windows that bcftools accepts, plus a missing mode."""
+def parity_inputs(draw) -> tuple[ParityInput, str, str]:
+    """A random reference, VCF and windows, plus a missing mode and a variants mode."""
     names = ["1", "2", "chrX"][: draw(st.integers(1, 3))]
     contigs = {name: draw(contig_sequence(draw(st.integers(50, 400)))) for name in names}
     windows = tuple(draw(st.lists(window_on(contigs), min_size=1, max_size=5)))
@@ -919,7 +1014,8 @@ def parity_inputs(draw) -> tuple[ParityInput, str]:
             gts = tuple(draw(genotype(len(alts) + 1)) for _ in samples)
             records.append(Record(chrom, pos, ref, tuple(alts), gts))
     missing = draw(st.sampled_from(MISSING_MODES))
-    return ParityInput(contigs, samples, tuple(records), windows), missing
+    variants = draw(st.sampled_from(["all", "all", "all", "snvs"]))
+    return ParityInput(contigs, samples, tuple(records), windows), missing, variants
 
 
 @settings(
@@ -934,18 +1030,23 @@ def parity_inputs(draw) -> tuple[ParityInput, str]:
     ],
 )
 @given(example=parity_inputs())
-def test_random_parity(example: tuple[ParityInput, str]):
-    data, missing = example
-    note(f"missing={missing!r}\n{data.reproducer()}")
+def test_random_parity(example: tuple[ParityInput, str, str]):
+    data, missing, variants = example
+    note(f"missing={missing!r} variants={variants!r}\n{data.reproducer()}")
     with tempfile.TemporaryDirectory(prefix="haplexpr-parity-") as tmp:
         files = write_inputs(data, Path(tmp))
-        outcome = run_bcftools(files, all_jobs(data, missing), data.windows)
+        outcome = run_bcftools(files, all_jobs(data, missing, variants), data.windows)
         for failure in outcome.failures.values():
-            # bcftools refused the input (e.g. a REF check against an already edited buffer)
-            # or aborted on its fa_buf.s[-1] write: no expected answer for that job. Jobs it
-            # answered are still compared; an example with none is filtered out.
+            # bcftools refused the input (a REF check against its already edited buffer): the
+            # fast engine must refuse too. Or it aborted on its fa_buf.s[-1] write: no
+            # expected answer for that job, jobs it answered are still compared, and an
+            # example where every job aborted is filtered out.
             event("bcftools aborted" if failure.signal else "bcftools refused a job")
-        assume(outcome.sequences)
-        actual = fast_haplotypes(files, data, missing)
+        refused = any(f.signal is None for f in outcome.failures.values())
+        assume(outcome.sequences or refused)
+        actual = fast_unless_refused(files, data, missing, variants, outcome)
+    if actual is None:
+        event("bcftools and the fast engine both refused")
+        return
     problems = compare(data, outcome, actual)
     assert not problems, "\n\n".join(problems)
