@@ -238,6 +238,9 @@ def apply_window(
         prev_is_insert = False
         prev_base = np.uint8(0)
         prev_base_pos = -1
+        # bcftools reads its buffer's first byte for the case even when a deletion has
+        # emptied it: the byte left in memory, i.e. the first base before the emptying.
+        stale = window[0] if wlen > 0 else np.uint8(78)
         k_lo = col_ptr_in[col] + np.searchsorted(col_rec[col_ptr_in[col] : col_ptr_in[col + 1]], lo)
         for k in range(k_lo, col_ptr_in[col + 1]):
             r = col_rec[k]
@@ -391,7 +394,12 @@ def apply_window(
                     )  # noqa: E501
             len_diff = alen - rlen
             safe = idx if idx > 0 else 0
-            c = _read(safe, window, n_e, e_oe, e_bs, e_dptr, e_dlen, e_id, tdata, sdata)
+            if safe >= buf_len:
+                c = stale
+            else:
+                c = _read(safe, window, n_e, e_oe, e_bs, e_dptr, e_dlen, e_id, tdata, sdata)
+            if buf_len > 0 and buf_len + len_diff == 0:
+                stale = _read(0, window, n_e, e_oe, e_bs, e_dptr, e_dlen, e_id, tdata, sdata)
             upper = _upper(c) == c
             # The replacement of buffer [idx, idx + rlen): `keep` bases as they are, then ALT.
             if len_diff <= 0:
