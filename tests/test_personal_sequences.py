@@ -24,6 +24,7 @@ from haplexpr.personal_sequences import (
     edits_from_alignment,
     read_chains,
     tss_after_edits,
+    window_sequences,
 )
 from haplexpr.sequence_store import HaplotypeStore, SequenceStore, StoreError
 
@@ -501,3 +502,31 @@ def test_matches_system_bcftools(inputs, store, tmp_path, haplotype):
     lines = result.stdout.split()
     assert lines[0] == f">{window.interval.to_region()}"
     assert "".join(lines[1:]) == store.sequence("gA", haplotype)
+
+
+def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
+    """bcftools 1.24 aborts on a record crossing a window start without a shared first base.
+
+    The bcftools engine runs it in a forked child, so the caller gets a ConsensusError (and
+    the fast engine, which follows bcftools minus that stray write, answers).
+    """
+    seq = "GATTACAGCATCGAGGCTAACGTTAGCCATGGACTCATGCATCCGTAGGACTTGACGGTC"
+    reference = tmp_path / "ref.fa"
+    reference.write_text(f">1\n{seq}\n")
+    pysam.faidx(str(reference))
+    header = [
+        "##fileformat=VCFv4.2",
+        f"##contig=<ID=1,length={len(seq)}>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1",
+    ]
+    plain = tmp_path / "calls.vcf"
+    plain.write_text("\n".join([*header, "1\t9\t.\tCATCG\tAG\t.\tPASS\t.\tGT\t1|0"]) + "\n")
+    vcf = tmp_path / "calls.vcf.gz"
+    pysam.tabix_compress(str(plain), str(vcf))
+    pysam.tabix_index(str(vcf), preset="vcf")
+    window = [Interval("1", 10, 30)]
+    with pytest.raises(ConsensusError, match="crashed"):
+        window_sequences(reference, vcf, ["S1"], window, engine="bcftools")
+    fast = window_sequences(reference, vcf, ["S1"], window, engine="fast")
+    assert fast[("S1", 1)] == ["AGGCTAACGTTAGCCAT"]

@@ -15,7 +15,12 @@ SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
 # Which family each architecture belongs to (s2f: fine-tuned; glm: frozen features + tower).
-ARCHITECTURE_FAMILY = {"enformer": "s2f", "nucleotide_transformer": "glm", "evo2": "glm"}
+ARCHITECTURE_FAMILY = {
+    "enformer": "s2f",
+    "borzoi": "s2f",
+    "nucleotide_transformer": "glm",
+    "evo2": "glm",
+}
 
 
 class ConfigError(ValueError):

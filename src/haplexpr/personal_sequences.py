@@ -16,9 +16,12 @@ shard of individuals as edits of those windows (``haplotype_edits.HaplotypeEdits
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
@@ -232,13 +235,23 @@ def run_consensus(
     if VARIANT_FILTERS[variants]:
         args += ["-i", VARIANT_FILTERS[variants]]
     args += ["-c", str(chain), "-o", str(out), str(vcf)]
-    try:
-        pysam.bcftools.consensus(*args, catch_stdout=False)
-    except pysam.utils.SamtoolsError as error:
-        raise ConsensusError(
-            f"bcftools consensus {' '.join(args)} failed for sample {sample}, "
-            f"haplotype {haplotype}: {error}"
-        ) from error
+    # bcftools 1.24 can write one byte before its buffer (a record crossing a window start
+    # without a shared first base) and glibc then aborts the process: run it in a forked
+    # child, so that kills the child, not the caller, and is reported like a refusal.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        try:
+            child.submit(_bcftools_consensus, args).result()
+        except BrokenProcessPool as error:
+            raise ConsensusError(
+                f"bcftools consensus {' '.join(args)} crashed for sample {sample}, haplotype "
+                f"{haplotype} (a known bcftools 1.24 fault with a record that crosses a window "
+                "start); use consensus.engine: fast, which gives bcftools' output without it"
+            ) from error
+        except pysam.utils.SamtoolsError as error:
+            raise ConsensusError(
+                f"bcftools consensus {' '.join(args)} failed for sample {sample}, "
+                f"haplotype {haplotype}: {error}"
+            ) from error
     sequences = read_fasta(out)
     chains = read_chains(chain)
     out.unlink()
@@ -250,6 +263,10 @@ def run_consensus(
             f"for {len(names)} windows (sample {sample}, haplotype {haplotype})"
         )
     return [(seq, blocks) for (_, seq), blocks in zip(sequences, chains, strict=True)]
+
+
+def _bcftools_consensus(args: list[str]) -> None:
+    pysam.bcftools.consensus(*args, catch_stdout=False)
 
 
 def read_fasta(path: Path) -> list[tuple[str, str]]:

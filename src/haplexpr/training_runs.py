@@ -43,10 +43,10 @@ def family_key(model_config: dict) -> str:
 def build_model(model_config: dict, seed: int, embedding_dim: int | None = None) -> nn.Module:
     """The trainable model for a config entry, haplotype-averaging, seeded."""
     torch.manual_seed(seed)
-    if model_config["architecture"] == "enformer":
-        from haplexpr.models.enformer import EnformerModel
+    if model_config["family"] == "s2f":
+        from haplexpr.models.s2f import s2f_class
 
-        model = EnformerModel.from_config(model_config)
+        model = s2f_class(model_config["architecture"]).from_config(model_config)
         if model_config.get("rc_average", False):
             model = ReverseComplementAverage(model)
         return HaplotypeAverage(model)

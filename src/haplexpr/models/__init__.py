@@ -1,7 +1,7 @@
 """Sequence models: S2F models fine-tuned end to end and frozen gLM feature extractors.
 
 Submodules are imported lazily so that loading one model family does not pay for the
-imports (enformer-pytorch, transformers) of the others.
+imports (enformer-pytorch, borzoi-pytorch, transformers) of the others.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import importlib
 from typing import Any
 
 _LAZY = {
+    "BorzoiModel": "haplexpr.models.borzoi",
     "EnformerModel": "haplexpr.models.enformer",
     "NucleotideTransformerEmbedder": "haplexpr.models.nucleotide_transformer",
+    "S2FModel": "haplexpr.models.s2f",
 }
 
 __all__ = sorted(_LAZY)

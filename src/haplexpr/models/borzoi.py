@@ -1,0 +1,168 @@
+"""Borzoi with the seed study's expression head, built on borzoi-pytorch.
+
+The seed (StatBiomed/gLM2X-Tower, ``run_models/models.py``, class ``borzoiModel``) loads
+``johahi/borzoi-replicate-0``, keeps the central 10 bins of 32 bp (``crop.target_length =
+10``), takes the 1,920-d output of ``final_joined_convs`` there, then attention pooling and
+``Linear(1920, 1)``; all weights are fine-tuned. The head and the zero-shot ``head="track"``
+readout are shared with Enformer (:mod:`haplexpr.models.s2f`).
+
+The default readout track is human track 870, ``CAGE:B lymphoblastoid cell line: GM12878
+ENCODE`` on the + strand (FANTOM5 ``CNhs12332+``; its strand pair is 871), from the
+targets table borzoi-pytorch ships (``borzoi_pytorch/precomputed/targets.txt``, 7,611
+human tracks; ``RNA:GM12878`` tracks are 6112-6121 and others). Borzoi's CAGE and RNA
+tracks are stranded: windows of minus-strand genes are reverse-complemented, so the gene
+is always on the + strand of the input and the + track is its sense strand. With
+``rc_average`` the reverse-complement pass reads the same + track, which is then the
+gene's antisense strand; leave ``rc_average`` off for the zero-shot readout.
+
+Facts about borzoi-pytorch 0.5.1 this module works around:
+
+* The input is halved seven times (the stem, four conv-tower pools, the U-Net pool and the
+  pool before the transformer) and upsampled back to 32-bp bins with skip additions, so
+  the length must be a multiple of 128 bp; otherwise the additions fail on a 1-bin shape
+  mismatch.
+* The convolution tower's widths (512 to 1,280 channels, kernel 5) and the 1,920-d
+  ``final_joined_convs`` are hard-coded, as is the 7,611-track human head; ``BorzoiConfig``
+  only sizes the transformer. The smallest configuration therefore keeps ~19 M
+  parameters (~34 M with the human head; ``enable_human_head: false`` drops it).
+* Each attention layer computes its relative-position table on its first call and keeps
+  it as a plain attribute, so a second input length or a move to another device fails.
+  We register the table for ``input_length`` as a non-persistent buffer instead.
+* ``TargetLengthCrop`` returns one bin too few when ``bins - target_length`` is odd and
+  rejects inputs shorter than the default 6,144 bins, so we keep every bin
+  (``target_length = -1``) and crop the central bins ourselves.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from borzoi_pytorch import Borzoi
+from borzoi_pytorch.config_borzoi import BorzoiConfig
+from borzoi_pytorch.pytorch_borzoi_transformer import Attention, get_positional_embed
+from torch import nn
+
+from haplexpr.models.s2f import S2FModel
+
+__all__ = ["BorzoiModel", "TINY_BORZOI", "save_pretrained_tiny"]
+
+#: Borzoi's output bins are 32 bp; the input must be a multiple of 2**7 = 128 bp.
+BIN_SIZE = 32
+LENGTH_MULTIPLE = 128
+#: Transformer positions borzoi-pytorch scales its relative-position features to
+#: (524,288 bp / 128, the pretrained input), whatever the input length.
+TRAINED_POSITIONS = 4096
+
+#: Tiny transformer for CPU demos and tests; the conv tower stays full width (see above).
+TINY_BORZOI: dict[str, Any] = {
+    "dim": 32,
+    "depth": 1,
+    "heads": 2,
+    "attn_dim_key": 8,
+    "attn_dim_value": 16,
+}
+
+#: Keys a tiny config may set: ``BorzoiConfig`` arguments plus the head switch its model reads.
+TINY_KEYS = frozenset(inspect.signature(BorzoiConfig.__init__).parameters) - {
+    "self",
+    "kwargs",
+} | {"enable_human_head"}
+
+
+def _build_tiny(tiny: Mapping[str, Any] | None) -> Borzoi:
+    """Build the real architecture with random weights from ``tiny`` hyper-parameters."""
+    hparams = dict(TINY_BORZOI if tiny is None else tiny)
+    unknown = sorted(set(hparams) - TINY_KEYS)
+    if unknown:
+        raise ValueError(f"tiny Borzoi: unknown keys {unknown}; allowed: {sorted(TINY_KEYS)}")
+    return Borzoi.from_hparams(**hparams)
+
+
+def save_pretrained_tiny(
+    path: str | Path, tiny: Mapping[str, Any] | None = None, seed: int = 0
+) -> Path:
+    """Save a random-initialised tiny Borzoi that ``from_config(pretrained=path)`` can load.
+
+    Tests use it to exercise the same ``from_pretrained`` code path a hub checkpoint takes.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        trunk = _build_tiny(tiny)
+    path = Path(path)
+    trunk.save_pretrained(path)
+    return path
+
+
+class BorzoiModel(S2FModel):
+    """Borzoi trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
+
+    default_track_index = 870
+
+    def __init__(self, trunk: Borzoi, input_length: int, **head_kwargs: Any):
+        human_head = getattr(trunk, "human_head", None)
+        super().__init__(
+            trunk,
+            input_length=input_length,
+            bin_size=BIN_SIZE,
+            length_multiple=LENGTH_MULTIPLE,
+            embedding_dim=trunk.final_joined_convs[0].conv_layer.out_channels,
+            n_tracks=None if human_head is None else human_head.out_channels,
+            **head_kwargs,
+        )
+        self.trunk.crop.target_length = -1
+        for module in self.trunk.modules():
+            if isinstance(module, Attention):
+                table = get_positional_embed(
+                    input_length // LENGTH_MULTIPLE,
+                    TRAINED_POSITIONS,
+                    module.num_rel_pos_features,
+                    module.to_v.weight.device,
+                )
+                del module.positions
+                module.register_buffer("positions", table, persistent=False)
+
+    @classmethod
+    def load_trunk(cls, cfg: Mapping[str, Any], input_length: int) -> tuple[Borzoi, dict[str, Any]]:
+        """Load ``pretrained`` or build ``tiny`` (keys documented in the README).
+
+        ``pretrained``: hub ID (e.g. ``johahi/borzoi-replicate-0``) or local directory,
+        loaded with ``Borzoi.from_pretrained``; ``None`` builds ``tiny`` (``BorzoiConfig``
+        fields, default :data:`TINY_BORZOI`) with random weights.
+        """
+        pretrained = cfg.get("pretrained")
+        if pretrained is not None:
+            return Borzoi.from_pretrained(str(pretrained)), {}
+        return _build_tiny(cfg.get("tiny")), {}
+
+    def trunk_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        """The 1,920-d ``final_joined_convs`` output per 32-bp bin, ``(B, n_bins, 1920)``."""
+        trunk = self.trunk
+        x = x.transpose(1, 2)
+        if not self.gradient_checkpointing:
+            return trunk.final_joined_convs(trunk.get_embs_after_crop(x)).transpose(1, 2)
+        # get_embs_after_crop with the transformer blocks checkpointed
+        unet0 = trunk.res_tower(trunk.conv_dna(x))
+        unet1 = trunk.unet1(unet0)
+        h = trunk._max_pool(unet1).transpose(1, 2)
+        h = self.run_blocks(trunk.transformer, h).transpose(1, 2)
+        h = trunk.upsampling_unet1(h) + trunk.horizontal_conv1(unet1)
+        h = trunk.upsampling_unet0(trunk.separable1(h)) + trunk.horizontal_conv0(unet0)
+        return trunk.final_joined_convs(trunk.separable0(h)).transpose(1, 2)
+
+    def output_heads(self) -> Iterable[nn.Module]:
+        """Borzoi's human and (when enabled) mouse output convolutions."""
+        return [
+            getattr(self.trunk, name)
+            for name in ("human_head", "mouse_head")
+            if hasattr(self.trunk, name)
+        ]
+
+    def track_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Channel ``track_index`` of the human head (a 1×1 convolution)."""
+        conv = self.trunk.human_head
+        i = self.track_index
+        return conv.weight[i : i + 1, :, 0], conv.bias[i : i + 1]

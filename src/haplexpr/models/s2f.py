@@ -1,0 +1,195 @@
+"""What every sequence-to-function (S2F) model shares: the seed's head and the track readout.
+
+The seed study (StatBiomed/gLM2X-Tower, ``run_models/models.py``) puts the same head on
+Enformer and Borzoi: trunk embeddings of the central ``center_bins`` bins (10) around the
+TSS, attention pooling over those bins (``AttentionPool2``: one ``Linear(d, 1)`` logit per
+bin, softmax over bins), then ``Linear(d, 1)``. ``pool_logits="scalar"`` reproduces that
+pooling and is the default; ``"per_dim"`` gives every dimension its own softmax over bins
+(``Linear(d, d)`` logits, as in Enformer's own ``AttentionPool``).
+
+``head="track"`` is the zero-shot readout: ``log1p`` of the mean over the central bins of
+one pretrained output track (softplus of the trunk's own output layer); it adds no
+parameters. Windows are centred on the TSS, so the TSS base (index ``L // 2``) lies in bin
+``n_bins // 2``, inside the central bins.
+
+A subclass wraps one trunk: it states its bin size and the input-length multiple its
+down-sampling needs, loads the trunk in :meth:`S2FModel.load_trunk`, returns embeddings in
+:meth:`S2FModel.trunk_embeddings` and exposes its output layers for the readout.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+__all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2F_ARCHITECTURES", "S2FModel", "s2f_class"]
+
+HEADS = ("attention_pool", "track")
+POOL_LOGITS = ("scalar", "per_dim")
+#: Config ``architecture`` -> (module, class) of each S2F model, imported on first use.
+S2F_ARCHITECTURES = {
+    "enformer": ("haplexpr.models.enformer", "EnformerModel"),
+    "borzoi": ("haplexpr.models.borzoi", "BorzoiModel"),
+}
+
+
+class BinAttentionPool(nn.Module):
+    """Softmax-weighted sum over bins, so the head learns which bins near the TSS matter."""
+
+    def __init__(self, dim: int, per_dim: bool = False):
+        super().__init__()
+        self.to_logits = nn.Linear(dim, dim if per_dim else 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool ``(B, bins, D)`` to ``(B, D)``."""
+        weights = self.to_logits(x).softmax(dim=1)
+        return (weights * x).sum(dim=1)
+
+
+class S2FModel(nn.Module, ABC):
+    """A pretrained S2F trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
+
+    #: Output track read by ``head="track"`` when the config names none.
+    default_track_index: ClassVar[int]
+
+    def __init__(
+        self,
+        trunk: nn.Module,
+        *,
+        input_length: int,
+        bin_size: int,
+        length_multiple: int,
+        embedding_dim: int,
+        n_tracks: int | None,
+        center_bins: int = 10,
+        head: str = "attention_pool",
+        track_index: int = 0,
+        pool_logits: str = "scalar",
+        gradient_checkpointing: bool = False,
+    ):
+        super().__init__()
+        name = type(self).__name__
+        if input_length <= 0 or input_length % length_multiple:
+            raise ValueError(
+                f"{name}: input_length {input_length} must be a positive multiple of "
+                f"{length_multiple} bp (the trunk halves the length that often)"
+            )
+        n_bins = input_length // bin_size
+        if not 0 < center_bins <= n_bins:
+            raise ValueError(f"{name}: center_bins must be in 1..{n_bins}, got {center_bins}")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if pool_logits not in POOL_LOGITS:
+            raise ValueError(f"pool_logits must be one of {POOL_LOGITS}, got {pool_logits!r}")
+        self.trunk = trunk
+        self.input_length = input_length
+        self.bin_size = bin_size
+        self.n_bins = n_bins
+        self.center_bins = center_bins
+        self.head = head
+        self.gradient_checkpointing = gradient_checkpointing
+        self.embedding_dim = embedding_dim
+        if head == "track":
+            if n_tracks is None:
+                raise ValueError(f"{name}: the trunk has no output head for head='track'")
+            if not 0 <= track_index < n_tracks:
+                raise ValueError(f"track_index {track_index} outside 0..{n_tracks - 1}")
+            self.track_index = track_index
+            self.pool = None
+            self.linear = None
+        else:
+            self.track_index = None
+            self.pool = BinAttentionPool(embedding_dim, per_dim=pool_logits == "per_dim")
+            self.linear = nn.Linear(embedding_dim, 1)
+            # The pretrained output heads are never used here: freeze them so optimisers
+            # and DDP (find_unused_parameters=False) see only parameters that get gradients.
+            for module in self.output_heads():
+                module.requires_grad_(False)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> S2FModel:
+        """Build from a config mapping; trunk keys are read by :meth:`load_trunk`.
+
+        Shared keys: ``input_length`` (bp), ``center_bins`` (10), ``head``
+        (``attention_pool``/``track``), ``track_index`` (the subclass's default),
+        ``pool_logits`` (``scalar``/``per_dim``), ``gradient_checkpointing`` (False).
+        """
+        input_length = int(cfg["input_length"])
+        trunk, extra = cls.load_trunk(cfg, input_length)
+        return cls(
+            trunk,
+            input_length=input_length,
+            center_bins=int(cfg.get("center_bins", 10)),
+            head=str(cfg.get("head", "attention_pool")),
+            track_index=int(cfg.get("track_index", cls.default_track_index)),
+            pool_logits=str(cfg.get("pool_logits", "scalar")),
+            gradient_checkpointing=bool(cfg.get("gradient_checkpointing", False)),
+            **extra,
+        )
+
+    @classmethod
+    @abstractmethod
+    def load_trunk(
+        cls, cfg: Mapping[str, Any], input_length: int
+    ) -> tuple[nn.Module, dict[str, Any]]:
+        """Load ``pretrained`` or build ``tiny``; return the trunk and extra ``__init__`` kwargs."""
+
+    @abstractmethod
+    def trunk_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings ``(B, n_bins, embedding_dim)`` of a checked one-hot ``(B, L, 4)``."""
+
+    @abstractmethod
+    def output_heads(self) -> Iterable[nn.Module]:
+        """The trunk's pretrained output layers (frozen under the trainable head)."""
+
+    @abstractmethod
+    def track_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weight ``(1, D)`` and bias ``(1,)`` of the output layer for ``track_index``."""
+
+    def run_blocks(self, blocks: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
+        """Run ``blocks``, recomputing each in backward when checkpointing a training step.
+
+        Subclasses pass only their transformer blocks: checkpointing a BatchNorm layer
+        would update its running statistics twice per step.
+        """
+        if not (self.gradient_checkpointing and self.training and torch.is_grad_enabled()):
+            return blocks(h)
+        for block in blocks:
+            h = checkpoint(block, h, use_reentrant=False)
+        return h
+
+    def embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        """Trunk embeddings ``(B, n_bins, embedding_dim)`` of one-hot input ``(B, L, 4)``."""
+        if x.ndim != 3 or x.shape[1] != self.input_length or x.shape[2] != 4:
+            raise ValueError(
+                f"expected one-hot input (B, {self.input_length}, 4), got {tuple(x.shape)}"
+            )
+        return self.trunk_embeddings(x)
+
+    def central(self, emb: torch.Tensor) -> torch.Tensor:
+        """Keep the ``center_bins`` bins around the window centre (TSS bin: ``n_bins // 2``)."""
+        start = (self.n_bins - self.center_bins) // 2
+        return emb[:, start : start + self.center_bins]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict one scalar per sequence: ``(B, L, 4)`` → ``(B,)``."""
+        emb = self.central(self.embeddings(x))
+        if self.head == "track":
+            track = F.softplus(F.linear(emb, *self.track_weights()))
+            return torch.log1p(track.mean(dim=(1, 2)))
+        return self.linear(self.pool(emb)).squeeze(-1)
+
+
+def s2f_class(architecture: str) -> type[S2FModel]:
+    """The S2F model class for a config ``architecture``, importing only its package."""
+    if architecture not in S2F_ARCHITECTURES:
+        raise ValueError(f"no S2F model {architecture!r}; known: {sorted(S2F_ARCHITECTURES)}")
+    module, name = S2F_ARCHITECTURES[architecture]
+    return getattr(importlib.import_module(module), name)
