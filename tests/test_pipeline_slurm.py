@@ -8,10 +8,14 @@ from slurm_cluster import run_snakemake_on_slurm
 
 pytestmark = pytest.mark.slurm
 
-# One job per stage family, a GPU rule among them: download, normalise, check+index, consensus
-# (the reference's store), embeddings (one individual per job), tower training (GPU),
-# the genotype baseline and its metrics.
-TARGETS = ["results/metrics/elastic_net/p.tsv", "results/models/nt/r/model.pt"]
+# One job per stage family, a GPU rule among them: download, normalise, check+index, the
+# reference windows and one shard of personal haplotypes, embeddings (the reference's shard),
+# tower training (GPU), the genotype baseline and its metrics.
+TARGETS = [
+    "results/metrics/elastic_net/p.tsv",
+    "results/models/nt/r/model.pt",
+    "results/sequences/shard000.haplotypes.npz",
+]
 
 
 def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
@@ -30,8 +34,8 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
     jobs = slurm_cluster.jobs()
     rules = {job.rule for job in jobs}
     expected = {
-        "vcf_download", "vcf_normalise", "vcf_index", "sequences_consensus", "embeddings_compute",
-        "train_tower", "baseline_elastic_net", "metrics_evaluate",
+        "vcf_download", "vcf_normalise", "vcf_index", "sequences_reference", "sequences_consensus",
+        "embeddings_compute", "train_tower", "baseline_elastic_net", "metrics_evaluate",
     }  # fmt: skip
     assert expected <= rules, rules
     assert all(job.state == "COMPLETED" for job in jobs if job.rule in expected)

@@ -66,11 +66,12 @@ TINY_BORZOI: dict[str, Any] = {
     "attn_dim_value": 16,
 }
 
-#: Keys a tiny config may set: ``BorzoiConfig`` arguments plus the head switch its model reads.
-TINY_KEYS = frozenset(inspect.signature(BorzoiConfig.__init__).parameters) - {
-    "self",
-    "kwargs",
-} | {"enable_human_head"}
+#: Keys a tiny config may set: ``BorzoiConfig`` arguments plus the switches ``Borzoi``
+#: reads from its config (``flashed`` needs flash-attn on a GPU).
+TINY_KEYS = (frozenset(inspect.signature(BorzoiConfig).parameters) - {"kwargs"}) | {
+    "enable_human_head",
+    "flashed",
+}
 
 
 def _build_tiny(tiny: Mapping[str, Any] | None) -> Borzoi:
