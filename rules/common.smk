@@ -10,7 +10,7 @@ sys.path.insert(0, SRC)
 
 from haplexpr.config import enabled_models, validate_config
 from haplexpr.download import read_url_list
-from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
+from haplexpr.study import REFERENCE_INDIVIDUAL
 from haplexpr.study import Study
 
 validate(config, "../schemas/config.schema.yaml")

@@ -10,8 +10,7 @@ import pytest
 
 from haplexpr.evaluation import PER_GENE_COLUMNS, evaluate, gene_sets, row_correlations
 from haplexpr.genes import gene_table
-from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
-from haplexpr.study import Study
+from haplexpr.study import REFERENCE_INDIVIDUAL, Study
 
 SEEN = ["g1", "g2", "g3"]
 HELD_OUT = ["g4", "g5"]

@@ -19,8 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNetCV
 
 from haplexpr.genes import GeneWindow
-from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
-from haplexpr.study import Study
+from haplexpr.study import REFERENCE_INDIVIDUAL, Study
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
-from haplexpr.study import Study
+from haplexpr.study import REFERENCE_INDIVIDUAL, Study
 
 PER_GENE_COLUMNS = ["individuals", "gene_set", "gene", "n", "r"]
 

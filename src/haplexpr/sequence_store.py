@@ -27,8 +27,7 @@ import pysam
 
 from haplexpr.haplotype_edits import HaplotypeEdits
 from haplexpr.sequence_encoding import centered_window, orient
-
-REFERENCE_INDIVIDUAL = "reference"
+from haplexpr.study import REFERENCE_INDIVIDUAL
 
 WINDOW_COLUMNS = ["gene", "haplotype", "chrom", "start", "end", "strand", "length", "tss_offset"]
 

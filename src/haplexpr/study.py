@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from haplexpr.genes import StudyTableError, gene_table, read_id_list, read_partition_table
-from haplexpr.sequence_store import REFERENCE_INDIVIDUAL
+
+#: The reference genome, handled as one more "individual" with a single haplotype.
+REFERENCE_INDIVIDUAL = "reference"
 
 log = logging.getLogger(__name__)
 

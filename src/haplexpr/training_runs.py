@@ -21,8 +21,8 @@ from torch.utils.data import Subset
 from haplexpr.atomic import atomic_path
 from haplexpr.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.evaluation import row_correlations
-from haplexpr.sequence_store import REFERENCE_INDIVIDUAL, HaplotypeStore
-from haplexpr.study import Example, Study
+from haplexpr.sequence_store import HaplotypeStore
+from haplexpr.study import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.training import (
     HaplotypeAverage,
     ReverseComplementAverage,
