@@ -12,8 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from haplexpr.study import Example
 from haplexpr.training import (
     LOG_COLUMNS,
+    GeneBatches,
     HaplotypeAverage,
     TrainingSettings,
     Validation,
@@ -297,6 +299,9 @@ def test_settings_from_config_and_reference_alpha():
     assert individual.device == "cpu"
     assert TrainingSettings.from_config(config, "tower", "r").pairwise_alpha == 0.0
     assert TrainingSettings.from_config(config, "tower", "rp").pairwise_alpha == 0.3
+    grouped = {"training": {**config["training"], "s2f": {**knobs, "batches": "by_gene"}}}
+    assert TrainingSettings.from_config(grouped, "s2f", "p").batches == "by_gene"
+    assert TrainingSettings.from_config(grouped, "s2f", "r").batches == "shuffled"
     assert family_key({"family": "s2f"}) == "s2f"
     assert family_key({"family": "glm"}) == "tower"
 
@@ -376,7 +381,6 @@ def test_reverse_complement_average_is_strand_symmetric():
 
 
 def test_validation_score_is_within_gene_r_or_across_gene_r():
-    from haplexpr.study import Example
     from haplexpr.training_runs import validation_score
 
     people = [Example(i, g, t) for i, g, t in [("a", "g1", 1), ("b", "g1", 2), ("a", "g2", 10),
@@ -386,3 +390,31 @@ def test_validation_score_is_within_gene_r_or_across_gene_r():
     assert validation_score(people, np.array([1.0, 0.0, 6.0, 5.0])) == pytest.approx(-0.9486833)
     reference = [Example("reference", g, t) for g, t in [("g1", 1), ("g2", 2), ("g3", 5)]]
     assert validation_score(reference, np.array([1.0, 2.0, 5.0])) == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_gene_batches_hold_one_gene_each_and_cover_every_example_once():
+    genes = ["g1"] * 5 + ["g2"] * 3 + ["g3"] * 8 + ["g1"] * 2
+    sampler = GeneBatches(genes, batch_size=3, generator=torch.Generator().manual_seed(0))
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 3 + 1 + 3
+    assert sorted(i for b in batches for i in b) == list(range(len(genes)))
+    assert all(len({genes[i] for i in b}) == 1 and len(b) <= 3 for b in batches)
+    again = list(GeneBatches(genes, 3, torch.Generator().manual_seed(0)))
+    other = list(GeneBatches(genes, 3, torch.Generator().manual_seed(1)))
+    assert again == batches and other != batches
+
+
+def test_training_with_gene_batches_runs_and_is_deterministic(tmp_path):
+    data = ToyData(n=12, seed=4)
+    data.examples = [Example(f"i{k % 4}", f"g{k % 3}", 0.0) for k in range(12)]
+    settings = dataclasses.replace(SETTINGS, batches="by_gene", batch_size=4)
+    weights = []
+    for run in ("a", "b"):
+        torch.manual_seed(0)
+        model = HaplotypeAverage(Tiny())
+        train(model, data, settings, tmp_path / run)
+        weights.append(torch.load(tmp_path / run / "model.pt", weights_only=True)["state_dict"])
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from haplexpr.atomic import atomic_path
 
@@ -47,13 +47,15 @@ class TrainingSettings:
     seed: int = 0
     device: str = "auto"
     early_stopping_patience: int = 0
+    batches: str = "shuffled"
 
     @classmethod
     def from_config(cls, config: dict, family_key: str, strategy: str) -> TrainingSettings:
         """Settings for a model family and strategy (reference training uses alpha 0)."""
         knobs = dict(config["training"][family_key])
-        if strategy == "r":
+        if strategy == "r":  # one example per gene: no pairs, nothing to group
             knobs["pairwise_alpha"] = 0.0
+            knobs["batches"] = "shuffled"
         shared = config["training"]
         return cls(
             **knobs,
@@ -117,6 +119,44 @@ def combined_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float) -> tor
     return (1 - alpha) * loss + alpha * pairwise
 
 
+class GeneBatches(Sampler):
+    """Batches that each hold one gene's examples (different individuals), in random order.
+
+    With ``batches: by_gene`` the pairwise-difference term compares individuals of one gene
+    (the between-individual differences the study asks about) rather than genes' means.
+    """
+
+    def __init__(self, genes: list[str], batch_size: int, generator: torch.Generator):
+        self.groups: dict[str, list[int]] = {}
+        for index, gene in enumerate(genes):
+            self.groups.setdefault(gene, []).append(index)
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return sum(math.ceil(len(g) / self.batch_size) for g in self.groups.values())
+
+    def __iter__(self):
+        batches = []
+        for indices in self.groups.values():
+            order = torch.randperm(len(indices), generator=self.generator).tolist()
+            shuffled = [indices[i] for i in order]
+            batches += [
+                shuffled[i : i + self.batch_size] for i in range(0, len(shuffled), self.batch_size)
+            ]
+        for b in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[b]
+
+
+def epoch_loader(dataset: Dataset, settings: TrainingSettings, epoch: int) -> DataLoader:
+    """Batches for one epoch: shuffled examples, or one gene per batch; seeded by epoch."""
+    order = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
+    if settings.batches == "by_gene":
+        genes = [example.gene for example in dataset.examples]
+        return DataLoader(dataset, batch_sampler=GeneBatches(genes, settings.batch_size, order))
+    return DataLoader(dataset, batch_size=settings.batch_size, shuffle=True, generator=order)
+
+
 def warmup_cosine(step: int, total: int, warmup_fraction: float, final_ratio: float) -> float:
     """Learning-rate multiplier: linear warm-up, then cosine decay to ``final_ratio``."""
     warmup = max(1, int(total * warmup_fraction))
@@ -151,7 +191,7 @@ def train(
         model.load_state_dict(state["state_dict"])
         log.info("initialised from %s", init_weights)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    batches_per_epoch = math.ceil(len(dataset) / settings.batch_size)
+    batches_per_epoch = len(epoch_loader(dataset, settings, 0))
     steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
     total_steps = steps_per_epoch * settings.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -186,8 +226,7 @@ def train(
             log.info("early stop: no better validation score since epoch %d", best["epoch"])
             break
         epoch_started = time.monotonic()
-        order = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
-        loader = DataLoader(dataset, batch_size=settings.batch_size, shuffle=True, generator=order)
+        loader = epoch_loader(dataset, settings, epoch)
         model.train()
         losses = []
         for batch, (x, y) in enumerate(loader, start=1):
