@@ -35,14 +35,18 @@ def alternatives(names):
 
 wildcard_constraints:
     chrom=alternatives(VCF_SOURCES),
-    strategy="r|p|rp",
+    strategy="r|p|rp|zs",
     shard="shard[0-9]+",
 
 
 def runs():
-    """Every (model, strategy) whose metrics `all` asks for; baselines have strategy p."""
+    """Every (model, strategy) whose metrics `all` asks for; baselines have strategy p.
+
+    S2F models with `zero_shot: true` add strategy zs: their pretrained track, untrained.
+    """
     pairs = [(m, s) for m in S2F_MODELS + GLM_MODELS for s in STRATEGIES]
-    return pairs + [(b, "p") for b in BASELINES]
+    zero_shot = [(m, "zs") for m in S2F_MODELS if config["models"][m].get("zero_shot")]
+    return pairs + zero_shot + [(b, "p") for b in BASELINES]
 
 
 def metrics_targets():

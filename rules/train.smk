@@ -14,6 +14,7 @@ rule train_s2f:
     benchmark:
         "results/benchmarks/models/{model}/{strategy}.tsv"
     wildcard_constraints:
+        strategy="r|p|rp",
         model=alternatives(S2F_MODELS),
     conda:
         "../envs/s2f.yaml"
@@ -40,6 +41,7 @@ rule train_tower:
     benchmark:
         "results/benchmarks/models/{model}/{strategy}.tsv"
     wildcard_constraints:
+        strategy="r|p|rp",
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"
@@ -65,6 +67,32 @@ rule predict_s2f:
     benchmark:
         "results/benchmarks/predictions/{model}/{strategy}.tsv"
     wildcard_constraints:
+        strategy="r|p|rp",
+        model=alternatives(S2F_MODELS),
+    conda:
+        "../envs/s2f.yaml"
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        model_config=lambda wildcards: config["models"][wildcards.model],
+    script:
+        "../workflow_scripts/predict.py"
+
+
+rule predict_zero_shot:
+    input:
+        **store_files(all_individuals()),
+    output:
+        "results/predictions/{model}/{strategy}.parquet",
+    log:
+        "results/logs/predictions/{model}/{strategy}.log",
+    benchmark:
+        "results/benchmarks/predictions/{model}/{strategy}.tsv"
+    wildcard_constraints:
+        strategy="zs",
         model=alternatives(S2F_MODELS),
     conda:
         "../envs/s2f.yaml"
@@ -90,6 +118,7 @@ rule predict_tower:
     benchmark:
         "results/benchmarks/predictions/{model}/{strategy}.tsv"
     wildcard_constraints:
+        strategy="r|p|rp",
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"

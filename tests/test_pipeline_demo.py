@@ -9,7 +9,8 @@ from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, sn
 
 pytestmark = pytest.mark.slow
 
-RUNS = [f"{m}/{s}" for m in ("enformer", "nt") for s in ("r", "p", "rp")] + ["elastic_net/p"]
+RUNS = [f"{m}/{s}" for m in ("enformer", "nt") for s in ("r", "p", "rp")]
+RUNS += ["enformer/zs", "elastic_net/p"]  # zero-shot track readout, genotype baseline
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Snakemake entry point: predictions of a trained model for everyone and every gene."""
+"""Snakemake entry point: predictions of a trained (or zero-shot) model for everyone."""
 
 import sys
 from pathlib import Path
@@ -21,7 +21,7 @@ predict_run(
     config,
     snakemake.wildcards.model,
     snakemake.wildcards.strategy,
-    Path(snakemake.input.model),
+    snakemake.input.get("model"),  # none for zero-shot predictions (strategy zs)
     Path(snakemake.output[0]),
     model_inputs(snakemake.input),
 )

@@ -131,6 +131,18 @@ def report_notes(models: dict) -> list[str]:
             )
         else:
             notes.append(f"{name}: pretrained weights from {model['pretrained']}.")
+        if model["enabled"] and model.get("zero_shot"):
+            untrained = model["pretrained"] is None
+            notes.append(
+                f"{name}/zs: zero-shot, output track {model.get('track_index')} of the model as "
+                "it is (no fine-tuning), averaged over the central bins"
+                + (
+                    "; random weights here, so it shows what an untrained network's readout "
+                    "picks up, not a pretrained model's zero-shot skill."
+                    if untrained
+                    else "."
+                )
+            )
     notes.append(
         "elastic_net: genotype-only baseline (per-gene elastic net on cis dosages), "
         "fitted on the training individuals for every gene, so its 'unseen genes' are "

@@ -137,20 +137,27 @@ def predict_run(
     config: dict,
     model_name: str,
     strategy: str,
-    model_path: str | Path,
+    model_path: str | Path | None,
     out_path: str | Path,
     inputs: HaplotypeStore | list[Path],
 ) -> Path:
-    """Predict every (individual, gene) and the reference; write a parquet table."""
+    """Predict every (individual, gene) and the reference; write a parquet table.
+
+    Without ``model_path`` (strategy ``zs``) the model is not fine-tuned: its pretrained
+    output track is read out (``head: track``), the zero-shot prediction.
+    """
     started = time.monotonic()
     model_config = config["models"][model_name]
+    if model_path is None:
+        model_config = {**model_config, "head": "track"}
     settings = TrainingSettings.from_config(config, family_key(model_config), strategy)
     items = study.prediction_items()
     examples = [Example(individual, gene, float("nan")) for individual, gene in items]
     dataset = make_dataset(model_config, inputs, examples)
     model = _model_for(dataset, model_config, settings.seed)
-    state = torch.load(model_path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["state_dict"])
+    if model_path is not None:
+        state = torch.load(model_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["state_dict"])
     # The reference has one haplotype, individuals two: batch them apart.
     values = np.empty(len(examples))
     for group in (
