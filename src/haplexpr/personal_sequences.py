@@ -15,6 +15,7 @@ shard of individuals as edits of those windows (``haplotype_edits.HaplotypeEdits
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import multiprocessing
 import tempfile
@@ -266,6 +267,7 @@ def run_consensus(
 
 
 def _bcftools_consensus(args: list[str]) -> None:
+    faulthandler.disable()  # an abort here is reported by the parent, not dumped twice
     pysam.bcftools.consensus(*args, catch_stdout=False)
 
 
