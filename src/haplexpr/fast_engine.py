@@ -27,6 +27,7 @@ from haplexpr.haplotype_edits import (
     EngineError,
     HaplotypeEdits,
     Window,
+    windows_by_chromosome,
 )
 from haplexpr.haplotype_kernel import ALLELE_OUT_OF_RANGE, MISSING, OK, SKIP, apply_window
 from haplexpr.vcf_kernel import (
@@ -257,15 +258,7 @@ def fast_haplotypes(
     if missing not in MISSING_POLICIES:
         raise EngineError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
     started = time.monotonic()
-    by_chrom: dict[str, list[int]] = {}
-    for number, window in enumerate(windows):
-        by_chrom.setdefault(window.interval.chrom, []).append(number)
-    absent = sorted(set(by_chrom) - set(vcfs))
-    if absent:
-        raise EngineError(
-            f"no VCF for chromosome(s) {', '.join(absent)} holding study windows; add them "
-            "to the URL list or drop those genes"
-        )
+    by_chrom = windows_by_chromosome(windows, vcfs)
     collector = EditCollector(len(windows), 2 * len(samples))
     with pysam.FastaFile(str(reference)) as fasta:
         for chrom, numbers in by_chrom.items():

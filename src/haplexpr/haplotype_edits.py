@@ -63,6 +63,17 @@ class HaplotypeEdits:
         """Genotype columns: two haplotypes per sample."""
         return 2 * len(self.samples)
 
+    @property
+    def _table(self) -> tuple[np.ndarray, ...]:
+        """The edit table as the kernels take it: starts, ends, data offsets, lengths, bases."""
+        return (
+            self.edit_start,
+            self.edit_end,
+            self.edit_data_ptr,
+            self.edit_data_len,
+            self.edit_data,
+        )
+
     def haplotype(self, sample: int, window: int, haplotype: int) -> np.ndarray:
         """Edit rows (into the whole table) of one haplotype, in order."""
         slot = window * self.n_columns + 2 * sample + haplotype - 1
@@ -72,16 +83,7 @@ class HaplotypeEdits:
         self, sample: int, window: int, haplotype: int, reference: np.ndarray, out: np.ndarray
     ) -> int:
         """Write one haplotype's bases into ``out`` (reused buffer); return its length."""
-        return materialise(
-            reference,
-            self.haplotype(sample, window, haplotype),
-            self.edit_start,
-            self.edit_end,
-            self.edit_data_ptr,
-            self.edit_data_len,
-            self.edit_data,
-            out,
-        )
+        return materialise(reference, self.haplotype(sample, window, haplotype), *self._table, out)
 
     def materialise_window(
         self, window: int, reference: np.ndarray, out: np.ndarray, lengths: np.ndarray
@@ -91,18 +93,9 @@ class HaplotypeEdits:
         ``out`` is ``(2 * samples, >= longest)`` uint8 and ``lengths`` receives each length;
         reuse both across windows, so nothing is allocated per sequence.
         """
+        first = window * self.n_columns
         materialise_columns(
-            reference,
-            self.hap_ptr,
-            window * self.n_columns,
-            self.hap_edits,
-            self.edit_start,
-            self.edit_end,
-            self.edit_data_ptr,
-            self.edit_data_len,
-            self.edit_data,
-            out,
-            lengths,
+            reference, self.hap_ptr, first, self.hap_edits, *self._table, out, lengths
         )
 
     def sequence(self, sample: int, window: int, haplotype: int, reference: bytes) -> str:
@@ -134,6 +127,20 @@ class HaplotypeEdits:
         fields["samples"] = fields["samples"].tolist()
         fields["genes"] = fields["genes"].tolist()
         return cls(**fields)
+
+
+def windows_by_chromosome(windows: list[Window], vcfs: dict) -> dict[str, list[int]]:
+    """Window numbers per chromosome; every chromosome must have a VCF."""
+    by_chrom: dict[str, list[int]] = {}
+    for number, window in enumerate(windows):
+        by_chrom.setdefault(window.interval.chrom, []).append(number)
+    absent = sorted(set(by_chrom) - set(vcfs))
+    if absent:
+        raise EngineError(
+            f"no VCF for chromosome(s) {', '.join(absent)} holding study windows; add them "
+            "to the URL list or drop those genes"
+        )
+    return by_chrom
 
 
 class EditCollector:

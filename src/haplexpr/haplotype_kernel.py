@@ -266,20 +266,7 @@ def apply_window(
                 if g == 0:
                     continue
                 if g >= n_allele:
-                    return (
-                        ALLELE_OUT_OF_RANGE,
-                        r,
-                        col,
-                        t_os,
-                        t_oe,
-                        t_dptr,
-                        t_dlen,
-                        tdata,
-                        col_ptr,
-                        ids,
-                        lengths,
-                        tss_offsets,
-                    )  # noqa: E501
+                    return _failed(ALLELE_OUT_OF_RANGE, r, col)
                 a0 = al_ptr[r]
                 ref = al_bytes[al_start[a0] : al_start[a0] + al_len[a0]]
                 alt = al_bytes[al_start[a0 + g] : al_start[a0 + g] + al_len[a0 + g]]
@@ -301,20 +288,7 @@ def apply_window(
                 # is the reference itself and the result is the canonical edit.
                 for i in range(rlen):
                     if _upper(ref[i]) != _upper(window[rel + i]):
-                        return (
-                            REF_MISMATCH,
-                            r,
-                            col,
-                            t_os,
-                            t_oe,
-                            t_dptr,
-                            t_dlen,
-                            tdata,
-                            col_ptr,
-                            ids,
-                            lengths,
-                            tss_offsets,
-                        )  # noqa: E501
+                        return _failed(REF_MISMATCH, r, col)
                 alen = alt.shape[0]
                 if alen <= rlen:
                     prev_base = window[rel + rlen - 1]
@@ -378,20 +352,7 @@ def apply_window(
                             fail = True
                             break
                 if fail:
-                    return (
-                        REF_MISMATCH,
-                        r,
-                        col,
-                        t_os,
-                        t_oe,
-                        t_dptr,
-                        t_dlen,
-                        tdata,
-                        col_ptr,
-                        ids,
-                        lengths,
-                        tss_offsets,
-                    )  # noqa: E501
+                    return _failed(REF_MISMATCH, r, col)
             len_diff = alen - rlen
             safe = idx if idx > 0 else 0
             if safe >= buf_len:
@@ -584,6 +545,15 @@ def apply_window(
         lengths,
         tss_offsets,
     )
+
+
+@njit(cache=True)
+def _failed(status, record, column):
+    """``apply_window``'s answer when bcftools would stop: the status and where."""
+    empty32 = np.zeros(0, np.int32)
+    empty64 = np.zeros(0, np.int64)
+    return (status, record, column, empty32, empty32, empty64, empty32,
+            np.zeros(0, np.uint8), empty64, empty32, empty32, empty32)  # fmt: skip
 
 
 @njit(cache=True)

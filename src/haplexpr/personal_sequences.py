@@ -40,6 +40,7 @@ from haplexpr.haplotype_edits import (
     EngineError,
     HaplotypeEdits,
     Window,
+    windows_by_chromosome,
 )
 from haplexpr.sequence_store import StoredSequence, write_store
 
@@ -164,15 +165,7 @@ def bcftools_haplotypes(
     variants: str = "all",
 ) -> HaplotypeEdits:
     """The bcftools engine: run bcftools consensus, then record its output as edits."""
-    by_chrom: dict[str, list[int]] = {}
-    for number, window in enumerate(windows):
-        by_chrom.setdefault(window.interval.chrom, []).append(number)
-    absent = sorted(set(by_chrom) - set(vcfs))
-    if absent:
-        raise ConsensusError(
-            f"no VCF for chromosome(s) {', '.join(absent)} holding study genes; add them "
-            "to the URL list or drop those genes"
-        )
+    by_chrom = windows_by_chromosome(windows, vcfs)
     for chrom in by_chrom:
         _check_samples(vcfs[chrom], samples)
     n_columns = 2 * len(samples)
