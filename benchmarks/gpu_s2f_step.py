@@ -5,7 +5,12 @@ For the README's resource table and ``profiles/slurm``: builds the full-size arc
 head at each input length, and prints seconds per step and peak GPU memory. Run on a GPU
 node; ``--tiny`` runs the tiny demo configuration on any device as a smoke test.
 
-    python benchmarks/gpu_s2f_step.py [--lengths 64000 196608] [--batch 1] [--tiny]
+    python benchmarks/gpu_s2f_step.py [--models enformer borzoi] [--lengths 64000 ...]
+                                      [--batch 1] [--checkpointing] [--tiny]
+
+Default lengths: the seed's 64,000 bp and each model's native input (Enformer 196,608,
+Borzoi 524,288). A length that does not fit the GPU prints "out of memory" and the
+benchmark goes on.
 """
 
 from __future__ import annotations
@@ -15,11 +20,19 @@ import time
 
 import torch
 
-from haplexpr.models.enformer import TINY_ENFORMER, EnformerModel
+from haplexpr.models.borzoi import TINY_BORZOI
+from haplexpr.models.enformer import TINY_ENFORMER
+from haplexpr.models.s2f import s2f_class
 from haplexpr.training import HaplotypeAverage, combined_loss
 
-# Full-size Enformer hyper-parameters (Avsec et al. 2021; enformer-pytorch defaults).
-FULL_ENFORMER = {"dim": 1536, "depth": 11, "heads": 8, "num_downsamples": 7}
+# Full-size hyper-parameters: Enformer (Avsec et al. 2021; enformer-pytorch defaults) and
+# Borzoi (Linder et al. 2025; borzoi-pytorch's BorzoiConfig defaults, human head only).
+FULL = {
+    "enformer": {"dim": 1536, "depth": 11, "heads": 8, "num_downsamples": 7},
+    "borzoi": {"dim": 1536, "depth": 8, "heads": 8, "attn_dim_key": 64, "attn_dim_value": 192},
+}
+TINY = {"enformer": TINY_ENFORMER, "borzoi": TINY_BORZOI}
+NATIVE_LENGTH = {"enformer": 196_608, "borzoi": 524_288}
 
 
 def step(model: torch.nn.Module, length: int, batch: int, device: torch.device) -> tuple:
@@ -45,31 +58,38 @@ def step(model: torch.nn.Module, length: int, batch: int, device: torch.device) 
 def main() -> None:
     """Print one line per (model, input length)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=[64_000, 196_608])
+    parser.add_argument("--models", nargs="+", choices=sorted(FULL), default=sorted(FULL))
+    parser.add_argument("--lengths", type=int, nargs="+", help="default: 64,000 + native")
     parser.add_argument("--batch", type=int, default=1, help="individuals (x 2 haplotypes)")
     parser.add_argument("--tiny", action="store_true", help="tiny configuration (smoke test)")
     parser.add_argument("--checkpointing", action="store_true", help="gradient checkpointing")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}")
-    for length in args.lengths:
-        config = {
-            "pretrained": None,
-            "tiny": TINY_ENFORMER if args.tiny else FULL_ENFORMER,
-            "input_length": length,
-            "center_bins": 10,
-            "gradient_checkpointing": args.checkpointing,
-        }
-        model = HaplotypeAverage(EnformerModel.from_config(config)).to(device)
-        step(model, length, args.batch, device)  # warm-up (kernel selection, allocator)
-        seconds, peak = step(model, length, args.batch, device)
-        print(
-            f"enformer input {length:>7} bp, batch {args.batch} x 2 haplotypes: "
-            f"{seconds:.3f} s/step, peak GPU memory {peak:.1f} GiB"
-        )
-        del model
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+    for name in args.models:
+        for length in args.lengths or [64_000, NATIVE_LENGTH[name]]:
+            config = {
+                "pretrained": None,
+                "tiny": (TINY if args.tiny else FULL)[name],
+                "input_length": length,
+                "center_bins": 10,
+                "gradient_checkpointing": args.checkpointing,
+            }
+            model = HaplotypeAverage(s2f_class(name).from_config(config)).to(device)
+            params = sum(p.numel() for p in model.parameters()) / 1e6
+            try:
+                step(model, length, args.batch, device)  # warm-up (kernels, allocator)
+                seconds, peak = step(model, length, args.batch, device)
+                result = f"{seconds:.3f} s/step, peak GPU memory {peak:.1f} GiB"
+            except torch.OutOfMemoryError:
+                result = "out of memory"
+            print(
+                f"{name} ({params:.0f} M parameters) input {length:>7} bp, batch {args.batch}"
+                f" x 2 haplotypes{', checkpointing' if args.checkpointing else ''}: {result}"
+            )
+            del model
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":
