@@ -530,3 +530,26 @@ def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
         window_sequences(reference, vcf, ["S1"], window, engine="bcftools")
     fast = window_sequences(reference, vcf, ["S1"], window, engine="fast")
     assert fast[("S1", 1)] == ["AGGCTAACGTTAGCCAT"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "call"), [("DP:GT", "7:1|0"), ("GT", "1|x")], ids=["gt-not-first", "unreadable"]
+)
+def test_fast_engine_refuses_a_gt_it_cannot_read(tmp_path, fmt, call):
+    seq = "ACGTACGTAC" * 6
+    reference = tmp_path / "ref.fa"
+    reference.write_text(f">1\n{seq}\n")
+    pysam.faidx(str(reference))
+    plain = tmp_path / "calls.vcf"
+    plain.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=60>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        f"1\t5\t.\tA\tC\t.\tPASS\t.\t{fmt}\t{call}\n"
+    )
+    vcf = tmp_path / "calls.vcf.gz"
+    pysam.tabix_compress(str(plain), str(vcf))
+    pysam.tabix_index(str(vcf), preset="vcf")
+    with pytest.raises(ConsensusError, match="GT"):
+        window_sequences(reference, vcf, ["S1"], [Interval("1", 0, 60)], engine="fast")

@@ -161,7 +161,10 @@ class _ChunkReader:
         )
         if np.any(flags & MALFORMED_GT):
             bad = int(np.flatnonzero(flags & MALFORMED_GT)[0])
-            raise EngineError(f"{self.vcf_path}: unreadable GT in record at {lines[bad][:60]!r}")
+            raise EngineError(
+                f"{self.vcf_path}: unreadable GT (or GT not the first FORMAT key) in the "
+                f"record {lines[bad][:60]!r}...; fix or re-export the VCF (bcftools view)"
+            )
         keep = pos >= previous_end
         symbolic = (flags & SYMBOLIC) != 0
         self._count("symbolic_or_star_allele", symbolic & keep)

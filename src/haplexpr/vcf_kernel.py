@@ -21,7 +21,7 @@ COLON = 58
 # Record flags returned by parse_records.
 SYMBOLIC = 1  # an ALT is symbolic (<...>), a breakend ([ or ]) or *: dropped, counted
 NOT_SNV = 2  # not bcftools' type='snp' (every ALT an SNV to htslib): dropped with "snvs"
-MALFORMED_GT = 4  # a GT value the parser cannot read
+MALFORMED_GT = 4  # a GT value the parser cannot read, or GT not first in FORMAT
 
 
 @njit(cache=True)
@@ -133,6 +133,10 @@ def parse_records(text, n_lines, sample_column, n_selected):
         gt_key = text[i] == 71 and text[i + 1] == 84  # "GT"
         has_gt = gt_key and (text[i + 2] == COLON or text[i + 2] == TAB)
         while text[i] != TAB and text[i] != NEWLINE:
+            # a GT key later in FORMAT breaks the VCF rule that GT comes first
+            if text[i] == COLON and text[i + 1] == 71 and text[i + 2] == 84:
+                if text[i + 3] == COLON or text[i + 3] == TAB or text[i + 3] == NEWLINE:
+                    flags[line] |= MALFORMED_GT
             i += 1
         if not has_gt or text[i] == NEWLINE:
             genotypes[line, :] = SKIP
