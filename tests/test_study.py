@@ -418,3 +418,16 @@ def test_family_must_match_architecture(demo_config):
     assert config_error(config) == (
         "models.nt.family is 's2f' but architecture 'nucleotide_transformer' is a glm model"
     )
+
+
+def test_model_training_overrides_are_checked_like_the_family_recipe(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["models"]["enformer"]["training"] = {"epochs": 2, "learning_rate": 1e-4}
+    assert validate_config(config) is config
+    config["models"]["enformer"]["training"] = {"epoch": 2}
+    assert "'epoch' was unexpected" in config_error(config)
+    config["models"]["enformer"]["training"] = {"batches": "by_individual"}
+    assert "is not one of ['shuffled', 'by_gene']" in config_error(config)
+    config = copy.deepcopy(demo_config)
+    del config["training"]["s2f"]["epochs"]
+    assert "'epochs' is a required property" in config_error(config)

@@ -302,6 +302,9 @@ def test_settings_from_config_and_reference_alpha():
     grouped = {"training": {**config["training"], "s2f": {**knobs, "batches": "by_gene"}}}
     assert TrainingSettings.from_config(grouped, "s2f", "p").batches == "by_gene"
     assert TrainingSettings.from_config(grouped, "s2f", "r").batches == "shuffled"
+    own = {"training": {"epochs": 1, "learning_rate": 1e-5}}
+    tuned = TrainingSettings.from_config(config, "s2f", "p", own)
+    assert (tuned.epochs, tuned.learning_rate, tuned.batch_size) == (1, 1e-5, 8)
     assert family_key({"family": "s2f"}) == "s2f"
     assert family_key({"family": "glm"}) == "tower"
 

@@ -50,9 +50,14 @@ class TrainingSettings:
     batches: str = "shuffled"
 
     @classmethod
-    def from_config(cls, config: dict, family_key: str, strategy: str) -> TrainingSettings:
-        """Settings for a model family and strategy (reference training uses alpha 0)."""
-        knobs = dict(config["training"][family_key])
+    def from_config(
+        cls, config: dict, family_key: str, strategy: str, model_config: dict | None = None
+    ) -> TrainingSettings:
+        """Settings for a model family and strategy (reference training uses alpha 0).
+
+        A model's own ``training`` block overrides its family's knobs key by key.
+        """
+        knobs = {**config["training"][family_key], **(model_config or {}).get("training", {})}
         if strategy == "r":  # one example per gene: no pairs, nothing to group
             knobs["pairwise_alpha"] = 0.0
             knobs["batches"] = "shuffled"

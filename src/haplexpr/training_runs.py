@@ -87,7 +87,9 @@ def train_run(
 ) -> Path:
     """Train one model with one strategy; rp starts from ``init_weights`` (the r model)."""
     model_config = config["models"][model_name]
-    settings = TrainingSettings.from_config(config, family_key(model_config), strategy)
+    settings = TrainingSettings.from_config(
+        config, family_key(model_config), strategy, model_config
+    )
     examples, held_out = study.split_validation(
         strategy, config["training"]["validation_fraction"], settings.seed
     )
@@ -150,7 +152,9 @@ def predict_run(
     model_config = config["models"][model_name]
     if model_path is None:
         model_config = {**model_config, "head": "track"}
-    settings = TrainingSettings.from_config(config, family_key(model_config), strategy)
+    settings = TrainingSettings.from_config(
+        config, family_key(model_config), strategy, model_config
+    )
     items = study.prediction_items()
     examples = [Example(individual, gene, float("nan")) for individual, gene in items]
     dataset = make_dataset(model_config, inputs, examples)
