@@ -89,6 +89,15 @@ def test_deleting_one_metrics_file_rebuilds_only_what_depends_on_it(demo):
     assert untouched.stat().st_mtime_ns == before
 
 
+def test_snakemake_report_holds_the_metrics_and_the_html_report(demo):
+    """``snakemake --report``: the outputs wrapped in ``report()`` with their captions."""
+    out = demo / "snakemake_report.html"
+    result = snakemake(demo, "--report", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = out.read_text()
+    assert "report.html" in page and "enformer" in page and "Metrics" in page
+
+
 def test_lint_is_clean():
     result = snakemake(REPO, "--lint")
     assert result.returncode == 0
