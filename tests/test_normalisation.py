@@ -6,6 +6,8 @@ from collections import Counter
 
 import pysam
 import pytest
+import vcf_files
+from vcf_files import record_line, write_fasta
 
 from haplexpr.normalisation import contig_renames, normalise_vcf, read_contig_map
 from haplexpr.variants import VariantInputError
@@ -27,10 +29,7 @@ def genome():
 
 @pytest.fixture
 def reference(tmp_path, genome):
-    path = tmp_path / "reference.fa"
-    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in genome.items()))
-    pysam.faidx(str(path))
-    return path
+    return write_fasta(tmp_path / "reference.fa", genome)
 
 
 def other_base(base: str) -> str:
@@ -39,26 +38,12 @@ def other_base(base: str) -> str:
 
 def write_vcf(folder, records, contigs=("1", "2"), samples=SAMPLES):
     """bgzip a VCF from ``CHROM POS REF ALT INFO GT...`` records."""
-    header = [
-        "##fileformat=VCFv4.2",
-        *(f"##contig=<ID={c},length=300>" for c in contigs),
-        '##ALT=<ID=DEL,Description="Deletion">',
-        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">',
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
-        + "\t"
-        + "\t".join(samples),
-    ]
-    body = []
+    lines = []
     for record in records:
-        chrom, pos, ref, alt, info, *gts = record.split()
-        body.append("\t".join([chrom, pos, ".", ref, alt, ".", "PASS", info, "GT", *gts]))
-    plain = folder / "download.vcf"
-    plain.write_text("\n".join(header + body) + "\n")
-    path = folder / "download.vcf.gz"
-    pysam.tabix_compress(str(plain), str(path), force=True)
-    plain.unlink()
-    return path
+        chrom, pos, ref, alt, info, *calls = record.split()
+        lines.append(record_line(chrom, pos, ref, alt, calls, info=info))
+    lengths = dict.fromkeys(contigs, 300)
+    return vcf_files.write_vcf(folder / "download.vcf.gz", lines, samples, lengths)
 
 
 def records_of(path):

@@ -13,6 +13,8 @@ import pandas as pd
 import pysam
 import pysam.bcftools
 import pytest
+import vcf_files
+from vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
 from haplexpr.genes import GeneWindow, gene_windows
@@ -141,46 +143,26 @@ def expected_haplotype(
     return sequence, tss_offset
 
 
-def write_reference(path: Path) -> Path:
-    with path.open("w") as out:
-        for chrom, seq in REFERENCE.items():
-            out.write(f">{chrom}\n")
-            for i in range(0, len(seq), 60):
-                out.write(seq[i : i + 60] + "\n")
-    pysam.faidx(str(path))
-    return path
-
-
 def write_vcf(path: Path, chrom: str, samples=(SAMPLE, OTHER)) -> Path:
     """A phased, bgzipped and indexed VCF of the test variants on one contig."""
     lines = [
-        "##fileformat=VCFv4.2",
-        *(f"##contig=<ID={c},length={n}>" for c, n in CONTIG_LENGTHS.items()),
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
-        + "\t"
-        + "\t".join(samples),
-    ]
-    for v in sorted(VARIANTS, key=lambda v: v.pos):
-        if v.chrom != chrom:
-            continue
-        genotypes = [f"{v.gt[0]}|{v.gt[1]}", f"{v.other_gt[0]}|{v.other_gt[1]}"][: len(samples)]
-        lines.append(
-            "\t".join([chrom, str(v.pos + 1), ".", v.ref, v.alt, ".", "PASS", ".", "GT"])
-            + "\t"
-            + "\t".join(genotypes)
+        record_line(
+            chrom,
+            v.pos + 1,
+            v.ref,
+            v.alt,
+            [f"{a}|{b}" for a, b in (v.gt, v.other_gt)][: len(samples)],
         )
-    plain = path.with_suffix("")
-    plain.write_text("\n".join(lines) + "\n")
-    pysam.tabix_compress(str(plain), str(path), force=True)
-    pysam.bcftools.index(str(path))
-    return path
+        for v in sorted(VARIANTS, key=lambda v: v.pos)
+        if v.chrom == chrom
+    ]
+    return vcf_files.write_vcf(path, lines, samples, CONTIG_LENGTHS, index=True)
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("inputs")
-    reference = write_reference(root / "ref.fa")
+    reference = write_fasta(root / "ref.fa", REFERENCE)
     vcfs = {chrom: write_vcf(root / f"chr{chrom}.vcf.gz", chrom) for chrom in CONTIG_LENGTHS}
     return reference, vcfs
 
@@ -511,20 +493,9 @@ def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
     the fast engine, which follows bcftools minus that stray write, answers).
     """
     seq = "GATTACAGCATCGAGGCTAACGTTAGCCATGGACTCATGCATCCGTAGGACTTGACGGTC"
-    reference = tmp_path / "ref.fa"
-    reference.write_text(f">1\n{seq}\n")
-    pysam.faidx(str(reference))
-    header = [
-        "##fileformat=VCFv4.2",
-        f"##contig=<ID=1,length={len(seq)}>",
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1",
-    ]
-    plain = tmp_path / "calls.vcf"
-    plain.write_text("\n".join([*header, "1\t9\t.\tCATCG\tAG\t.\tPASS\t.\tGT\t1|0"]) + "\n")
-    vcf = tmp_path / "calls.vcf.gz"
-    pysam.tabix_compress(str(plain), str(vcf))
-    pysam.tabix_index(str(vcf), preset="vcf")
+    reference = write_fasta(tmp_path / "ref.fa", {"1": seq})
+    line = record_line("1", 9, "CATCG", "AG", ["1|0"])
+    vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1"], {"1": len(seq)}, True)
     window = [Interval("1", 10, 30)]
     with pytest.raises(ConsensusError, match="crashed"):
         window_sequences(reference, vcf, ["S1"], window, engine="bcftools")
@@ -537,19 +508,8 @@ def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
 )
 def test_fast_engine_refuses_a_gt_it_cannot_read(tmp_path, fmt, call):
     seq = "ACGTACGTAC" * 6
-    reference = tmp_path / "ref.fa"
-    reference.write_text(f">1\n{seq}\n")
-    pysam.faidx(str(reference))
-    plain = tmp_path / "calls.vcf"
-    plain.write_text(
-        "##fileformat=VCFv4.2\n##contig=<ID=1,length=60>\n"
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
-        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
-        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
-        f"1\t5\t.\tA\tC\t.\tPASS\t.\t{fmt}\t{call}\n"
-    )
-    vcf = tmp_path / "calls.vcf.gz"
-    pysam.tabix_compress(str(plain), str(vcf))
-    pysam.tabix_index(str(vcf), preset="vcf")
+    reference = write_fasta(tmp_path / "ref.fa", {"1": seq})
+    line = record_line("1", 5, "A", "C", [call], fmt)
+    vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1"], {"1": 60}, True)
     with pytest.raises(ConsensusError, match="GT"):
         window_sequences(reference, vcf, ["S1"], [Interval("1", 0, 60)], engine="fast")

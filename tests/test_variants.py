@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pysam
 import pytest
+import vcf_files
+from vcf_files import record_line, write_fasta
 
 from haplexpr import variants
 from haplexpr.coordinates import Interval
@@ -24,19 +26,9 @@ def genome():
     }
 
 
-def write_reference(path: Path, genome: dict[str, str], prefix: str = "") -> Path:
-    with path.open("w") as out:
-        for name, seq in genome.items():
-            out.write(f">{prefix}{name}\n")
-            for i in range(0, len(seq), 60):
-                out.write(seq[i : i + 60] + "\n")
-    pysam.faidx(str(path))
-    return path
-
-
 @pytest.fixture
 def reference(tmp_path, genome):
-    return write_reference(tmp_path / "reference.fa", genome)
+    return write_fasta(tmp_path / "reference.fa", genome)
 
 
 def other_base(base: str) -> str:
@@ -47,28 +39,11 @@ def write_vcf(
     folder: Path, records: list[str], contig: str = "1", samples=SAMPLES, fmt: str = "GT"
 ) -> Path:
     """bgzip a VCF with the given records (``CHROM POS REF ALT <FORMAT values>...``)."""
-    header = [
-        "##fileformat=VCFv4.2",
-        f"##contig=<ID={contig},length=300>",
-        "##contig=<ID=2,length=120>",
-        '##ALT=<ID=DEL,Description="Deletion">',
-        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">',
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
-        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
-        + "\t"
-        + "\t".join(samples),
-    ]
-    body = []
+    lines = []
     for record in records:
-        chrom, pos, ref, alt, *gts = record.split()
-        body.append("\t".join([chrom, pos, ".", ref, alt, ".", "PASS", ".", fmt, *gts]))
-    plain = folder / "calls.vcf"
-    plain.write_text("\n".join(header + body) + "\n")
-    path = folder / "calls.vcf.gz"
-    pysam.tabix_compress(str(plain), str(path), force=True)
-    plain.unlink()
-    return path
+        chrom, pos, ref, alt, *calls = record.split()
+        lines.append(record_line(chrom, pos, ref, alt, calls, fmt))
+    return vcf_files.write_vcf(folder / "calls.vcf.gz", lines, samples, {contig: 300, "2": 120})
 
 
 def snv(genome, pos: int, gts: str, chrom: str = "1", label: str | None = None) -> str:
@@ -130,7 +105,7 @@ def test_record_on_another_chromosome(tmp_path, reference, genome):
 
 def test_chr_named_reference_and_vcf_listed_for_bare_chromosome(tmp_path, genome):
     # The chromosome wildcard comes from the VCF's URL ("1"); reference and VCF say chr1.
-    reference = write_reference(tmp_path / "chr.fa", genome, prefix="chr")
+    reference = write_fasta(tmp_path / "chr.fa", genome, prefix="chr")
     records = [
         snv(genome, 15, "0|1 0|0 0|0", label="chr1"),
         snv(genome, 40, "1|1 0|1 0|0", label="chr1"),
