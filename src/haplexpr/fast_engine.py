@@ -30,6 +30,7 @@ from haplexpr.haplotype_edits import (
     windows_by_chromosome,
 )
 from haplexpr.haplotype_kernel import ALLELE_OUT_OF_RANGE, MISSING, OK, SKIP, apply_window
+from haplexpr.variants import check_samples
 from haplexpr.vcf_kernel import (
     MALFORMED_GT,
     NOT_SNV,
@@ -102,12 +103,7 @@ def read_variants(
     with tabix:
         header = tabix.header[-1] if tabix.header else ""
         file_samples = header.rstrip("\n").split("\t")[9:]
-        absent = [s for s in samples if s not in set(file_samples)]
-        if absent:
-            raise EngineError(
-                f"{vcf_path}: {len(absent)} samples are not in the VCF, e.g. "
-                f"{', '.join(absent[:5])}; fix the individual lists or the VCF"
-            )
+        check_samples(file_samples, samples, vcf_path)
         declared = {
             line.split("ID=", 1)[1].split(",", 1)[0].rstrip(">")
             for line in tabix.header

@@ -118,7 +118,7 @@ def normalise_vcf(
         report.renamed = contig_renames(contigs, reference_contigs, explicit, harmonise_contigs)
         if first is not None:
             _check_contig(first.chrom, report.renamed, reference_contigs, source, reference)
-        check_samples(vcf, samples, source)
+        check_samples(vcf.header.samples, samples, source)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", dir=dest.parent) as scratch:

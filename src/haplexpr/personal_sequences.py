@@ -43,6 +43,7 @@ from haplexpr.haplotype_edits import (
     windows_by_chromosome,
 )
 from haplexpr.sequence_store import StoredSequence, write_store
+from haplexpr.variants import VariantInputError, check_samples
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def build_haplotype_store(
             missing=missing,
             variants=variants,
         )
-    except EngineError as error:
+    except (EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error
     edits.save(path)
     log.info(
@@ -134,7 +135,7 @@ def window_sequences(
             missing=missing,
             variants=variants,
         )
-    except EngineError as error:
+    except (EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error
     with pysam.FastaFile(str(reference)) as fasta:
         bases = [fasta.fetch(w.chrom, w.start, w.end).encode() for w in windows]
@@ -167,38 +168,28 @@ def bcftools_haplotypes(
     """The bcftools engine: run bcftools consensus, then record its output as edits."""
     by_chrom = windows_by_chromosome(windows, vcfs)
     for chrom in by_chrom:
-        _check_samples(vcfs[chrom], samples)
+        with pysam.VariantFile(str(vcfs[chrom])) as vcf:
+            check_samples(vcf.header.samples, samples, vcfs[chrom])
     n_columns = 2 * len(samples)
     collector = EditCollector(len(windows), n_columns)
     with tempfile.TemporaryDirectory(prefix="haplexpr-consensus-") as tmp:
         for chrom, numbers in by_chrom.items():
             region_fasta = Path(tmp) / "windows.fa"
-            bases = write_region_fasta(
-                reference, [windows[i].interval for i in numbers], region_fasta
-            )
+            intervals = [windows[i].interval for i in numbers]
+            bases = write_region_fasta(reference, intervals, region_fasta)
+            regions = [interval.to_region() for interval in intervals]
             per_column: list[list[tuple[str, list]]] = []
             for sample in samples:
                 for haplotype in (1, 2):
                     per_column.append(
                         run_consensus(
-                            region_fasta, vcfs[chrom], sample, haplotype, missing, variants
+                            region_fasta, regions, vcfs[chrom], sample, haplotype, missing, variants
                         )
                     )
             for k, number in enumerate(numbers):
                 columns = [column[k] for column in per_column]
                 collector.add(number, *_window_edits(bases[k], windows[number], columns))
     return collector.finish(samples, names)
-
-
-def _check_samples(vcf: str | Path, samples: list[str]) -> None:
-    with pysam.VariantFile(str(vcf)) as handle:
-        present = set(handle.header.samples)
-    absent = [s for s in samples if s not in present]
-    if absent:
-        raise ConsensusError(
-            f"{len(absent)} samples are not in {vcf}, e.g. {', '.join(absent[:5])}; "
-            "check the individual lists"
-        )
 
 
 def write_region_fasta(reference: str | Path, windows: list[Interval], path: Path) -> list[str]:
@@ -214,13 +205,17 @@ def write_region_fasta(reference: str | Path, windows: list[Interval], path: Pat
 
 def run_consensus(
     region_fasta: Path,
+    regions: list[str],
     vcf: str | Path,
     sample: str,
     haplotype: int,
     missing: str = "reference",
     variants: str = "all",
 ) -> list[tuple[str, list]]:
-    """One ``bcftools consensus`` over every window of a FASTA: (sequence, chain) per window."""
+    """One ``bcftools consensus`` over every window of a FASTA: (sequence, chain) per window.
+
+    ``regions`` are the FASTA's record names, which bcftools must return in that order.
+    """
     out = region_fasta.with_suffix(f".{sample}.hap{haplotype}.fa")
     chain = region_fasta.with_suffix(f".{sample}.hap{haplotype}.chain")
     args = ["-f", str(region_fasta), "-s", sample, "-H", str(haplotype)]
@@ -250,11 +245,10 @@ def run_consensus(
     chains = read_chains(chain)
     out.unlink()
     chain.unlink()
-    names = [line[1:].strip() for line in region_fasta.read_text().splitlines() if line[:1] == ">"]
-    if [name for name, _ in sequences] != names or len(chains) != len(names):
+    if [name for name, _ in sequences] != regions or len(chains) != len(regions):
         raise ConsensusError(
             f"bcftools consensus returned {len(sequences)} sequences and {len(chains)} chains "
-            f"for {len(names)} windows (sample {sample}, haplotype {haplotype})"
+            f"for {len(regions)} windows (sample {sample}, haplotype {haplotype})"
         )
     return [(seq, blocks) for (_, seq), blocks in zip(sequences, chains, strict=True)]
 

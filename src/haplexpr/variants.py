@@ -19,7 +19,7 @@ import logging
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -103,7 +103,7 @@ def check_vcf(
     with pysam.FastaFile(str(reference_path)) as reference:
         bases = _ReferenceBases(reference)
         with pysam.VariantFile(str(vcf_path)) as header:
-            check_samples(header, samples, vcf_path)  # before cyvcf2 subsets them
+            check_samples(header.header.samples, samples, vcf_path)  # before cyvcf2 subsets
             if region is not None:
                 _check_region(header, region, vcf_path, bases.lengths)
         contigs = _listed_contigs(chrom, reference.references)
@@ -245,9 +245,9 @@ class _ReferenceBases:
         return self.bases[start - self.start : end - self.start]
 
 
-def check_samples(vcf: pysam.VariantFile, samples: list[str], vcf_path: str | Path) -> None:
-    """Fail, naming them, if study ``samples`` are not in the VCF's header."""
-    present = set(vcf.header.samples)
+def check_samples(present: Iterable[str], samples: list[str], vcf_path: str | Path) -> None:
+    """Fail, naming them, if study ``samples`` are not among the VCF's ``present`` ones."""
+    present = set(present)
     absent = [s for s in samples if s not in present]
     if absent:
         raise VariantInputError(
