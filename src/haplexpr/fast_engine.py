@@ -21,8 +21,6 @@ import pysam
 
 from haplexpr.coordinates import Interval
 from haplexpr.haplotype_edits import (
-    MISSING_POLICIES,
-    VARIANT_MODES,
     EditCollector,
     EngineError,
     HaplotypeEdits,
@@ -87,8 +85,6 @@ def read_variants(
     chunks (``vcf_kernel.parse_records``), so memory follows the records kept, not the
     file's width. ``keep_missing`` keeps missing alleles (needed for ``missing="N"``).
     """
-    if variants not in VARIANT_MODES:
-        raise EngineError(f"variants must be one of {VARIANT_MODES}, not {variants!r}")
     vcf_path = Path(vcf_path)
     index = next(
         (p for p in (Path(f"{vcf_path}.csi"), Path(f"{vcf_path}.tbi")) if p.exists()), None
@@ -253,9 +249,10 @@ def fast_haplotypes(
     variants: str = "all",
     threads: int = 1,
 ) -> HaplotypeEdits:
-    """Both haplotypes of every sample over every window: one VCF pass per chromosome."""
-    if missing not in MISSING_POLICIES:
-        raise EngineError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
+    """Both haplotypes of every sample over every window: one VCF pass per chromosome.
+
+    ``missing`` and ``variants`` are checked by the entry points in ``personal_sequences``.
+    """
     started = time.monotonic()
     by_chrom = windows_by_chromosome(windows, vcfs)
     collector = EditCollector(len(windows), 2 * len(samples))

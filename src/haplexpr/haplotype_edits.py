@@ -20,7 +20,6 @@ from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
 from haplexpr.haplotype_kernel import materialise, materialise_columns
 
-MISSING_POLICIES = ("reference", "N")
 VARIANT_MODES = ("all", "snvs")
 
 

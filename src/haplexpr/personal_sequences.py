@@ -34,7 +34,6 @@ from haplexpr.coordinates import Interval
 from haplexpr.fast_engine import fast_haplotypes
 from haplexpr.genes import GeneWindow
 from haplexpr.haplotype_edits import (
-    MISSING_POLICIES,
     VARIANT_MODES,
     EditCollector,
     EngineError,
@@ -43,7 +42,7 @@ from haplexpr.haplotype_edits import (
     windows_by_chromosome,
 )
 from haplexpr.sequence_store import StoredSequence, write_store
-from haplexpr.variants import VariantInputError, check_samples
+from haplexpr.variants import MISSING_POLICIES, VariantInputError, check_samples
 
 log = logging.getLogger(__name__)
 
