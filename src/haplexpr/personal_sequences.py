@@ -83,20 +83,17 @@ def build_haplotype_store(
 ) -> Path:
     """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
-    _check_options(engine, missing, variants)
-    build = partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
-    try:
-        edits = build(
-            reference,
-            vcfs,
-            samples,
-            [Window(w.interval, w.tss) for w in windows],
-            [w.gene for w in windows],
-            missing=missing,
-            variants=variants,
-        )
-    except (EngineError, VariantInputError) as error:
-        raise ConsensusError(str(error)) from error
+    edits = _haplotypes(
+        engine,
+        reference,
+        vcfs,
+        samples,
+        [Window(w.interval, w.tss) for w in windows],
+        [w.gene for w in windows],
+        missing,
+        variants,
+        threads,
+    )
     edits.save(path)
     log.info(
         "built %d haplotype windows for %d samples with the %s engine in %.1f s -> %s "
@@ -121,21 +118,16 @@ def window_sequences(
     variants: str = "all",
 ) -> dict[tuple[str, int], list[str]]:
     """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs)."""
-    _check_options(engine, missing, variants)
-    vcfs = {w.chrom: vcf for w in windows}
-    build = fast_haplotypes if engine == "fast" else bcftools_haplotypes
-    try:
-        edits = build(
-            reference,
-            vcfs,
-            samples,
-            [Window(w, w.start) for w in windows],
-            [w.to_region() for w in windows],
-            missing=missing,
-            variants=variants,
-        )
-    except (EngineError, VariantInputError) as error:
-        raise ConsensusError(str(error)) from error
+    edits = _haplotypes(
+        engine,
+        reference,
+        {w.chrom: vcf for w in windows},
+        samples,
+        [Window(w, w.start) for w in windows],
+        [w.to_region() for w in windows],
+        missing,
+        variants,
+    )
     with pysam.FastaFile(str(reference)) as fasta:
         bases = [fasta.fetch(w.chrom, w.start, w.end).encode() for w in windows]
     return {
@@ -145,7 +137,18 @@ def window_sequences(
     }
 
 
-def _check_options(engine: str, missing: str, variants: str) -> None:
+def _haplotypes(
+    engine: str,
+    reference: str | Path,
+    vcfs: dict[str, str | Path],
+    samples: list[str],
+    windows: list[Window],
+    names: list[str],
+    missing: str,
+    variants: str,
+    threads: int = 1,
+) -> HaplotypeEdits:
+    """Check the options, run the chosen engine; any input problem is a ConsensusError."""
     for name, value, allowed in (
         ("engine", engine, ENGINES),
         ("missing", missing, MISSING_POLICIES),
@@ -153,6 +156,11 @@ def _check_options(engine: str, missing: str, variants: str) -> None:
     ):
         if value not in allowed:
             raise ConsensusError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    build = partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
+    try:
+        return build(reference, vcfs, samples, windows, names, missing=missing, variants=variants)
+    except (EngineError, VariantInputError) as error:
+        raise ConsensusError(str(error)) from error
 
 
 def bcftools_haplotypes(
