@@ -2,8 +2,9 @@
 
 For the README's resource table and ``profiles/slurm``: builds the full-size architecture
 (random weights; no download needed), runs one forward + backward pass through the seed's
-head at each input length, and prints seconds per step and peak GPU memory. Run on a GPU
-node; ``--tiny`` runs the tiny demo configuration on any device as a smoke test.
+head at each input length, then one prediction (forward only), and prints seconds and peak
+GPU memory of each. Run on a GPU node; ``--tiny`` runs the tiny demo configuration on any
+device as a smoke test.
 
     python benchmarks/gpu_s2f_step.py [--models enformer borzoi] [--lengths 64000 ...]
                                       [--batch 1] [--checkpointing] [--tiny]
@@ -35,24 +36,48 @@ TINY = {"enformer": TINY_ENFORMER, "borzoi": TINY_BORZOI}
 NATIVE_LENGTH = {"enformer": 196_608, "borzoi": 524_288}
 
 
-def step(model: torch.nn.Module, length: int, batch: int, device: torch.device) -> tuple:
-    """Seconds and peak memory (GiB; NaN on CPU) of one forward + backward step."""
+def measure(model: torch.nn.Module, length: int, batch: int, device: torch.device, train: bool):
+    """Seconds and peak GPU memory (GiB; NaN on CPU) of one training step or one prediction.
+
+    A training step is forward + loss + backward; a prediction is a forward pass without
+    gradients. Both run in bfloat16 autocast on CUDA, as training and prediction do.
+    """
     x = torch.zeros(batch, 2, length, 4, device=device)
     x[..., 0] = 1
     y = torch.zeros(batch, device=device)
+    model.train(train)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
     started = time.perf_counter()
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        loss = combined_loss(model(x).float(), y, 0.3)
-    loss.backward()
+    with (
+        torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"),
+        torch.set_grad_enabled(train),
+    ):
+        output = model(x).float()
+    if train:
+        combined_loss(output, y, 0.3).backward()
+        model.zero_grad(set_to_none=True)
     if device.type == "cuda":
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() / 2**30
     else:
         peak = float("nan")
     return time.perf_counter() - started, peak
+
+
+def timed(model: torch.nn.Module, length: int, batch: int, device, train: bool) -> str:
+    """One warm-up (kernels, allocator) then one timed call, or "out of memory"."""
+    try:
+        measure(model, length, batch, device, train)
+        seconds, peak = measure(model, length, batch, device, train)
+    except torch.OutOfMemoryError:
+        return "out of memory"
+    finally:
+        model.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return f"{seconds:.3f} s, peak {peak:.1f} GiB"
 
 
 def main() -> None:
@@ -77,15 +102,12 @@ def main() -> None:
             }
             model = HaplotypeAverage(s2f_class(name).from_config(config)).to(device)
             params = sum(p.numel() for p in model.parameters()) / 1e6
-            try:
-                step(model, length, args.batch, device)  # warm-up (kernels, allocator)
-                seconds, peak = step(model, length, args.batch, device)
-                result = f"{seconds:.3f} s/step, peak GPU memory {peak:.1f} GiB"
-            except torch.OutOfMemoryError:
-                result = "out of memory"
             print(
                 f"{name} ({params:.0f} M parameters) input {length:>7} bp, batch {args.batch}"
-                f" x 2 haplotypes{', checkpointing' if args.checkpointing else ''}: {result}"
+                f" x 2 haplotypes{', checkpointing' if args.checkpointing else ''}:"
+                f" training step {timed(model, length, args.batch, device, train=True)};"
+                f" prediction {timed(model, length, args.batch, device, train=False)}",
+                flush=True,
             )
             del model
             if device.type == "cuda":

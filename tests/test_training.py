@@ -1,9 +1,14 @@
-"""The shared training loop: loss, schedule, seeds, checkpoints, resume and prediction (CPU)."""
+"""The shared training loop: loss, schedule, seeds, checkpoints, resume and prediction.
+
+On the CPU by default; ``HAPLEXPR_TEST_DEVICE=cuda`` runs the training runs (determinism,
+resume after a kill, mixed precision) on a GPU.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -35,7 +40,7 @@ SETTINGS = TrainingSettings(
     final_lr_ratio=0.1,
     pairwise_alpha=0.3,
     seed=7,
-    device="cpu",
+    device=os.environ.get("HAPLEXPR_TEST_DEVICE", "cpu"),
 )
 
 
@@ -88,11 +93,11 @@ def fresh_model(seed: int = 0) -> HaplotypeAverage:
 def assert_same_state(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key in a:
-        assert torch.equal(a[key], b[key]), key
+        assert torch.equal(a[key].cpu(), b[key].cpu()), key
 
 
 def final_state(out_dir) -> dict:
-    return torch.load(out_dir / "model.pt", weights_only=True)["state_dict"]
+    return torch.load(out_dir / "model.pt", map_location="cpu", weights_only=True)["state_dict"]
 
 
 # --------------------------------------------------------------------------- loss and schedule
@@ -193,7 +198,8 @@ def test_resume_after_kill_gives_the_same_weights(tmp_path):
     with pytest.raises(KeyboardInterrupt):  # first item of epoch 3
         train(fresh_model(), ToyData(fail_at_read=2 * n + 1), SETTINGS, resumed)
     assert (resumed / "checkpoint.pt").exists()
-    assert torch.load(resumed / "checkpoint.pt", weights_only=False)["epoch"] == 2
+    checkpoint = torch.load(resumed / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert checkpoint["epoch"] == 2
     assert not (resumed / "model.pt").exists()
     assert not (resumed / "train_log.tsv").exists()
     assert not list(resumed.glob(".*tmp*"))
@@ -249,7 +255,7 @@ def test_init_weights_are_loaded_before_the_first_step(tmp_path):
     assert seen is not None
     expected = {k.removeprefix("model."): v for k, v in init_model.state_dict().items()}
     assert_same_state(seen, expected)
-    assert not torch.equal(seen["net.1.weight"], own["model.net.1.weight"])
+    assert not torch.equal(seen["net.1.weight"].cpu(), own["model.net.1.weight"])
 
 
 def test_predict_keeps_dataset_order():
@@ -331,7 +337,7 @@ def test_best_validation_epoch_is_kept(tmp_path):
     # the written model predicts what epoch 2's model predicted on the validation set
     model = fresh_model()
     model.load_state_dict(final_state(tmp_path / "v"))
-    again = predict(model, validation.dataset, batch_size=4, device="cpu")
+    again = predict(model, validation.dataset, batch_size=4, device=SETTINGS.device)
     np.testing.assert_allclose(again, seen[1], rtol=1e-6)
     assert not np.allclose(again, seen[3])
 

@@ -214,7 +214,10 @@ def train(
             model.load_state_dict(checkpoint["state_dict"])
             optimizer.load_state_dict(checkpoint["optimizer"])
             scheduler.load_state_dict(checkpoint["scheduler"])
-            torch.set_rng_state(checkpoint["rng"])
+            # map_location moved the saved generator states too; they are set from the CPU
+            torch.set_rng_state(checkpoint["rng"].cpu())
+            if device.type == "cuda":  # dropout on the GPU draws from the CUDA generator
+                torch.cuda.set_rng_state(checkpoint["cuda_rng"].cpu(), device)
             start_epoch, history = checkpoint["epoch"], checkpoint["history"]
             best = checkpoint["best"]
             log.info("resuming after epoch %d from %s", start_epoch, checkpoint_path)
@@ -273,6 +276,7 @@ def train(
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
         }
         with atomic_path(checkpoint_path) as tmp:
             torch.save(checkpoint, tmp)
