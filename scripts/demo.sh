@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 start=$(date +%s)
 .venv/bin/snakemake --profile profiles/local --cores "${CORES:-2}" all "$@"
+.venv/bin/haplexpr metrics results/metrics
 echo "demo finished in $(( $(date +%s) - start )) s: report at $(pwd)/results/report/report.html"

@@ -73,3 +73,8 @@ def test_bad_input_is_a_clear_error(demo_vcf, capsys, sample, region, message):
     )  # fmt: skip
     assert code == 1
     assert message in capsys.readouterr().err
+
+
+def test_metrics_without_summaries_is_a_clear_error(tmp_path, capsys):
+    assert main(["metrics", str(tmp_path)]) == 1
+    assert "no metrics summaries" in capsys.readouterr().err

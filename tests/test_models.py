@@ -12,7 +12,7 @@ from borzoi_pytorch.pytorch_borzoi_model import TRACKS_DF
 from borzoi_pytorch.pytorch_borzoi_utils import TargetLengthCrop
 from enformer_pytorch import Enformer
 
-from haplexpr.models.borzoi import TINY_BORZOI, BorzoiModel
+from haplexpr.models.borzoi import FULL_CONV_WIDTHS, TINY_BORZOI, BorzoiModel
 from haplexpr.models.borzoi import save_pretrained_tiny as save_tiny_borzoi
 from haplexpr.models.enformer import TINY_ENFORMER, EnformerModel
 from haplexpr.models.enformer import save_pretrained_tiny as save_tiny_enformer
@@ -302,6 +302,51 @@ def test_borzoi_gradient_checkpointing_matches():
         results.append((loss.detach(), model.trunk.conv_dna.conv_layer.weight.grad.clone()))
     torch.testing.assert_close(results[0][0], results[1][0])
     torch.testing.assert_close(results[0][1], results[1][1])
+
+
+NARROW = [8, 10, 12, 14, 16, 20, 24]
+
+
+def test_borzoi_narrow_conv_widths_keep_the_architecture():
+    """conv_widths rebuilds the hard-coded convolutions; borzoi-pytorch's forward runs them."""
+    full = Borzoi.from_hparams(**TINY_BORZOI)
+    narrow = tiny_borzoi(tiny={**TINY_BORZOI, "conv_widths": NARROW}).train()
+    trunk = narrow.trunk
+    # the same modules, in the same places, of the same kinds and kernels
+    assert [n for n, _ in trunk.named_modules()] == [n for n, _ in full.named_modules()]
+    for (name, a), b in zip(trunk.named_modules(), full.modules(), strict=True):
+        assert type(a) is type(b), name
+        if isinstance(a, torch.nn.Conv1d):
+            assert a.kernel_size == b.kernel_size and a.groups <= b.groups, name
+    convs = [trunk.conv_dna.conv_layer] + [
+        m.conv_layer for m in trunk.res_tower if hasattr(m, "conv_layer")
+    ]
+    assert [c.out_channels for c in convs] == NARROW[:6]
+    full_convs = [full.conv_dna.conv_layer] + [
+        m.conv_layer for m in full.res_tower if hasattr(m, "conv_layer")
+    ]
+    assert [c.out_channels for c in full_convs] == list(FULL_CONV_WIDTHS[:6])
+    assert trunk.human_head.in_channels == NARROW[-1] and trunk.human_head.out_channels == 7611
+    # forward, central bins, gradient down to the stem: embeddings are final_joined_convs'
+    x = one_hot_batch(2, BORZOI_LENGTH)
+    assert narrow.embeddings(x).shape == (2, 16, NARROW[-1])
+    narrow(x).pow(2).mean().backward()
+    assert trunk.conv_dna.conv_layer.weight.grad.abs().sum() > 0
+    assert sum(p.numel() for p in narrow.parameters()) < 0.05 * sum(
+        p.numel() for p in full.parameters()
+    )
+    # the track readout reads the narrowed human head
+    track = tiny_borzoi(tiny={**TINY_BORZOI, "conv_widths": NARROW}, head="track").eval()
+    assert track(x).shape == (2,)
+
+
+def test_borzoi_conv_widths_are_checked_and_kept_out_of_checkpoints(tmp_path):
+    with pytest.raises(ValueError, match="conv_widths needs 7"):
+        tiny_borzoi(tiny={**HEADLESS_BORZOI, "conv_widths": NARROW[:-1]})
+    with pytest.raises(ValueError, match="conv_widths needs 7"):
+        tiny_borzoi(tiny={**HEADLESS_BORZOI, "conv_widths": [0, *NARROW[1:]]})
+    with pytest.raises(ValueError, match="full convolution widths"):
+        save_tiny_borzoi(tmp_path / "b", {**HEADLESS_BORZOI, "conv_widths": NARROW})
 
 
 def test_borzoi_positions_follow_the_model_and_build_model_dispatches():

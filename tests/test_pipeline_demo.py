@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
+import torch
+import yaml
 from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
+
+from haplexpr import training_runs
+from haplexpr.cli import main as haplexpr_cli
+from haplexpr.config import validate_config
+from haplexpr.sequence_store import HaplotypeStore
+from haplexpr.study import Study
 
 pytestmark = pytest.mark.slow
 
-RUNS = [f"{m}/{s}" for m in ("enformer", "nt") for s in ("r", "p", "rp")]
+RUNS = [f"{m}/{s}" for m in ("enformer", "borzoi", "nt") for s in ("r", "p", "rp")]
 RUNS += ["enformer/zs", "elastic_net/p"]  # zero-shot track readout, genotype baseline
 
 
@@ -53,6 +61,8 @@ def test_trained_models_beat_the_shuffled_expression_control(demo):
     for run, margin in (
         ("enformer/p", 0.15),
         ("enformer/rp", 0.15),
+        ("borzoi/p", 0.15),
+        ("borzoi/rp", 0.15),
         ("nt/p", 0.05),
         ("elastic_net/p", 0.3),
     ):
@@ -63,6 +73,58 @@ def test_trained_models_beat_the_shuffled_expression_control(demo):
         )
         assert abs(row["shuffled_mean_r"]) < 0.05
         assert row["mean_r"] > row["shuffled_p95_mean_r"] + margin, run
+
+
+def test_metrics_command_prints_every_run_beside_its_control(demo, capsys):
+    assert haplexpr_cli(["metrics", str(demo / "results" / "metrics")]) == 0
+    printed = capsys.readouterr().out
+    for run in RUNS:
+        row = primary_metrics(demo, run)
+        line = next(x for x in printed.splitlines() if x.split()[:2] == [run, "seen_genes"])
+        assert f"{row['mean_r']:.3f}" in line and f"{row['shuffled_p95_mean_r']:.3f}" in line
+    assert sum("unseen_genes" in line for line in printed.splitlines()) == len(RUNS)
+
+
+class FirstStep(Exception):
+    """Raised at the first forward pass of training, once its weights are recorded."""
+
+
+@pytest.mark.parametrize("model_name", ["enformer", "borzoi"])
+def test_rp_first_step_starts_from_the_r_weights(demo, model_name, monkeypatch, tmp_path):
+    """The rp rule is given r's model.pt, and its first training step runs on r's weights."""
+    r_model = f"results/models/{model_name}/r/model.pt"
+    log = (demo / "results" / "logs" / "models" / model_name / "rp.log").read_text()
+    assert f"initialised from {r_model}" in log
+
+    monkeypatch.chdir(demo)  # the config's data paths are relative to the working directory
+    config = validate_config(yaml.safe_load((demo / "config.yaml").read_text()))
+    store = HaplotypeStore(
+        demo / "results" / "sequences" / "reference",
+        sorted((demo / "results" / "sequences").glob("shard*.haplotypes.npz")),
+    )
+    seen, build = {}, training_runs._model_for
+
+    def spied_model(*args):
+        model = build(*args)
+
+        def record_and_stop(module, _inputs):
+            seen.update({k: v.detach().clone() for k, v in module.state_dict().items()})
+            raise FirstStep
+
+        model.register_forward_pre_hook(record_and_stop)
+        return model
+
+    monkeypatch.setattr(training_runs, "_model_for", spied_model)
+    with pytest.raises(FirstStep):
+        training_runs.train_run(
+            Study.from_config(config), config, model_name, "rp", tmp_path, store, r_model
+        )
+    r_state = torch.load(r_model, map_location="cpu", weights_only=True)["state_dict"]
+    assert seen.keys() == r_state.keys()
+    for key, value in r_state.items():
+        assert torch.equal(seen[key], value), key
+    fresh = training_runs.build_model(config["models"][model_name], config["training"]["seed"])
+    assert any(not torch.equal(fresh.state_dict()[k], v) for k, v in r_state.items())
 
 
 def test_second_run_does_nothing(demo):

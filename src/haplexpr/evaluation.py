@@ -11,6 +11,8 @@ across individuals within each gene, which is what any model scores by chance.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -127,3 +129,33 @@ def across_gene_rows(predictions: pd.DataFrame, merged: pd.DataFrame, study: Stu
                  "across_gene_r": float(np.nanmean(r))}
             )  # fmt: skip
     return rows
+
+
+HELD_OUT_COLUMNS = [
+    "run",
+    "gene_set",
+    "n_genes",
+    "mean_r",
+    "shuffled_mean_r",
+    "shuffled_p95_mean_r",
+    "sign_agreement",
+]
+
+
+def held_out_table(metrics_dir: str | Path) -> pd.DataFrame:
+    """Every run's held-out-individual rows (seen and unseen genes) beside its control.
+
+    ``metrics_dir`` holds ``{model}/{strategy}.tsv`` summaries (``results/metrics``).
+    """
+    metrics_dir = Path(metrics_dir)
+    paths = sorted(p for p in metrics_dir.glob("*/*.tsv") if not p.name.endswith(".per_gene.tsv"))
+    if not paths:
+        raise FileNotFoundError(
+            f"no metrics summaries ({{model}}/{{strategy}}.tsv) in {metrics_dir}"
+        )
+    rows = []
+    for path in paths:
+        summary = pd.read_csv(path, sep="\t")
+        held_out = summary[summary["individuals"] == "held_out_individuals"]
+        rows.append(held_out.assign(run=f"{path.parent.name}/{path.stem}"))
+    return pd.concat(rows, ignore_index=True)[HELD_OUT_COLUMNS]

@@ -21,10 +21,14 @@ Facts about borzoi-pytorch 0.5.1 this module works around:
   pool before the transformer) and upsampled back to 32-bp bins with skip additions, so
   the length must be a multiple of 128 bp; otherwise the additions fail on a 1-bin shape
   mismatch.
-* The convolution tower's widths (512 to 1,280 channels, kernel 5) and the 1,920-d
-  ``final_joined_convs`` are hard-coded, as is the 7,611-track human head; ``BorzoiConfig``
-  only sizes the transformer. The smallest configuration therefore keeps ~19 M
-  parameters (~34 M with the human head; ``enable_human_head: false`` drops it).
+* The convolution widths (the 512-channel stem, the tower's 608 to 1,280 channels and the
+  1,920-d ``final_joined_convs``) are hard-coded; ``BorzoiConfig`` only sizes the
+  transformer, so a Borzoi with a tiny transformer keeps ~19 M parameters (~34 M with the
+  7,611-track human head) and trains ~20x slower on a CPU than a tiny Enformer. The tiny
+  configuration's ``conv_widths`` therefore rebuilds those layers narrower, the same
+  ``ConvBlock`` modules in the same places, so the forward pass is borzoi-pytorch's own.
+  Only random-initialised models take it: checkpoints (``save_pretrained_tiny``, the hub)
+  have the full widths that ``Borzoi.from_pretrained`` builds.
 * Each attention layer computes its relative-position table on its first call and keeps
   it as a plain attribute, so a second input length or a move to another device fails.
   We register the table for ``input_length`` as a non-persistent buffer instead.
@@ -43,6 +47,7 @@ from typing import Any
 import torch
 from borzoi_pytorch import Borzoi
 from borzoi_pytorch.config_borzoi import BorzoiConfig
+from borzoi_pytorch.pytorch_borzoi_model import ConvBlock
 from borzoi_pytorch.pytorch_borzoi_transformer import Attention, get_positional_embed
 from torch import nn
 
@@ -66,11 +71,16 @@ TINY_BORZOI: dict[str, Any] = {
     "attn_dim_value": 16,
 }
 
-#: Keys a tiny config may set: ``BorzoiConfig`` arguments plus the switches ``Borzoi``
-#: reads from its config (``flashed`` needs flash-attn on a GPU).
+#: Borzoi's hard-coded convolution widths: the stem, the five conv-tower blocks and
+#: ``final_joined_convs`` (the tiny configuration's ``conv_widths`` replaces them).
+FULL_CONV_WIDTHS = (512, 608, 736, 896, 1056, 1280, 1920)
+
+#: Keys a tiny config may set: ``BorzoiConfig`` arguments, the switches ``Borzoi`` reads
+#: from its config (``flashed`` needs flash-attn on a GPU) and ``conv_widths``.
 TINY_KEYS = (frozenset(inspect.signature(BorzoiConfig).parameters) - {"kwargs"}) | {
     "enable_human_head",
     "flashed",
+    "conv_widths",
 }
 
 
@@ -80,7 +90,46 @@ def _build_tiny(tiny: Mapping[str, Any] | None) -> Borzoi:
     unknown = sorted(set(hparams) - TINY_KEYS)
     if unknown:
         raise ValueError(f"tiny Borzoi: unknown keys {unknown}; allowed: {sorted(TINY_KEYS)}")
-    return Borzoi.from_hparams(**hparams)
+    widths = hparams.pop("conv_widths", None)
+    trunk = Borzoi.from_hparams(**hparams)
+    if widths is not None:
+        _set_conv_widths(trunk, widths)
+    return trunk
+
+
+def _set_conv_widths(trunk: Borzoi, widths: Iterable[int]) -> None:
+    """Rebuild the hard-coded convolutions with ``widths`` (see FULL_CONV_WIDTHS).
+
+    Each replaced layer is the module borzoi-pytorch builds there (``Conv1d`` stem,
+    ``ConvBlock``) with the same kernel, so ``Borzoi.forward`` runs unchanged.
+    """
+    widths = [int(w) for w in widths]
+    if len(widths) != len(FULL_CONV_WIDTHS) or min(widths) < 1:
+        raise ValueError(
+            f"tiny Borzoi: conv_widths needs {len(FULL_CONV_WIDTHS)} positive widths (stem,"
+            f" five conv-tower blocks, final_joined_convs; full size {list(FULL_CONV_WIDTHS)}),"
+            f" got {widths}"
+        )
+    stem, *tower, joined = widths
+    dim = trunk.config.dim
+    new = [nn.Conv1d(4, stem, kernel_size=15, padding="same")]
+    trunk.conv_dna.conv_layer = new[-1]
+    blocks = [i for i, m in enumerate(trunk.res_tower) if isinstance(m, ConvBlock)]
+    for i, c_in, c_out in zip(blocks, [stem, *tower[:-1]], tower, strict=True):
+        new.append(ConvBlock(c_in, c_out, kernel_size=5))
+        trunk.res_tower[i] = new[-1]
+    new.append(ConvBlock(tower[-1], dim, kernel_size=5))
+    trunk.unet1[1] = new[-1]
+    new.append(ConvBlock(tower[-1], dim, kernel_size=1))
+    trunk.horizontal_conv0 = new[-1]
+    new.append(ConvBlock(dim, joined, kernel_size=1))
+    trunk.final_joined_convs[0] = new[-1]
+    for name in ("human_head", "mouse_head"):
+        if hasattr(trunk, name):
+            new.append(nn.Conv1d(joined, getattr(trunk, name).out_channels, kernel_size=1))
+            setattr(trunk, name, new[-1])
+    for module in new:  # Borzoi's own initialisation, as post_init gave the layers replaced
+        module.apply(trunk._init_weights)
 
 
 def save_pretrained_tiny(
@@ -88,8 +137,11 @@ def save_pretrained_tiny(
 ) -> Path:
     """Save a random-initialised tiny Borzoi that ``from_config(pretrained=path)`` can load.
 
-    Tests use it to exercise the same ``from_pretrained`` code path a hub checkpoint takes.
+    Tests use it to exercise the same ``from_pretrained`` code path a hub checkpoint takes,
+    which builds the full convolution widths: ``conv_widths`` is refused here.
     """
+    if tiny is not None and "conv_widths" in tiny:
+        raise ValueError("a Borzoi checkpoint has the full convolution widths: drop conv_widths")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         trunk = _build_tiny(tiny)
