@@ -24,6 +24,7 @@ import torch
 from haplexpr.models.borzoi import TINY_BORZOI
 from haplexpr.models.enformer import TINY_ENFORMER
 from haplexpr.models.s2f import s2f_class
+from haplexpr.precision import mixed_precision_context
 from haplexpr.training import HaplotypeAverage, combined_loss
 
 # Full-size hyper-parameters: Enformer (Avsec et al. 2021; enformer-pytorch defaults) and
@@ -50,10 +51,7 @@ def measure(model: torch.nn.Module, length: int, batch: int, device: torch.devic
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
     started = time.perf_counter()
-    with (
-        torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"),
-        torch.set_grad_enabled(train),
-    ):
+    with mixed_precision_context(device, True), torch.set_grad_enabled(train):
         output = model(x).float()
     if train:
         combined_loss(output, y, 0.3).backward()

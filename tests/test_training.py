@@ -337,7 +337,9 @@ def test_best_validation_epoch_is_kept(tmp_path):
     # the written model predicts what epoch 2's model predicted on the validation set
     model = fresh_model()
     model.load_state_dict(final_state(tmp_path / "v"))
-    again = predict(model, validation.dataset, batch_size=4, device=SETTINGS.device)
+    again = predict(
+        model, validation.dataset, 4, SETTINGS.device, mixed_precision=SETTINGS.mixed_precision
+    )
     np.testing.assert_allclose(again, seen[1], rtol=1e-6)
     assert not np.allclose(again, seen[3])
 

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from haplexpr.precision import at_least_float32, float32_head
+
 __all__ = ["DEFAULT_KERNELS_STRIDES", "TowerHead", "WindowAttentionPool"]
 
 DEFAULT_KERNELS_STRIDES: tuple[tuple[int, int], ...] = ((16, 8), (8, 4), (4, 2), (3, 2))
@@ -138,4 +140,5 @@ class TowerHead(nn.Module):
             raise ValueError(f"expected (B, T, {self.in_dim}) embeddings, got {tuple(x.shape)}")
         h = self.blocks(self.project(x.transpose(1, 2)))
         h = self.to_hidden(h).mean(dim=-1)
-        return self.mlp(h).squeeze(-1)
+        with float32_head(h):
+            return self.mlp(at_least_float32(h)).squeeze(-1)

@@ -26,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from haplexpr.atomic import atomic_path
+from haplexpr.precision import mixed_precision_context
 
 log = logging.getLogger(__name__)
 
@@ -223,11 +224,7 @@ def train(
             log.info("resuming after epoch %d from %s", start_epoch, checkpoint_path)
         else:
             log.info("ignoring %s: written with other settings or data", checkpoint_path)
-    autocast = torch.autocast(
-        device.type,
-        dtype=torch.bfloat16,
-        enabled=device.type == "cuda" and settings.mixed_precision,
-    )
+    autocast = mixed_precision_context(device, settings.mixed_precision)
     started = time.monotonic()
     for epoch in range(start_epoch, settings.epochs):
         if _patience_exhausted(settings, best, epoch):
@@ -250,7 +247,13 @@ def train(
         score = math.nan
         if validation is not None:
             score = validation.score(
-                predict(model, validation.dataset, settings.batch_size, settings.device)
+                predict(
+                    model,
+                    validation.dataset,
+                    settings.batch_size,
+                    settings.device,
+                    settings.mixed_precision,
+                )
             )
             if score > best["score"] or best["state"] is None:
                 state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -312,10 +315,18 @@ def _fingerprint(settings: TrainingSettings, n_examples: int, init: str | Path |
 
 @torch.inference_mode()
 def predict(
-    model: nn.Module, dataset: Dataset, batch_size: int, device: str = "auto"
+    model: nn.Module,
+    dataset: Dataset,
+    batch_size: int,
+    device: str = "auto",
+    mixed_precision: bool = False,
 ) -> np.ndarray:
-    """Predictions for every item of ``dataset``, in order."""
+    """Predictions for every item of ``dataset``, in order.
+
+    On CUDA, ``mixed_precision`` runs the forward pass in bfloat16, as training does.
+    """
     target = resolve_device(device)
     model.to(target).eval()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    return np.concatenate([model(x.to(target)).float().cpu().numpy() for x, _ in loader])
+    with mixed_precision_context(target, mixed_precision):
+        return np.concatenate([model(x.to(target)).float().cpu().numpy() for x, _ in loader])

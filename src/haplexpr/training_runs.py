@@ -169,7 +169,9 @@ def predict_run(
         [i for i, e in enumerate(examples) if e.individual != REFERENCE_INDIVIDUAL],
     ):
         subset = Subset(dataset, group)
-        values[group] = predict(model, subset, settings.batch_size, settings.device)
+        values[group] = predict(
+            model, subset, settings.batch_size, settings.device, settings.mixed_precision
+        )
     frame = pd.DataFrame(items, columns=["sample", "gene"]).assign(prediction=values)
     with atomic_path(out_path) as tmp:
         frame.to_parquet(tmp, index=False)

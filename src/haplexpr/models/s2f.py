@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from haplexpr.precision import at_least_float32, float32_head
+
 __all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2F_ARCHITECTURES", "S2FModel", "s2f_class"]
 
 HEADS = ("attention_pool", "track")
@@ -181,10 +183,12 @@ class S2FModel(nn.Module, ABC):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict one scalar per sequence: ``(B, L, 4)`` → ``(B,)``."""
         emb = self.central(self.embeddings(x))
-        if self.head == "track":
-            track = F.softplus(F.linear(emb, *self.track_weights()))
-            return torch.log1p(track.mean(dim=(1, 2)))
-        return self.linear(self.pool(emb)).squeeze(-1)
+        with float32_head(emb):
+            emb = at_least_float32(emb)
+            if self.head == "track":
+                track = F.softplus(F.linear(emb, *self.track_weights()))
+                return torch.log1p(track.mean(dim=(1, 2)))
+            return self.linear(self.pool(emb)).squeeze(-1)
 
 
 def s2f_class(architecture: str) -> type[S2FModel]:
