@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from haplexpr.evaluation import PER_GENE_COLUMNS, evaluate, gene_sets, row_correlations
+from haplexpr.evaluation import (
+    HELD_OUT_COLUMNS,
+    PER_GENE_COLUMNS,
+    evaluate,
+    gene_sets,
+    held_out_table,
+    row_correlations,
+)
 from haplexpr.genes import gene_table
 from haplexpr.study import REFERENCE_INDIVIDUAL, Study
 
@@ -218,3 +225,25 @@ def test_held_out_individuals_across_genes():
     assert len(per_person) == 6
     assert row["across_gene_r"] == pytest.approx(np.mean(per_person), rel=1e-10)
     assert (row["n_genes"], row["n_individuals"]) == (3, 6)
+
+
+def test_held_out_table_lists_every_run_and_skips_per_gene_files(tmp_path):
+    for run, r in (("m/p", 0.4), ("m/r", 0.1), ("n/p", 0.2)):
+        rows = [
+            {"individuals": ind, "gene_set": gs, "n_genes": 3, "mean_r": r, "shuffled_mean_r": 0.0,
+             "shuffled_p95_mean_r": 0.05, "sign_agreement": 0.6, "n_constant_predictions": 0}
+            for ind in ("held_out_individuals", "training_individuals")
+            for gs in ("seen_genes", "unseen_genes")
+        ]  # fmt: skip
+        path = tmp_path / f"{run}.tsv"
+        path.parent.mkdir(exist_ok=True)
+        pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+        pd.DataFrame({"gene": ["g"], "r": [1.0]}).to_csv(
+            path.with_suffix(".per_gene.tsv"), sep="\t", index=False
+        )
+    table = held_out_table(tmp_path)
+    assert list(table.columns) == HELD_OUT_COLUMNS
+    assert table["run"].tolist() == ["m/p", "m/p", "m/r", "m/r", "n/p", "n/p"]
+    assert table["mean_r"].tolist() == [0.4, 0.4, 0.1, 0.1, 0.2, 0.2]
+    with pytest.raises(FileNotFoundError, match="no metrics summaries"):
+        held_out_table(tmp_path / "empty")
