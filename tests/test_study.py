@@ -431,3 +431,18 @@ def test_model_training_overrides_are_checked_like_the_family_recipe(demo_config
     config = copy.deepcopy(demo_config)
     del config["training"]["s2f"]["epochs"]
     assert "'epochs' is a required property" in config_error(config)
+
+
+@pytest.mark.parametrize("architecture", ["enformer", "borzoi"])
+def test_s2f_head_and_memory_keys_reach_the_model(demo_config, architecture):
+    from haplexpr.training_runs import build_model
+
+    config = copy.deepcopy(demo_config)
+    model_config = config["models"][architecture]
+    model_config.update(gradient_checkpointing=True, pool_logits="per_dim", input_length=2048)
+    assert validate_config(config) is config
+    s2f = build_model(model_config, seed=0).model
+    assert s2f.gradient_checkpointing
+    assert s2f.pool.to_logits.out_features == s2f.pool.to_logits.in_features
+    model_config["pool_logits"] = "per_base"
+    assert "is not one of ['scalar', 'per_dim']" in config_error(config)
