@@ -446,3 +446,26 @@ def test_s2f_head_and_memory_keys_reach_the_model(demo_config, architecture):
     assert s2f.pool.to_logits.out_features == s2f.pool.to_logits.in_features
     model_config["pool_logits"] = "per_base"
     assert "is not one of ['scalar', 'per_dim']" in config_error(config)
+
+
+def test_glm_tower_and_embedding_keys_are_checked_and_reach_the_tower(demo_config):
+    from haplexpr.training_runs import build_model
+
+    config = copy.deepcopy(demo_config)
+    nt = config["models"]["nt"]
+    assert nt["tower"]["kernels_strides"] == [[16, 8], [8, 4], [4, 2], [3, 2]]  # the seed's
+    nt["tower"] = {"channels": 8, "kernels_strides": [[4, 2]], "pool_sizes": [1], "hidden": 16}
+    assert validate_config(config) is config
+    tower = build_model(nt, seed=0, embedding_dim=32).model
+    assert tower.project.out_channels == 8 and tower.receptive_field == (4, 2)
+    assert tower.to_hidden[0].out_channels == 16
+    nt["tower"]["kernels_strides"] = [[4, 2, 1]]
+    assert "is too long" in config_error(config)
+    config = copy.deepcopy(demo_config)
+    config["models"]["nt"]["dtype"] = "float64"
+    assert "is not one of ['float32', 'bfloat16', 'float16']" in config_error(config)
+    config["models"]["nt"]["dtype"] = "bfloat16"
+    config["models"]["enformer"].update(track_head="mouse", use_tf_gamma=True)
+    assert "use_tf_gamma needs input_length 196608" in config_error(config)
+    config["models"]["enformer"]["use_tf_gamma"] = False
+    assert validate_config(config) is config

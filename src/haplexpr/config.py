@@ -50,6 +50,11 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             )
         if model["family"] == "s2f" and model["input_length"] % 128:
             raise ConfigError(f"models.{name}.input_length must be a multiple of 128")
+        if model.get("use_tf_gamma") and model["input_length"] != 196_608:
+            raise ConfigError(
+                f"models.{name}.use_tf_gamma needs input_length 196608 (Enformer's native"
+                f" input), got {model['input_length']}"
+            )
     return config
 
 
