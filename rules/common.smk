@@ -39,14 +39,18 @@ wildcard_constraints:
     shard="shard[0-9]+",
 
 
+def trained_runs():
+    """Every (model, strategy) that trains a network: the deep models x r, p, rp."""
+    return [(m, s) for m in S2F_MODELS + GLM_MODELS for s in STRATEGIES]
+
+
 def runs():
     """Every (model, strategy) whose metrics `all` asks for; baselines have strategy p.
 
     S2F models with `zero_shot: true` add strategy zs: their pretrained track, untrained.
     """
-    pairs = [(m, s) for m in S2F_MODELS + GLM_MODELS for s in STRATEGIES]
     zero_shot = [(m, "zs") for m in S2F_MODELS if config["models"][m].get("zero_shot")]
-    return pairs + zero_shot + [(b, "p") for b in BASELINES]
+    return trained_runs() + zero_shot + [(b, "p") for b in BASELINES]
 
 
 def metrics_targets():

@@ -32,6 +32,7 @@ rule report_html:
     input:
         summaries=metrics_targets(),
         per_gene=[t.replace(".tsv", ".per_gene.tsv") for t in metrics_targets()],
+        train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in trained_runs()],
     output:
         report(
             "results/report/report.html",
@@ -49,6 +50,7 @@ rule report_html:
         runtime=30,
     params:
         runs=[f"{m}/{s}" for m, s in runs()],
+        trained=[f"{m}/{s}" for m, s in trained_runs()],
         models=config["models"],
     script:
         "../workflow_scripts/report_html.py"

@@ -46,7 +46,8 @@ def test_every_run_has_metrics_and_the_report_has_plots(demo):
         assert (demo / "results" / "metrics" / f"{run}.tsv").stat().st_size > 0
         assert (demo / "results" / "predictions" / f"{run}.parquet").exists()
     page = (demo / "results" / "report" / "report.html").read_text()
-    assert page.count("<img") >= 1 and "data:image/png;base64," in page
+    assert page.count("<img") >= 2 and "data:image/png;base64," in page
+    assert "<h2>Training</h2>" in page  # curves of every trained run, kept epochs marked
     for run in RUNS:
         assert run in page
 

@@ -181,6 +181,7 @@ def test_train_is_deterministic(tmp_path):
     assert list(log.columns) == LOG_COLUMNS
     steps_per_epoch = math.ceil(10 / SETTINGS.batch_size)
     assert log["epoch"].tolist() == [1, 2, 3, 4]
+    assert log["kept"].tolist() == [False, False, False, True]  # no validation: the last
     assert log["steps"].tolist() == [steps_per_epoch * e for e in (1, 2, 3, 4)]
     assert log["learning_rate"].iloc[-1] == pytest.approx(
         SETTINGS.learning_rate * SETTINGS.final_lr_ratio
@@ -334,6 +335,7 @@ def test_best_validation_epoch_is_kept(tmp_path):
     train(fresh_model(), ToyData(), SETTINGS, tmp_path / "v", validation=validation)
     log = pd.read_csv(tmp_path / "v" / "train_log.tsv", sep="\t")
     assert log["valid_score"].tolist() == [0.1, 0.5, 0.2, 0.3]
+    assert log["kept"].tolist() == [False, True, False, False]
     # the written model predicts what epoch 2's model predicted on the validation set
     model = fresh_model()
     model.load_state_dict(final_state(tmp_path / "v"))
@@ -350,6 +352,7 @@ def test_early_stopping_ends_training(tmp_path):
     train(fresh_model(), ToyData(), settings, tmp_path / "e", validation=validation)
     log = pd.read_csv(tmp_path / "e" / "train_log.tsv", sep="\t")
     assert log["epoch"].tolist() == [1, 2, 3]  # epochs 2 and 3 did not beat epoch 1
+    assert log["kept"].tolist() == [True, False, False]
 
 
 def test_gradient_accumulation_steps_the_optimiser_less_often(tmp_path):

@@ -18,4 +18,8 @@ write_report(
     {run: pd.read_csv(p, sep="\t") for run, p in zip(runs, snakemake.input.per_gene, strict=True)},
     report_notes(snakemake.params.models),
     snakemake.output[0],
+    {
+        run: pd.read_csv(p, sep="\t")
+        for run, p in zip(snakemake.params.trained, snakemake.input.train_logs, strict=True)
+    },
 )

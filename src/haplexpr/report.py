@@ -71,13 +71,82 @@ def per_gene_figure(per_gene: pd.DataFrame, summary: pd.DataFrame) -> str:
     )
 
 
+#: Trained strategies in the order the study runs them.
+TRAINED_STRATEGIES = ("r", "p", "rp")
+
+
+def _kept(log: pd.DataFrame) -> pd.DataFrame:
+    """The row of the epoch whose weights were kept (none in logs older than ``kept``)."""
+    return log[log["kept"]] if "kept" in log.columns else log.iloc[:0]
+
+
+def training_summary(train_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per trained run: epochs run, the epoch kept and its score, the last score and loss."""
+    rows = []
+    for run, log in train_logs.items():
+        kept = _kept(log)
+        rows.append(
+            {"run": run, "epochs": len(log),
+             "kept_epoch": kept["epoch"].iloc[0] if len(kept) else None,
+             "kept_valid_score": kept["valid_score"].iloc[0] if len(kept) else None,
+             "last_valid_score": log["valid_score"].iloc[-1],
+             "last_train_loss": log["train_loss"].iloc[-1]}
+        )  # fmt: skip
+    return pd.DataFrame(rows).set_index("run")
+
+
+def training_section(train_logs: dict[str, pd.DataFrame]) -> list[str]:
+    """Validation score and loss per epoch of every trained run, and the epoch kept.
+
+    A small validation split makes the best epoch a noisy choice (an early, barely trained
+    epoch can win by chance); the curves show when that happened.
+    """
+    strategies = [s for s in TRAINED_STRATEGIES if any(r.endswith(f"/{s}") for r in train_logs)]
+    figure, axes = plt.subplots(
+        2, len(strategies), figsize=(4.5 * len(strategies), 6), squeeze=False, sharex="col"
+    )
+    for column, strategy in enumerate(strategies):
+        top, bottom = axes[0, column], axes[1, column]
+        for run, log in train_logs.items():
+            model, run_strategy = run.split("/")
+            if run_strategy != strategy:
+                continue
+            (line,) = top.plot(log["epoch"], log["valid_score"], marker=".", label=model)
+            kept = _kept(log)
+            top.scatter(
+                kept["epoch"], kept["valid_score"], s=90, facecolors="none",
+                edgecolors=line.get_color(), linewidths=1.5,
+            )  # fmt: skip
+            bottom.plot(log["epoch"], log["train_loss"], color=line.get_color(), label=model)
+        top.set_title(f"strategy {strategy}")
+        top.set_ylabel("validation score")
+        top.legend(fontsize="small")
+        bottom.set_yscale("log")
+        bottom.set_ylabel("training loss")
+        bottom.set_xlabel("epoch")
+    return [
+        "<h2>Training</h2>",
+        _figure_html(
+            figure,
+            "Validation score per epoch (within-gene R over held-out training individuals for "
+            "p and rp; across-gene R over held-out genes for r); circles: the epoch whose "
+            "weights were kept. Below: training loss.",
+        ),
+        training_summary(train_logs).round(3).to_html(border=0),
+    ]
+
+
 def write_report(
     summaries: dict[str, pd.DataFrame],
     per_genes: dict[str, pd.DataFrame],
     notes: list[str],
     path: str | Path,
+    train_logs: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write ``report.html`` from each run's (``model/strategy``) summary and per-gene R."""
+    """Write ``report.html`` from each run's (``model/strategy``) summary and per-gene R.
+
+    ``train_logs`` (``model/strategy`` → ``train_log.tsv``) adds the training curves.
+    """
     summary = pd.concat([s.assign(run=run) for run, s in summaries.items()], ignore_index=True)
     per_gene = pd.concat([p.assign(run=run) for run, p in per_genes.items()], ignore_index=True)
     within = summary[summary["individuals"].isin(["held_out_individuals", "training_individuals"])]
@@ -104,6 +173,7 @@ def write_report(
         table.to_html(border=0),
         "<h2>Across-gene prediction</h2>",
         across_table.to_html(border=0),
+        *(training_section(train_logs) if train_logs else []),
     ]
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>haplexpr report</title>"

@@ -30,7 +30,7 @@ from haplexpr.precision import mixed_precision_context
 
 log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ["epoch", "steps", "train_loss", "valid_score", "learning_rate", "seconds"]
+LOG_COLUMNS = ["epoch", "steps", "train_loss", "valid_score", "learning_rate", "seconds", "kept"]
 
 
 @dataclass(frozen=True)
@@ -283,11 +283,15 @@ def train(
         }
         with atomic_path(checkpoint_path) as tmp:
             torch.save(checkpoint, tmp)
+    kept_epoch = history[-1][0] if history else 0  # the last epoch, without validation
     if best["state"] is not None:
         model.load_state_dict(best["state"])
+        kept_epoch = best["epoch"]
         log.info("keeping epoch %d (validation score %.4f)", best["epoch"], best["score"])
     with atomic_path(out_dir / "train_log.tsv") as tmp:
-        pd.DataFrame(history, columns=LOG_COLUMNS).to_csv(tmp, sep="\t", index=False)
+        frame = pd.DataFrame(history, columns=LOG_COLUMNS[:-1])
+        frame["kept"] = frame["epoch"] == kept_epoch  # whose weights model.pt holds
+        frame.to_csv(tmp, sep="\t", index=False)
     final = out_dir / "model.pt"
     with atomic_path(final) as tmp:
         torch.save({"state_dict": model.state_dict(), "settings": asdict(settings)}, tmp)
