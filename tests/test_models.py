@@ -318,14 +318,13 @@ def test_borzoi_narrow_conv_widths_keep_the_architecture():
         assert type(a) is type(b), name
         if isinstance(a, torch.nn.Conv1d):
             assert a.kernel_size == b.kernel_size and a.groups <= b.groups, name
-    convs = [trunk.conv_dna.conv_layer] + [
-        m.conv_layer for m in trunk.res_tower if hasattr(m, "conv_layer")
-    ]
-    assert [c.out_channels for c in convs] == NARROW[:6]
-    full_convs = [full.conv_dna.conv_layer] + [
-        m.conv_layer for m in full.res_tower if hasattr(m, "conv_layer")
-    ]
-    assert [c.out_channels for c in full_convs] == list(FULL_CONV_WIDTHS[:6])
+
+    def stem_and_tower_widths(borzoi: Borzoi) -> list[int]:
+        blocks = [m.conv_layer for m in borzoi.res_tower if hasattr(m, "conv_layer")]
+        return [c.out_channels for c in [borzoi.conv_dna.conv_layer, *blocks]]
+
+    assert stem_and_tower_widths(trunk) == NARROW[:6]
+    assert stem_and_tower_widths(full) == list(FULL_CONV_WIDTHS[:6])
     assert trunk.human_head.in_channels == NARROW[-1] and trunk.human_head.out_channels == 7611
     # forward, central bins, gradient down to the stem: embeddings are final_joined_convs'
     x = one_hot_batch(2, BORZOI_LENGTH)

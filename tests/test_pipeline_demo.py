@@ -6,12 +6,11 @@ import re
 
 import pytest
 import torch
-import yaml
 from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
 
 from haplexpr import training_runs
 from haplexpr.cli import main as haplexpr_cli
-from haplexpr.config import validate_config
+from haplexpr.config import load_config
 from haplexpr.sequence_store import HaplotypeStore
 from haplexpr.study import Study
 
@@ -98,7 +97,7 @@ def test_rp_first_step_starts_from_the_r_weights(demo, model_name, monkeypatch, 
     assert f"initialised from {r_model}" in log
 
     monkeypatch.chdir(demo)  # the config's data paths are relative to the working directory
-    config = validate_config(yaml.safe_load((demo / "config.yaml").read_text()))
+    config = load_config(demo / "config.yaml")
     store = HaplotypeStore(
         demo / "results" / "sequences" / "reference",
         sorted((demo / "results" / "sequences").glob("shard*.haplotypes.npz")),

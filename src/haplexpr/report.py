@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from haplexpr.atomic import atomic_path  # noqa: E402
+from haplexpr.study import STRATEGIES  # noqa: E402
 
 PRIMARY = ("held_out_individuals", "seen_genes")
 
@@ -71,10 +72,6 @@ def per_gene_figure(per_gene: pd.DataFrame, summary: pd.DataFrame) -> str:
     )
 
 
-#: Trained strategies in the order the study runs them.
-TRAINED_STRATEGIES = ("r", "p", "rp")
-
-
 def _kept(log: pd.DataFrame) -> pd.DataFrame:
     """The row of the epoch whose weights were kept (none in logs older than ``kept``)."""
     return log[log["kept"]] if "kept" in log.columns else log.iloc[:0]
@@ -101,7 +98,7 @@ def training_section(train_logs: dict[str, pd.DataFrame]) -> list[str]:
     A small validation split makes the best epoch a noisy choice (an early, barely trained
     epoch can win by chance); the curves show when that happened.
     """
-    strategies = [s for s in TRAINED_STRATEGIES if any(r.endswith(f"/{s}") for r in train_logs)]
+    strategies = [s for s in STRATEGIES if any(r.endswith(f"/{s}") for r in train_logs)]
     figure, axes = plt.subplots(
         2, len(strategies), figsize=(4.5 * len(strategies), 6), squeeze=False, sharex="col"
     )
