@@ -3,9 +3,10 @@
 Recipe (seed defaults, StatBiomed/gLM2X-Tower): Adam, linear warm-up over the first 10%
 of steps then cosine decay to lr/10, loss ``(1-a)*Huber(pred, y) + a*mean_pairs
 Huber(|pred_i - pred_j|, |y_i - y_j|)`` with a = 0.3 for individual training and 0 for the
-reference. What the seed lacks is added: fixed seeds (CPU reruns are bit-identical), a
-checkpoint after every epoch from which a killed job resumes to the same final weights,
-and a TSV log of every epoch.
+reference. What the seed lacks is added: fixed seeds (reruns are bit-identical on the same
+machine, thread count and batch shapes; other CPUs pick other float kernels), a checkpoint
+after every epoch from which a killed job resumes to the same final weights (same machine
+and threads), and a TSV log of every epoch.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class TrainingSettings:
     device: str = "auto"
     early_stopping_patience: int = 0
     batches: str = "shuffled"
+    target: str = "raw"
 
     @classmethod
     def from_config(
@@ -62,6 +64,7 @@ class TrainingSettings:
         if strategy == "r":  # one example per gene: no pairs, nothing to group
             knobs["pairwise_alpha"] = 0.0
             knobs["batches"] = "shuffled"
+            knobs["target"] = "raw"  # one value per gene: centring would leave nothing
         shared = config["training"]
         return cls(
             **knobs,

@@ -7,6 +7,7 @@ predictions of an individual's haplotypes, then trained by the one shared loop.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from functools import partial
@@ -93,6 +94,8 @@ def train_run(
     examples, held_out = study.split_validation(
         strategy, config["training"]["validation_fraction"], settings.seed
     )
+    if settings.target == "gene_centred":
+        examples, held_out = gene_centred(examples, held_out)
     dataset = make_dataset(model_config, inputs, examples)
     validation = None
     if held_out:
@@ -109,6 +112,22 @@ def train_run(
     model = _model_for(dataset, model_config, settings.seed)
     return train(
         model, dataset, settings, out_dir, init_weights=init_weights, validation=validation
+    )
+
+
+def gene_centred(
+    examples: list[Example], held_out: list[Example]
+) -> tuple[list[Example], list[Example]]:
+    """Targets minus each gene's mean over the training examples (validation uses the same).
+
+    What is left is how individuals differ within a gene; the gene's level, which
+    individual training cannot learn from a few variants, no longer dominates the loss.
+    """
+    frame = pd.DataFrame({"gene": [e.gene for e in examples], "y": [e.target for e in examples]})
+    means = frame.groupby("gene")["y"].mean().to_dict()
+    return tuple(
+        [dataclasses.replace(e, target=e.target - means[e.gene]) for e in group]
+        for group in (examples, held_out)
     )
 
 
