@@ -11,13 +11,17 @@ the shuffled control's 95th percentile, and whether the margin the test suite as
 
     python benchmarks/demo_robustness.py [--data-seeds 20261125 1 2] [--train-seeds 0 1 2 3 4]
         [--isas native default avx2 avx512] [--grid product|axes] [--models enformer borzoi nt]
-        [--variant NAME=JSON ...] [--workdir results/robustness] [--jobs 2] [--tiny]
+        [--variant NAME=JSON ...] [--design NAME="make_demo options" ...]
+        [--workdir results/robustness] [--jobs 2] [--tiny]
 
 ``--grid product`` runs every combination; ``--grid axes`` varies one factor at a time
 around the first data seed, first training seed and first ISA (all training seeds on the
 first dataset, every dataset with the first seed, every ISA with the first seed), which
-is what fits a 2-core machine in an hour. ``--variant`` adds a training recipe to compare,
-e.g. ``raw='{"target": "raw"}'`` (keys of ``training.<family>``). Each run's rows are
+is what fits a 2-core machine in a few hours. ``--variant`` adds a training recipe to
+compare, e.g. ``raw='{"target": "raw"}'`` (keys of ``training.<family>``); with ``--grid
+axes`` it runs at the base point only. ``--design`` adds a dataset of another design, e.g.
+``other="--motif GATAAGCT --effect 0.6 --genes 90 --individuals 60"``: another motif,
+effect size and scale, treated like one more data seed. Each run's rows are
 written to ``<workdir>/runs/<tag>.tsv`` when complete, so an interrupted benchmark
 resumes; the datasets' sequence stores and embeddings are built once by the real workflow
 (``snakemake sequences embeddings``). ``--tiny`` is a smoke test for the suite.
@@ -30,6 +34,7 @@ import itertools
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -53,13 +58,23 @@ def cpu_isas() -> list[str]:
     return [isa for isa in ISAS if have[isa]]
 
 
-def prepare_dataset(workdir: Path, data_seed: int, tiny: bool) -> Path:
-    """A working folder whose demo data is regenerated with ``data_seed``; stores built.
+def cpu_name() -> str:
+    """The CPU's model name, for the table's header."""
+    for line in (
+        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    ):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def prepare_dataset(workdir: Path, label: str, demo_options: list[str], tiny: bool) -> Path:
+    """A working folder with demo data from ``make_demo.py demo_options``; stores built.
 
     Runs the real workflow up to the sequence store and the gLM embeddings, plus the
     elastic net's metrics (its result depends on the data only, not on training seeds).
     """
-    folder = workdir / f"data{data_seed}"
+    folder = workdir / label
     done = folder / ".prepared"
     if done.exists():
         return folder
@@ -67,7 +82,7 @@ def prepare_dataset(workdir: Path, data_seed: int, tiny: bool) -> Path:
     data.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, str(REPO / "data" / "demo" / "make_demo.py"), "--out", str(data)]
-        + ["--seed", str(data_seed)],
+        + demo_options,
         check=True,
     )
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -88,9 +103,18 @@ def prepare_dataset(workdir: Path, data_seed: int, tiny: bool) -> Path:
     return folder
 
 
-def run_tag(data_seed: int, train_seed: int, isa: str, variant: str) -> str:
+def run_tag(dataset: str, train_seed: int, isa: str, variant: str) -> str:
     """File-name tag of one run."""
-    return f"data{data_seed}_seed{train_seed}_{isa}_{variant}"
+    return f"{dataset}_seed{train_seed}_{isa}_{variant}"
+
+
+def datasets(args) -> dict[str, list[str]]:
+    """Dataset label -> ``make_demo.py`` options: each data seed, then each ``--design``."""
+    out = {f"data{seed}": ["--seed", str(seed)] for seed in args.data_seeds}
+    for item in args.design:
+        name, _, options = item.partition("=")
+        out[f"design-{name}"] = shlex.split(options)
+    return out
 
 
 def launch(folder: Path, out: Path, train_seed: int, isa: str, overrides: dict, args) -> None:
@@ -123,7 +147,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
     torch.set_num_threads(1)
     os.chdir(folder)
-    config = yaml.safe_load(Path("config.yaml").read_text())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())  # today's recipe
     config["training"]["seed"] = train_seed
     for family in ("s2f", "tower"):
         config["training"][family].update(overrides)
@@ -190,13 +214,13 @@ def elastic_net_row(folder: Path) -> dict:
     }
 
 
-def grid(args) -> list[tuple[int, int, str]]:
-    """(data seed, training seed, ISA) combinations to run."""
+def grid(args, labels: list[str]) -> list[tuple[str, int, str]]:
+    """(dataset, training seed, ISA) combinations to run."""
     if args.grid == "product":
-        return list(itertools.product(args.data_seeds, args.train_seeds, args.isas))
-    d0, s0, i0 = args.data_seeds[0], args.train_seeds[0], args.isas[0]
+        return list(itertools.product(labels, args.train_seeds, args.isas))
+    d0, s0, i0 = labels[0], args.train_seeds[0], args.isas[0]
     combos = [(d0, s, i0) for s in args.train_seeds]
-    combos += [(d, s0, i0) for d in args.data_seeds[1:]]
+    combos += [(d, s0, i0) for d in labels[1:]]
     combos += [(d0, s0, i) for i in args.isas[1:]]
     return combos
 
@@ -233,6 +257,7 @@ def main() -> None:
     parser.add_argument("--grid", choices=["product", "axes"], default="product")
     parser.add_argument("--models", nargs="+", default=["enformer", "borzoi", "nt"])
     parser.add_argument("--variant", action="append", default=[], help="NAME=JSON overrides")
+    parser.add_argument("--design", action="append", default=[], help="NAME=make_demo options")
     parser.add_argument("--workdir", type=Path, default=REPO / "results" / "robustness")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tiny", action="store_true", help="smoke test: 1 seed, 2 epochs")
@@ -255,21 +280,33 @@ def main() -> None:
     args.isas = args.isas or ["native", *cpu_isas()]
     if args.tiny:
         args.data_seeds, args.train_seeds, args.isas = args.data_seeds[:1], [0], ["native"]
+        args.design = []
         args.models = [m for m in args.models if m != "borzoi"]
     variants = {"config": {}}
     for item in args.variant:
         name, _, blob = item.partition("=")
         variants[name] = json.loads(blob)
     started = time.monotonic()
-    folders = {seed: prepare_dataset(args.workdir, seed, args.tiny) for seed in args.data_seeds}
+    folders = {
+        label: prepare_dataset(args.workdir, label, options, args.tiny)
+        for label, options in datasets(args).items()
+    }
     print(f"datasets ready in {time.monotonic() - started:.0f} s", flush=True)
     runs = args.workdir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    todo = [
-        (name, (folders[d], runs / f"{run_tag(d, s, isa, name)}.tsv", s, isa, overrides))
-        for (d, s, isa) in grid(args)
-        for name, overrides in variants.items()
-    ]
+    combos = grid(args, list(folders))
+
+    def jobs(name: str, points: list[tuple[int, int, str]]) -> list[tuple[str, tuple]]:
+        return [
+            (name, (folders[d], runs / f"{run_tag(d, s, isa, name)}.tsv", s, isa, variants[name]))
+            for (d, s, isa) in points
+        ]
+
+    # every axis of today's recipe first, then each variant (at the base point unless
+    # --grid product): an interrupted benchmark has measured the most telling runs
+    todo = jobs("config", combos)
+    for name in list(variants)[1:]:
+        todo += jobs(name, combos if args.grid == "product" else combos[:1])
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for future in [pool.submit(launch, *job, args) for _, job in todo]:
             future.result()
@@ -281,9 +318,9 @@ def main() -> None:
             frames.append(pd.DataFrame([elastic_net_row(folder)]).assign(variant="config"))
     table = summarise(pd.concat(frames, ignore_index=True), DEMO_MARGINS)
     print(
-        f"{len(todo)} runs ({args.grid}: data seeds {args.data_seeds}, training seeds "
+        f"{len(todo)} runs ({args.grid}: datasets {list(folders)}, training seeds "
         f"{args.train_seeds}, ISAs {args.isas}; variants {list(variants)}) on "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{cpu_name()}, {os.cpu_count()} CPUs, "
         f"torch threads 1, {time.monotonic() - started:.0f} s"
     )
     print("held-out individuals, seen genes: mean per-gene R and the shuffled control's p95")

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from pipeline_runs import REPO
 
 
@@ -36,3 +37,54 @@ def test_personal_sequences_tiny_matches_bcftools():
     match = re.search(r"fast engine vs bcftools 1\.24 \(pysam\): (\d+)/(\d+) identical", out)
     assert match and match.group(1) == match.group(2) and int(match.group(2)) > 0, out
     assert re.search(r"^fast engine \(haplexpr\)\s+[\d,]+", out, flags=re.MULTILINE), out
+
+
+def load_robustness():
+    """benchmarks/demo_robustness.py as a module (benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "demo_robustness", REPO / "benchmarks" / "demo_robustness.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_robustness_grid_and_margin_check():
+    import argparse
+
+    import pandas as pd
+
+    bench = load_robustness()
+    args = argparse.Namespace(
+        grid="axes",
+        data_seeds=[10, 11],
+        design=["big=--genes 90 --motif GATAAGCT"],
+        train_seeds=[0, 1, 2],
+        isas=["native", "avx2"],
+    )
+    sets = bench.datasets(args)
+    assert sets == {
+        "data10": ["--seed", "10"],
+        "data11": ["--seed", "11"],
+        "design-big": ["--genes", "90", "--motif", "GATAAGCT"],
+    }
+    assert bench.grid(args, list(sets)) == [
+        ("data10", 0, "native"), ("data10", 1, "native"), ("data10", 2, "native"),
+        ("data11", 0, "native"), ("design-big", 0, "native"), ("data10", 0, "avx2"),
+    ]  # fmt: skip
+    args.grid = "product"
+    assert len(bench.grid(args, list(sets))) == 3 * 3 * 2
+    frame = pd.DataFrame(
+        {
+            "variant": ["config"] * 4,
+            "run": ["a/p", "a/p", "b/p", "b/p"],
+            "mean_r": [0.5, 0.3, 0.4, 0.1],
+            "shuffled_p95_mean_r": [0.07, 0.08, 0.07, 0.08],
+        }
+    )
+    table = bench.summarise(frame, {"a/p": 0.15, "b/p": 0.15}).set_index("run")
+    assert table.loc["a/p", "holds"] == "yes" and table.loc["b/p", "holds"] == "NO"
+    assert table.loc["a/p", "min_r"] == 0.3 and table.loc["a/p", "median_r"] == 0.4
+    assert table.loc["b/p", "min_r_minus_p95"] == pytest.approx(0.02)

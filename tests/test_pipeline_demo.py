@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
+import pandas as pd
 import pytest
 import torch
 from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
@@ -169,3 +173,18 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path):
     said = result.stdout + result.stderr
     assert "'some' is not one of ['all', 'snvs']" in said and "['consensus']['variants']" in said
     assert not (workdir / "results").exists()
+
+
+def test_robustness_benchmark_worker_reruns_training_on_the_demo(demo, tmp_path):
+    """benchmarks/demo_robustness.py's worker, on the demo's stores, under another ISA."""
+    out = tmp_path / "run.tsv"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "ATEN_CPU_CAPABILITY": "default"}
+    command = [sys.executable, str(REPO / "benchmarks" / "demo_robustness.py")]
+    command += ["--worker", str(demo), "--out", str(out), "--train-seeds", "3"]
+    command += ["--models", "nt", "--tiny"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = pd.read_csv(out, sep="\t")
+    assert rows["run"].tolist() == ["nt/r", "nt/p", "nt/rp"]
+    assert rows["mean_r"].between(-1, 1).all() and (rows["shuffled_p95_mean_r"] < 0.3).all()
+    assert not out.with_suffix(".work").exists()  # its scratch models are removed
