@@ -423,6 +423,8 @@ def test_nt_embed_shapes_and_padding(nt_path):
     with_n = clean[1][:100] + "NN" + clean[1][102:]  # more tokens, same output shape
     mixed = embedder.embed([clean[0], with_n])
     assert mixed.shape == (2, 105, 32)
+    # Padding changes the batch's shape and so the float32 kernels (~1e-7 on values ~1);
+    # a mask that let padding leak into attention would move states by ~1e-2.
     np.testing.assert_allclose(mixed[0], out[0], atol=1e-5)  # padding + mask leave it intact
     np.testing.assert_allclose(mixed[1], embedder.embed([with_n])[0], atol=1e-5)
     with pytest.raises(ValueError):
@@ -435,12 +437,14 @@ def test_nt_matches_direct_transformers_call_and_is_deterministic(nt_path):
     seq = random_dna(120, seed=9)
     embedder = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 1})
     first = embedder.embed([seq])
-    np.testing.assert_array_equal(first, embedder.embed([seq]))
+    np.testing.assert_array_equal(first, embedder.embed([seq]))  # same shapes, same process
     again = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 1})
     np.testing.assert_array_equal(first, again.embed([seq]))  # save -> load is exact
     untruncated = NucleotideTransformerEmbedder.from_config(
         {"pretrained": str(nt_path), "layer": 1, "truncate_layers": False}
     )
+    # Same inputs and shapes, so on one machine these agree to the last bit; the tolerance
+    # is rounding only (states ~1 after LayerNorm), far below a wrong layer's difference (~1).
     np.testing.assert_allclose(first, untruncated.embed([seq]), atol=1e-6)
 
     model = AutoModelForMaskedLM.from_pretrained(str(nt_path)).eval()

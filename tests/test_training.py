@@ -362,6 +362,8 @@ def test_best_validation_epoch_is_kept(tmp_path):
     again = predict(
         model, validation.dataset, 4, SETTINGS.device, mixed_precision=SETTINGS.mixed_precision
     )
+    # same weights, data and batch shape: equal up to rounding; another epoch's weights
+    # differ by far more (the next line)
     np.testing.assert_allclose(again, seen[1], rtol=1e-6)
     assert not np.allclose(again, seen[3])
 
