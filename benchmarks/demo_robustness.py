@@ -24,7 +24,8 @@ axes`` it runs at the base point only. ``--design`` adds a dataset of another de
 effect size and scale, treated like one more data seed. Each run's rows are
 written to ``<workdir>/runs/<tag>.tsv`` when complete, so an interrupted benchmark
 resumes; the datasets' sequence stores and embeddings are built once by the real workflow
-(``snakemake sequences embeddings``). ``--tiny`` is a smoke test for the suite.
+(``snakemake sequences embeddings``). ``--summary-only`` prints the table of the runs
+finished so far; ``--tiny`` is a smoke test for the suite.
 """
 
 from __future__ import annotations
@@ -261,6 +262,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=REPO / "results" / "robustness")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tiny", action="store_true", help="smoke test: 1 seed, 2 epochs")
+    parser.add_argument(
+        "--summary-only", action="store_true", help="print the table of the runs done so far"
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
@@ -307,18 +311,20 @@ def main() -> None:
     todo = jobs("config", combos)
     for name in list(variants)[1:]:
         todo += jobs(name, combos if args.grid == "product" else combos[:1])
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for future in [pool.submit(launch, *job, args) for _, job in todo]:
-            future.result()
+    if not args.summary_only:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for future in [pool.submit(launch, *job, args) for _, job in todo]:
+                future.result()
+    done = [(name, job) for name, job in todo if job[1].exists()]
     frames = [
-        pd.read_csv(job[1], sep="\t").assign(variant=name, tag=job[1].stem) for name, job in todo
+        pd.read_csv(job[1], sep="\t").assign(variant=name, tag=job[1].stem) for name, job in done
     ]
     for folder in folders.values():
         if (folder / "results" / "metrics" / "elastic_net" / "p.tsv").exists():
             frames.append(pd.DataFrame([elastic_net_row(folder)]).assign(variant="config"))
     table = summarise(pd.concat(frames, ignore_index=True), DEMO_MARGINS)
     print(
-        f"{len(todo)} runs ({args.grid}: datasets {list(folders)}, training seeds "
+        f"{len(done)} of {len(todo)} runs ({args.grid}: datasets {list(folders)}, training seeds "
         f"{args.train_seeds}, ISAs {args.isas}; variants {list(variants)}) on "
         f"{cpu_name()}, {os.cpu_count()} CPUs, "
         f"torch threads 1, {time.monotonic() - started:.0f} s"
