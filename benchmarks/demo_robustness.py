@@ -141,7 +141,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
     from haplexpr.atomic import atomic_path
     from haplexpr.config import validate_config
-    from haplexpr.evaluation import evaluate
+    from haplexpr.evaluation import evaluate, primary_row
     from haplexpr.sequence_store import HaplotypeStore
     from haplexpr.study import Study
     from haplexpr.training_runs import predict_run, train_run
@@ -183,10 +183,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
                 permutations=config["evaluation"]["permutations"],
                 seed=0,
             )
-            primary = summary[
-                (summary["individuals"] == "held_out_individuals")
-                & (summary["gene_set"] == "seen_genes")
-            ].iloc[0]
+            primary = primary_row(summary)
             log = pd.read_csv(run_dir / "train_log.tsv", sep="\t")
             rows.append(
                 {
@@ -204,10 +201,11 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
 def elastic_net_row(folder: Path) -> dict:
     """The elastic net's held-out seen-gene row of one dataset (no training seed)."""
-    summary = pd.read_csv(folder / "results" / "metrics" / "elastic_net" / "p.tsv", sep="\t")
-    row = summary[
-        (summary["individuals"] == "held_out_individuals") & (summary["gene_set"] == "seen_genes")
-    ].iloc[0]
+    from haplexpr.evaluation import primary_row
+
+    row = primary_row(
+        pd.read_csv(folder / "results" / "metrics" / "elastic_net" / "p.tsv", sep="\t")
+    )
     return {
         "run": "elastic_net/p",
         "mean_r": row["mean_r"],

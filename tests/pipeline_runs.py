@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from haplexpr.evaluation import primary_row
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 LOCAL_PROFILE = REPO / "profiles" / "local"
@@ -45,8 +47,4 @@ def snakemake(workdir: Path, *args: str, timeout: float = 900) -> subprocess.Com
 
 def primary_metrics(workdir: Path, run: str) -> pd.Series:
     """Held-out individuals x seen genes row of one run's metrics summary."""
-    summary = pd.read_csv(workdir / "results" / "metrics" / f"{run}.tsv", sep="\t")
-    rows = summary[
-        (summary["individuals"] == "held_out_individuals") & (summary["gene_set"] == "seen_genes")
-    ]
-    return rows.iloc[0]
+    return primary_row(pd.read_csv(workdir / "results" / "metrics" / f"{run}.tsv", sep="\t"))

@@ -107,6 +107,17 @@ def dosage_correlations(folder, motif, effect):
     return np.array(observed), np.array(implied)
 
 
+def check_lists(folder, samples, genes, n_train, n_test, n_chosen):
+    """Individual lists disjoint and covering ``samples``; individual genes among train genes."""
+    train = (folder / "train_indivs.txt").read_text().split()
+    test = (folder / "test_indivs.txt").read_text().split()
+    assert len(train) == n_train and len(test) == n_test
+    assert not set(train) & set(test) and set(train) | set(test) == set(samples)
+    chosen = (folder / "random_genes.txt").read_text().split()
+    assert len(chosen) == len(set(chosen)) == n_chosen
+    assert set(chosen) <= set(genes.index[genes["split"] == "train"])
+
+
 @pytest.fixture(scope="module")
 def truth():
     return read_truth(DEMO)
@@ -211,13 +222,7 @@ def test_tables(records):
     genes = table.drop_duplicates("gene").set_index("gene")
     assert genes["split"].value_counts().to_dict() == {"train": 45, "test": 15}
     assert all(g.startswith("ENSG00000") and len(g) == 15 for g in genes.index)
-    train = (DEMO / "train_indivs.txt").read_text().split()
-    test = (DEMO / "test_indivs.txt").read_text().split()
-    assert len(train) == 24 and len(test) == 16
-    assert not set(train) & set(test) and set(train) | set(test) == set(samples)
-    chosen = (DEMO / "random_genes.txt").read_text().split()
-    assert len(chosen) == len(set(chosen)) == 36
-    assert set(chosen) <= set(genes.index[genes["split"] == "train"])
+    check_lists(DEMO, samples, genes, n_train=24, n_test=16, n_chosen=36)
 
 
 def test_planted_signal(truth):
@@ -299,13 +304,7 @@ def test_custom_design_files(custom):
     tss = genes.groupby("chr")["TSS"].apply(lambda t: np.diff(np.sort(t.to_numpy())).min())
     assert (tss >= 10_000).all()
 
-    train = (custom / "train_indivs.txt").read_text().split()
-    test = (custom / "test_indivs.txt").read_text().split()
-    assert len(train) == 36 and len(test) == 24
-    assert not set(train) & set(test) and set(train) | set(test) == set(samples)
-    chosen = (custom / "random_genes.txt").read_text().split()
-    assert len(chosen) == len(set(chosen)) == 54
-    assert set(chosen) <= set(genes.index[genes["split"] == "train"])
+    check_lists(custom, samples, genes, n_train=36, n_test=24, n_chosen=54)
 
     truth = read_truth(custom)
     assert list(truth["gene"]) == list(genes.index)

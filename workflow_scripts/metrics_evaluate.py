@@ -12,7 +12,7 @@ import pandas as pd
 
 from haplexpr.atomic import atomic_path
 from haplexpr.config import validate_config
-from haplexpr.evaluation import evaluate
+from haplexpr.evaluation import evaluate, primary_row
 from haplexpr.runlog import configure
 from haplexpr.study import Study
 
@@ -28,9 +28,7 @@ with atomic_path(snakemake.output.per_gene) as tmp:
     per_gene.to_csv(tmp, sep="\t", index=False)
 with atomic_path(snakemake.output.summary) as tmp:
     summary.to_csv(tmp, sep="\t", index=False)
-primary = summary[
-    (summary["individuals"] == "held_out_individuals") & (summary["gene_set"] == "seen_genes")
-].iloc[0]
+primary = primary_row(summary)
 logging.getLogger("metrics").info(
     "%s/%s: held-out individuals, seen genes: mean per-gene R %.3f (shuffled control %.3f) -> %s",
     snakemake.wildcards.model,

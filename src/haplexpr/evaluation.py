@@ -131,6 +131,14 @@ def across_gene_rows(predictions: pd.DataFrame, merged: pd.DataFrame, study: Stu
     return rows
 
 
+def primary_row(summary: pd.DataFrame) -> pd.Series:
+    """The row that answers the study's question: held-out individuals, seen genes."""
+    rows = summary[
+        (summary["individuals"] == "held_out_individuals") & (summary["gene_set"] == "seen_genes")
+    ]
+    return rows.iloc[0]
+
+
 HELD_OUT_COLUMNS = [
     "run",
     "gene_set",
