@@ -24,7 +24,7 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
         workdir,
         TARGETS,
         snakefile=SNAKEFILE,
-        timeout=600,
+        timeout=1800,  # a hang guard, not a timing
     )
     assert result.returncode == 0, result.stderr[-6000:] + "\n" + slurm_cluster.diagnostics()
     for target in TARGETS:
