@@ -118,6 +118,9 @@ def test_enformer_rejects_bad_lengths_and_configs():
         EnformerModel.from_config(
             {"tiny": TINY_ENFORMER, "input_length": 4096, "use_tf_gamma": True}
         )
+    # EnformerConfig would take a misspelt field silently
+    with pytest.raises(ValueError, match=r"tiny Enformer\.dpeth: unknown key; allowed: .*depth"):
+        EnformerModel.from_config({"tiny": {**TINY_ENFORMER, "dpeth": 2}, "input_length": 4096})
     model = EnformerModel.from_config({"tiny": TINY_ENFORMER, "input_length": 4096})
     with pytest.raises(ValueError):
         model(one_hot_batch(1, 2048))
@@ -284,7 +287,7 @@ def test_borzoi_rejects_bad_lengths_and_configs():
         tiny_borzoi(input_length=BORZOI_LENGTH - 64)
     with pytest.raises(ValueError, match="center_bins"):
         tiny_borzoi(input_length=256, center_bins=10)  # 8 bins
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(ValueError, match="tiny Borzoi.depht: unknown key; allowed: .*depth"):
         tiny_borzoi(tiny={**HEADLESS_BORZOI, "depht": 2})
     with pytest.raises(ValueError):
         tiny_borzoi()(x)
@@ -461,6 +464,8 @@ def test_nt_tiny_from_config_and_layer_bounds():
         NucleotideTransformerEmbedder.from_config({"layer": 5})
     with pytest.raises(ValueError):  # more tokens than positions
         NucleotideTransformerEmbedder.from_config({"input_length": 20_000})
+    with pytest.raises(ValueError, match=r"Transformer\.hiden_size: unknown key; .*hidden_size"):
+        NucleotideTransformerEmbedder.from_config({"tiny": {"hiden_size": 16}})
 
 
 # --------------------------------------------------------------------------- tower

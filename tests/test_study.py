@@ -340,6 +340,23 @@ def test_demo_config_is_valid(demo_config):
     assert validate_config(copy.deepcopy(demo_config)) == demo_config
 
 
+@pytest.mark.parametrize(
+    ("model", "key", "value"),
+    [
+        ("enformer", "gradient_checkpoint", True),  # a typo of gradient_checkpointing
+        ("borzoi", "use_tf_gamma", True),  # an Enformer key, which Borzoi would ignore
+        ("nt", "track_index", 3),  # an S2F key on a gLM
+        ("evo2", "trak_index", 3),  # disabled models are checked too
+    ],
+)
+def test_unknown_model_key_is_refused_by_path_with_the_allowed_keys(demo_config, model, key, value):
+    config = copy.deepcopy(demo_config)
+    config["models"][model][key] = value
+    message = config_error(config)
+    assert message.startswith(f"models.{model}.{key}: unknown key; allowed: ")
+    assert "input_length" in message and "training" in message
+
+
 def test_unknown_key(demo_config):
     config = copy.deepcopy(demo_config)
     config["data"]["refrence"] = "typo.fa"

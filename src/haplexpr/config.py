@@ -22,9 +22,41 @@ ARCHITECTURE_FAMILY = {
     "evo2": "glm",
 }
 
+# Keys every model takes, and those each architecture's code reads on top. The schema lists
+# the keys of all architectures together, so a key another architecture reads, or a typo
+# (``gradient_checkpoint``), would pass it unseen; validate_config refuses both by name.
+MODEL_KEYS = frozenset(
+    {"enabled", "family", "architecture", "pretrained", "input_length", "training"}
+)
+_S2F_KEYS = frozenset(
+    {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
+    | {"gradient_checkpointing", "tiny"}
+)
+ARCHITECTURE_KEYS = {
+    "enformer": _S2F_KEYS | {"track_head", "use_tf_gamma"},
+    "borzoi": _S2F_KEYS,
+    "nucleotide_transformer": frozenset(
+        {"layer", "batch_size", "dtype", "truncate_layers", "tiny", "tower"}
+    ),
+    "evo2": frozenset({"layer", "batch_size", "tower"}),
+}
+
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the key."""
+
+
+def reject_unknown_keys(where: str, given, allowed) -> None:
+    """Raise ConfigError naming the first key of ``given`` not in ``allowed``, and the allowed.
+
+    ``where`` is the keys' path in the config (``models.enformer``) or, where the caller
+    does not know it, what they configure (``tiny Enformer``).
+    """
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}.{unknown[0]}: unknown key; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
@@ -35,6 +67,9 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     except jsonschema.ValidationError as error:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(f"config key {where}: {error.message}") from error
+    for name, model in config["models"].items():  # disabled ones too: a typo waits there
+        allowed = MODEL_KEYS | ARCHITECTURE_KEYS[model["architecture"]]
+        reject_unknown_keys(f"models.{name}", model, allowed)
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
         if model["input_length"] > window:

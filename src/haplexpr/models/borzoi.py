@@ -51,6 +51,7 @@ from borzoi_pytorch.pytorch_borzoi_model import ConvBlock
 from borzoi_pytorch.pytorch_borzoi_transformer import Attention, get_positional_embed
 from torch import nn
 
+from haplexpr.config import reject_unknown_keys
 from haplexpr.models.s2f import S2FModel
 
 __all__ = ["BorzoiModel", "TINY_BORZOI", "save_pretrained_tiny"]
@@ -87,9 +88,7 @@ TINY_KEYS = (frozenset(inspect.signature(BorzoiConfig).parameters) - {"kwargs"})
 def _build_tiny(tiny: Mapping[str, Any] | None) -> Borzoi:
     """Build the real architecture with random weights from ``tiny`` hyper-parameters."""
     hparams = dict(TINY_BORZOI if tiny is None else tiny)
-    unknown = sorted(set(hparams) - TINY_KEYS)
-    if unknown:
-        raise ValueError(f"tiny Borzoi: unknown keys {unknown}; allowed: {sorted(TINY_KEYS)}")
+    reject_unknown_keys("tiny Borzoi", hparams, TINY_KEYS)
     widths = hparams.pop("conv_widths", None)
     trunk = Borzoi.from_hparams(**hparams)
     if widths is not None:

@@ -24,6 +24,7 @@ Facts about enformer-pytorch 0.8.11 this module works around:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from enformer_pytorch import from_pretrained as enformer_from_pretrained
 from enformer_pytorch.modeling_enformer import Attention, exponential_linspace_int
 from torch import nn
 
+from haplexpr.config import reject_unknown_keys
 from haplexpr.models.s2f import S2FModel
 
 __all__ = ["EnformerModel", "TINY_ENFORMER", "save_pretrained_tiny"]
@@ -49,6 +51,14 @@ TINY_ENFORMER: dict[str, Any] = {
     "dim_divisible_by": 16,
 }
 
+#: Keys ``tiny`` may set: EnformerConfig's fields, less the two the model config owns
+#: (``target_length`` follows ``input_length``; ``use_tf_gamma`` is a model key).
+TINY_KEYS = frozenset(inspect.signature(EnformerConfig).parameters) - {
+    "kwargs",
+    "target_length",
+    "use_tf_gamma",
+}
+
 
 def _bin_size(config: EnformerConfig) -> int:
     """Return bp per output bin: the stem and conv tower each halve the length."""
@@ -56,7 +66,11 @@ def _bin_size(config: EnformerConfig) -> int:
 
 
 def _check_tiny(hparams: Mapping[str, Any]) -> None:
-    """Fail early on tiny configs that enformer-pytorch would build into a broken trunk."""
+    """Fail early on tiny configs that enformer-pytorch would build into a broken trunk.
+
+    EnformerConfig takes any keyword silently, so a misspelt one is refused here by name.
+    """
+    reject_unknown_keys("tiny Enformer", hparams, TINY_KEYS)
     config = EnformerConfig(**hparams)
     half = config.dim // 2
     filters = exponential_linspace_int(

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from haplexpr.config import reject_unknown_keys
+
 __all__ = [
     "NT_VOCAB",
     "NucleotideTransformerEmbedder",
@@ -105,6 +107,8 @@ def _tiny_esm_config(tiny_cfg: Mapping[str, Any]):
     """Build an ``EsmConfig`` in NT v2's style (rotary, no token dropout) on :data:`NT_VOCAB`."""
     from transformers import EsmConfig
 
+    # EsmConfig takes any keyword silently: refuse a misspelt field by name.
+    reject_unknown_keys("tiny Nucleotide Transformer", tiny_cfg, EsmConfig().to_dict())
     fields: dict[str, Any] = {
         "vocab_size": len(NT_VOCAB),
         "pad_token_id": NT_VOCAB.index("<pad>"),
