@@ -39,6 +39,8 @@ rule sequences_consensus:
         "../envs/bcftools.yaml"
     threads: 2
     resources:
+        # fast engine: one VCF pass per chromosome; memory grows with records x individuals
+        # of the shard
         mem_mb=8000,
         runtime=240,
     params:

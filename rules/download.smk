@@ -13,7 +13,7 @@ rule vcf_download:
     conda:
         "../envs/bcftools.yaml"
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         runtime=240,
     params:
         url=lambda wildcards: VCF_SOURCES[wildcards.chrom].url,
@@ -34,7 +34,7 @@ rule vcf_normalise:
     conda:
         "../envs/bcftools.yaml"
     resources:
-        mem_mb=1000,
+        mem_mb=2000,
         runtime=240,
     params:
         samples=STUDY.individuals,
@@ -58,7 +58,7 @@ rule vcf_index:
     conda:
         "../envs/bcftools.yaml"
     resources:
-        mem_mb=1000,
+        mem_mb=2000,
         runtime=120,
     params:
         samples=STUDY.individuals,

@@ -18,7 +18,7 @@ rule embeddings_compute:
         "../envs/glm.yaml"
     threads: 4
     resources:
-        mem_mb=8000,
+        mem_mb=16000,
         runtime=240,
         gpu=1,
     params:

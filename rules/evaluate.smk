@@ -19,7 +19,7 @@ rule metrics_evaluate:
     conda:
         "../envs/analysis.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=4000,
         runtime=30,
     params:
         permutations=config["evaluation"]["permutations"],
