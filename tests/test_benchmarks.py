@@ -88,3 +88,8 @@ def test_robustness_grid_and_margin_check():
     assert table.loc["a/p", "holds"] == "yes" and table.loc["b/p", "holds"] == "NO"
     assert table.loc["a/p", "min_r"] == 0.3 and table.loc["a/p", "median_r"] == 0.4
     assert table.loc["b/p", "min_r_minus_p95"] == pytest.approx(0.02)
+    runs = frame.assign(tag=["s0", "s1", "s0", "s1"])
+    runs.loc[len(runs)] = {"variant": "config", "run": "a/r", "mean_r": 0.0, "tag": "s0"}
+    wide = bench.per_run(runs)  # one row per run, p/rp columns only, gaps to the control
+    assert wide.index.tolist() == ["s0", "s1"] and wide.columns.tolist() == ["a/p", "b/p"]
+    assert wide.loc["s1", "b/p"] == pytest.approx(0.02)
