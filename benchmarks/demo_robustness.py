@@ -330,7 +330,8 @@ def main() -> None:
     for folder in folders.values():
         if (folder / "results" / "metrics" / "elastic_net" / "p.tsv").exists():
             frames.append(pd.DataFrame([elastic_net_row(folder)]).assign(variant="config"))
-    table = summarise(pd.concat(frames, ignore_index=True), DEMO_MARGINS)
+    measured = pd.concat(frames, ignore_index=True)
+    table = summarise(measured, DEMO_MARGINS)
     print(
         f"{len(done)} of {len(todo)} runs ({args.grid}: datasets {list(folders)}, training seeds "
         f"{args.train_seeds}, ISAs {args.isas}; variants {list(variants)}) on "
@@ -340,7 +341,7 @@ def main() -> None:
     print("held-out individuals, seen genes: mean per-gene R and the shuffled control's p95")
     print(table.to_markdown(index=False, floatfmt=".3f"))
     print("\nper run: mean per-gene R minus the control's p95 (p and rp)")
-    print(per_run(pd.concat(frames, ignore_index=True)).to_markdown(floatfmt=".3f"))
+    print(per_run(measured).to_markdown(floatfmt=".3f"))
 
 
 if __name__ == "__main__":
