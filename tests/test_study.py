@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from haplexpr.config import ConfigError, load_config, validate_config
+from haplexpr.config import (
+    ARCHITECTURE_FAMILY,
+    SCHEMA,
+    ConfigError,
+    load_config,
+    model_keys,
+    validate_config,
+)
 from haplexpr.coordinates import Interval
 from haplexpr.genes import (
     GeneWindow,
@@ -355,6 +363,13 @@ def test_unknown_model_key_is_refused_by_path_with_the_allowed_keys(demo_config,
     message = config_error(config)
     assert message.startswith(f"models.{model}.{key}: unknown key; allowed: ")
     assert "input_length" in message and "training" in message
+
+
+def test_model_keys_are_the_schemas_model_properties():
+    """Each key the schema describes is one some architecture reads, and vice versa."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    described = set(schema["$defs"]["model"]["properties"])
+    assert set().union(*(model_keys(a) for a in ARCHITECTURE_FAMILY)) == described
 
 
 def test_unknown_key(demo_config):

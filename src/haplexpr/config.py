@@ -22,24 +22,32 @@ ARCHITECTURE_FAMILY = {
     "evo2": "glm",
 }
 
-# Keys every model takes, and those each architecture's code reads on top. The schema lists
-# the keys of all architectures together, so a key another architecture reads, or a typo
-# (``gradient_checkpoint``), would pass it unseen; validate_config refuses both by name.
+# Keys every model takes, those its family's code reads, and those one architecture reads on
+# top. The schema lists the keys of all architectures together, so a key another
+# architecture reads, or a typo (``gradient_checkpoint``), would pass it unseen;
+# validate_config refuses both by name.
 MODEL_KEYS = frozenset(
     {"enabled", "family", "architecture", "pretrained", "input_length", "training"}
 )
-_S2F_KEYS = frozenset(
-    {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
-    | {"gradient_checkpointing", "tiny"}
-)
-ARCHITECTURE_KEYS = {
-    "enformer": _S2F_KEYS | {"track_head", "use_tf_gamma"},
-    "borzoi": _S2F_KEYS,
-    "nucleotide_transformer": frozenset(
-        {"layer", "batch_size", "dtype", "truncate_layers", "tiny", "tower"}
+FAMILY_KEYS = {
+    "s2f": frozenset(
+        {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
+        | {"gradient_checkpointing", "tiny"}
     ),
-    "evo2": frozenset({"layer", "batch_size", "tower"}),
+    "glm": frozenset({"layer", "batch_size", "tower"}),
 }
+ARCHITECTURE_KEYS = {
+    "enformer": frozenset({"track_head", "use_tf_gamma"}),
+    "borzoi": frozenset(),
+    "nucleotide_transformer": frozenset({"dtype", "truncate_layers", "tiny"}),
+    "evo2": frozenset(),
+}
+
+
+def model_keys(architecture: str) -> frozenset[str]:
+    """Every key a model of ``architecture`` may set."""
+    family = FAMILY_KEYS[ARCHITECTURE_FAMILY[architecture]]
+    return MODEL_KEYS | family | ARCHITECTURE_KEYS[architecture]
 
 
 class ConfigError(ValueError):
@@ -68,8 +76,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(f"config key {where}: {error.message}") from error
     for name, model in config["models"].items():  # disabled ones too: a typo waits there
-        allowed = MODEL_KEYS | ARCHITECTURE_KEYS[model["architecture"]]
-        reject_unknown_keys(f"models.{name}", model, allowed)
+        reject_unknown_keys(f"models.{name}", model, model_keys(model["architecture"]))
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
         if model["input_length"] > window:
