@@ -7,7 +7,7 @@ CPU kernel sets (``ATEN_CPU_CAPABILITY``: default, avx2, avx512 where the CPU ha
 ``native`` leaves it unset), and prints, per (variant, model, strategy), the minimum and
 median of the held-out-individual, seen-gene mean per-gene R, the median and maximum of
 the shuffled control's 95th percentile, and whether the margin the test suite asserts
-(:data:`haplexpr.demo_data.DEMO_MARGINS`) held in every run.
+(:data:`haplexpr.demo.dataset.DEMO_MARGINS`) held in every run.
 
     python benchmarks/demo_robustness.py [--data-seeds 20261125 1 2] [--train-seeds 0 1 2 3 4]
         [--isas native default avx2 avx512] [--grid product|axes] [--models enformer borzoi nt]
@@ -141,10 +141,10 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
     from haplexpr.atomic import atomic_path
     from haplexpr.config import validate_config
-    from haplexpr.evaluation import evaluate, primary_row
-    from haplexpr.sequence_store import HaplotypeStore
-    from haplexpr.study import Study
-    from haplexpr.training_runs import predict_run, train_run
+    from haplexpr.evaluation.metrics import evaluate, primary_row
+    from haplexpr.haplotypes.store import HaplotypeStore
+    from haplexpr.study.design import Study
+    from haplexpr.training.runs import predict_run, train_run
 
     torch.set_num_threads(1)
     os.chdir(folder)
@@ -201,7 +201,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
 def elastic_net_row(folder: Path) -> dict:
     """The elastic net's held-out seen-gene row of one dataset (no training seed)."""
-    from haplexpr.evaluation import primary_row
+    from haplexpr.evaluation.metrics import primary_row
 
     row = primary_row(
         pd.read_csv(folder / "results" / "metrics" / "elastic_net" / "p.tsv", sep="\t")
@@ -287,7 +287,7 @@ def main() -> None:
             args.tiny,
         )
         return
-    from haplexpr.demo_data import DEMO_MARGINS
+    from haplexpr.demo.dataset import DEMO_MARGINS
 
     args.isas = args.isas or ["native", *cpu_isas()]
     if args.tiny:

@@ -11,8 +11,8 @@ haplotypes x all windows in a child process of its own (so peak memory is per en
 - per-window bcftools (the seed's way): ``samtools faidx REF region | bcftools consensus
   -s S -H h VCF`` per window, haplotype and sample, with the binaries on PATH; timed on a
   random subset and extrapolated to the whole workload;
-- the fast engine (``haplexpr.personal_sequences``): edit-store build, then every sequence
-  materialised into reused NumPy buffers;
+- the fast engine (``haplexpr.haplotypes.personal_sequences``): edit-store build, then
+  every sequence materialised into reused NumPy buffers;
 - GenVarLoader (optional, ``--gvl-python``, an interpreter with genvarloader installed):
   dataset write, then every haplotype materialised, in its default and its fastest mode;
 - copying the reference bytes alone into a buffer, all samples x haplotypes (upper bound).
@@ -432,9 +432,9 @@ def worker_fast(spec: dict) -> dict:
     """
     sys.path.insert(0, str(REPO / "src"))
     from haplexpr.coordinates import Interval
-    from haplexpr.genes import GeneWindow
-    from haplexpr.haplotype_edits import HaplotypeEdits
-    from haplexpr.personal_sequences import build_haplotype_store
+    from haplexpr.haplotypes.edits import HaplotypeEdits
+    from haplexpr.haplotypes.personal_sequences import build_haplotype_store
+    from haplexpr.study.genes import GeneWindow
 
     m = spec["manifest"]
     contig, samples = m["contig"], m["samples"]

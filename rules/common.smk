@@ -9,9 +9,9 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
 from haplexpr.config import enabled_models, validate_config
-from haplexpr.download import read_url_list
-from haplexpr.study import REFERENCE_INDIVIDUAL
-from haplexpr.study import Study
+from haplexpr.vcf.download import read_url_list
+from haplexpr.study.design import REFERENCE_INDIVIDUAL
+from haplexpr.study.design import Study
 
 validate(config, "../schemas/config.schema.yaml")
 validate_config(config)

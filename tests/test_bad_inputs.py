@@ -269,7 +269,7 @@ def test_symbolic_and_star_records_are_dropped_and_counted(workdir):
     rewrite_vcf(workdir, lambda lines: edit_two(edit_one(lines)))
     assert run_vcf_target(workdir).returncode == 0
     assert (
-        "WARNING haplexpr.normalisation: skipped 2 records with symbolic or * alleles or no ALT "
+        "WARNING haplexpr.vcf.normalise: skipped 2 records with symbolic or * alleles or no ALT "
         "(1 * ALT, 1 symbolic ALT)"
     ) in rule_log(workdir, "normalise")
     positions = record_positions(workdir, "results/vcf/1.vcf.gz")
@@ -293,7 +293,7 @@ def test_missing_genotype_passes_with_a_warning(workdir, policy, fill):
     set_config(workdir, "consensus", missing=policy)
     assert run_vcf_target(workdir).returncode == 0
     assert (
-        "WARNING haplexpr.variants: results/vcf/1.vcf.gz: 1 genotype calls of study samples "
+        "WARNING haplexpr.vcf.check: results/vcf/1.vcf.gz: 1 genotype calls of study samples "
         f"have a missing allele; consensus writes {fill} for it (consensus.missing: {policy})"
     ) in rule_log(workdir, "index")
     report = json.loads((workdir / "results" / "vcf" / "1.check.json").read_text())

@@ -7,7 +7,7 @@ import pytest
 from pipeline_runs import REPO
 
 from haplexpr.cli import main
-from haplexpr.variants import index_vcf
+from haplexpr.vcf.check import index_vcf
 
 DEMO = REPO / "data" / "demo"
 

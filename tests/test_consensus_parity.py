@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from haplexpr.coordinates import Interval
-from haplexpr.personal_sequences import ConsensusError, window_sequences
+from haplexpr.haplotypes.personal_sequences import ConsensusError, window_sequences
 
 N_EXAMPLES = int(os.environ.get("HAPLEXPR_PARITY_EXAMPLES", "40"))
 MISSING_MODES = ("reference", "N")

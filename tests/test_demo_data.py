@@ -17,10 +17,10 @@ DEMO = ROOT / "data" / "demo"
 MOTIF = "TGACGTCA"  # restated here on purpose: the test must not trust the generator's constants
 
 try:
-    from haplexpr.demo_data import DemoDesign, write_demo_dataset
+    from haplexpr.demo.dataset import DemoDesign, write_demo_dataset
 except ImportError:  # package not installed: use the source tree
     sys.path.insert(0, str(ROOT / "src"))
-    from haplexpr.demo_data import DemoDesign, write_demo_dataset
+    from haplexpr.demo.dataset import DemoDesign, write_demo_dataset
 
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -285,7 +285,7 @@ def test_custom_design_files(custom):
     for chrom in ("1", "2"):
         header = gzip.open(custom / "vcf" / f"demo.chr{chrom}.vcf.gz", "rt").read(2000)
         assert (
-            "##source=haplexpr.demo_data(seed=7,motif=GATAAGCT,effect=0.6,noise_sd=0.3,"
+            "##source=haplexpr.demo.dataset(seed=7,motif=GATAAGCT,effect=0.6,noise_sd=0.3,"
             "n_genes=90,n_individuals=60)\n" in header
         )
         assert "in the 60 samples" in header
@@ -343,7 +343,7 @@ def test_cli_options(tmp_path):
     assert not (tmp_path / "truth.tsv").exists()
     header = gzip.open(out / "vcf" / "demo.chr1.vcf.gz", "rt").read(2000)
     expected = "seed=11,motif=GTTACGCA,effect=0.5,noise_sd=0.2,n_genes=8,n_individuals=10"
-    assert f"##source=haplexpr.demo_data({expected})\n" in header
+    assert f"##source=haplexpr.demo.dataset({expected})\n" in header
     table = pd.read_csv(out / "all_partition_data.csv.gz")
     assert len(table) == 11 * 8
     assert len((out / "train_indivs.txt").read_text().split()) == 6

@@ -1,4 +1,4 @@
-"""Tests for haplexpr.download: resumable, verified downloads and the VCF URL list."""
+"""Tests for haplexpr.vcf.download: resumable, verified downloads and the VCF URL list."""
 
 import hashlib
 import random
@@ -11,7 +11,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from haplexpr.download import (
+from haplexpr.vcf.download import (
     DownloadError,
     SourceMissingError,
     VcfSource,

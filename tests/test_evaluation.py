@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from haplexpr.evaluation import (
+from haplexpr.evaluation.metrics import (
     HELD_OUT_COLUMNS,
     PER_GENE_COLUMNS,
     evaluate,
@@ -16,8 +16,8 @@ from haplexpr.evaluation import (
     held_out_table,
     row_correlations,
 )
-from haplexpr.genes import gene_table
-from haplexpr.study import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.genes import gene_table
 
 SEEN = ["g1", "g2", "g3"]
 HELD_OUT = ["g4", "g5"]

@@ -24,10 +24,10 @@ from haplexpr.models.nucleotide_transformer import (
     tokens_for_length,
 )
 from haplexpr.models.nucleotide_transformer import save_pretrained_tiny as save_tiny_nt
+from haplexpr.models.tower import TowerHead, WindowAttentionPool
 from haplexpr.sequence_encoding import centered_window, one_hot, orient, reverse_complement
-from haplexpr.towers import TowerHead, WindowAttentionPool
-from haplexpr.training import HaplotypeAverage, ReverseComplementAverage
-from haplexpr.training_runs import build_model
+from haplexpr.training.loop import HaplotypeAverage, ReverseComplementAverage
+from haplexpr.training.runs import build_model
 
 
 def random_dna(length: int, seed: int = 0) -> str:

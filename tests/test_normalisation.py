@@ -1,4 +1,4 @@
-"""Tests for haplexpr.normalisation: contig names, bcftools norm, dropped records."""
+"""Tests for haplexpr.vcf.normalise: contig names, bcftools norm, dropped records."""
 
 import logging
 import random
@@ -9,8 +9,8 @@ import pytest
 import vcf_files
 from vcf_files import record_line, write_fasta
 
-from haplexpr.normalisation import contig_renames, normalise_vcf, read_contig_map
-from haplexpr.variants import VariantInputError
+from haplexpr.vcf.check import VariantInputError
+from haplexpr.vcf.normalise import contig_renames, normalise_vcf, read_contig_map
 
 SAMPLES = ["S1", "S2"]
 # 1-based positions 100..107 hold GCACACAT: a deleted "CA" could be written at 101, 103 or

@@ -17,8 +17,7 @@ import vcf_files
 from vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
-from haplexpr.genes import GeneWindow, gene_windows
-from haplexpr.personal_sequences import (
+from haplexpr.haplotypes.personal_sequences import (
     ConsensusError,
     apply_edits,
     build_haplotype_store,
@@ -28,7 +27,8 @@ from haplexpr.personal_sequences import (
     tss_after_edits,
     window_sequences,
 )
-from haplexpr.sequence_store import HaplotypeStore, SequenceStore, StoreError
+from haplexpr.haplotypes.store import HaplotypeStore, SequenceStore, StoreError
+from haplexpr.study.genes import GeneWindow, gene_windows
 
 CONTIG_LENGTHS = {"1": 3000, "2": 1500}
 WINDOW_LENGTH = 200

@@ -12,12 +12,12 @@ import pytest
 import torch
 from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
 
-from haplexpr import training_runs
 from haplexpr.cli import main as haplexpr_cli
 from haplexpr.config import load_config
-from haplexpr.demo_data import DEMO_MARGINS
-from haplexpr.sequence_store import HaplotypeStore
-from haplexpr.study import Study
+from haplexpr.demo.dataset import DEMO_MARGINS
+from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.study.design import Study
+from haplexpr.training import runs as training_runs
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
-from haplexpr.report import training_summary, write_report
-from haplexpr.training import LOG_COLUMNS
+from haplexpr.evaluation.report import training_summary, write_report
+from haplexpr.training.loop import LOG_COLUMNS
 
 
 def summary(mean_r: float) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests for haplexpr.genes, haplexpr.study and haplexpr.config.validate_config."""
+"""Tests for haplexpr.study.genes, haplexpr.study.design and haplexpr.config.validate_config."""
 
 import copy
 import csv
@@ -18,14 +18,14 @@ from haplexpr.config import (
     validate_config,
 )
 from haplexpr.coordinates import Interval
-from haplexpr.genes import (
+from haplexpr.study.design import Example, Study
+from haplexpr.study.genes import (
     GeneWindow,
     StudyTableError,
     gene_windows,
     harmonise_contig,
     read_partition_table,
 )
-from haplexpr.study import Example, Study
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
@@ -467,7 +467,7 @@ def test_model_training_overrides_are_checked_like_the_family_recipe(demo_config
 
 @pytest.mark.parametrize("architecture", ["enformer", "borzoi"])
 def test_s2f_head_and_memory_keys_reach_the_model(demo_config, architecture):
-    from haplexpr.training_runs import build_model
+    from haplexpr.training.runs import build_model
 
     config = copy.deepcopy(demo_config)
     model_config = config["models"][architecture]
@@ -481,7 +481,7 @@ def test_s2f_head_and_memory_keys_reach_the_model(demo_config, architecture):
 
 
 def test_glm_tower_and_embedding_keys_are_checked_and_reach_the_tower(demo_config):
-    from haplexpr.training_runs import build_model
+    from haplexpr.training.runs import build_model
 
     config = copy.deepcopy(demo_config)
     nt = config["models"]["nt"]

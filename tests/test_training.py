@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from haplexpr.study import Example
-from haplexpr.training import (
+from haplexpr.study.design import Example
+from haplexpr.training.loop import (
     LOG_COLUMNS,
     GeneBatches,
     HaplotypeAverage,
@@ -29,7 +29,7 @@ from haplexpr.training import (
     train,
     warmup_cosine,
 )
-from haplexpr.training_runs import family_key, gene_centred
+from haplexpr.training.runs import family_key, gene_centred
 
 HAPLOTYPES, LENGTH = 2, 8
 SETTINGS = TrainingSettings(
@@ -388,7 +388,7 @@ def test_split_validation_holds_out_individuals_or_genes():
     from pipeline_runs import REPO
 
     from haplexpr.config import load_config
-    from haplexpr.study import Study
+    from haplexpr.study.design import Study
 
     study = Study.from_config(load_config(REPO / "config.yaml"), REPO)
     train_p, valid_p = study.split_validation("p", 0.15, seed=0)
@@ -403,7 +403,7 @@ def test_split_validation_holds_out_individuals_or_genes():
 
 def test_reverse_complement_average_is_strand_symmetric():
     from haplexpr.sequence_encoding import one_hot, reverse_complement
-    from haplexpr.training import ReverseComplementAverage
+    from haplexpr.training.loop import ReverseComplementAverage
 
     torch.manual_seed(0)
     model = ReverseComplementAverage(nn.Sequential(nn.Flatten(), nn.Linear(LENGTH * 4, 1)))
@@ -417,7 +417,7 @@ def test_reverse_complement_average_is_strand_symmetric():
 
 
 def test_validation_score_is_within_gene_r_or_across_gene_r():
-    from haplexpr.training_runs import validation_score
+    from haplexpr.training.runs import validation_score
 
     people = [Example(i, g, t) for i, g, t in [("a", "g1", 1), ("b", "g1", 2), ("a", "g2", 10),
                                                ("b", "g2", 12)]]  # fmt: skip

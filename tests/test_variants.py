@@ -1,4 +1,4 @@
-"""Tests for haplexpr.variants: VCF checks against the reference and study, and indexing."""
+"""Tests for haplexpr.vcf.check: VCF checks against the reference and study, and indexing."""
 
 import random
 from collections import Counter
@@ -9,9 +9,9 @@ import pytest
 import vcf_files
 from vcf_files import record_line, write_fasta
 
-from haplexpr import variants
 from haplexpr.coordinates import Interval
-from haplexpr.variants import VariantInputError, check_vcf, index_vcf
+from haplexpr.vcf import check as variants
+from haplexpr.vcf.check import VariantInputError, check_vcf, index_vcf
 
 SAMPLES = ["S1", "S2", "S3"]
 

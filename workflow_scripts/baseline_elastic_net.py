@@ -7,11 +7,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the hapl
 
 
 from haplexpr.atomic import atomic_path
-from haplexpr.baselines import elastic_net_predictions
+from haplexpr.evaluation.baselines import elastic_net_predictions
 from haplexpr.config import validate_config
-from haplexpr.genes import contig_lengths, gene_windows
+from haplexpr.study.genes import contig_lengths, gene_windows
 from haplexpr.runlog import configure
-from haplexpr.study import Study
+from haplexpr.study.design import Study
 
 configure(snakemake.log[0])
 config = validate_config(snakemake.config)

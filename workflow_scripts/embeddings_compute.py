@@ -8,9 +8,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the hapl
 
 import torch
 
-from haplexpr.embeddings import compute_embeddings
+from haplexpr.training.embeddings import compute_embeddings
 from haplexpr.runlog import configure
-from haplexpr.sequence_store import HaplotypeStore
+from haplexpr.haplotypes.store import HaplotypeStore
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

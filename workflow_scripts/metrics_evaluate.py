@@ -12,9 +12,9 @@ import pandas as pd
 
 from haplexpr.atomic import atomic_path
 from haplexpr.config import validate_config
-from haplexpr.evaluation import evaluate, primary_row
+from haplexpr.evaluation.metrics import evaluate, primary_row
 from haplexpr.runlog import configure
-from haplexpr.study import Study
+from haplexpr.study.design import Study
 
 configure(snakemake.log[0])
 study = Study.from_config(validate_config(snakemake.config))

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the hapl
 
 import pandas as pd
 
-from haplexpr.report import report_notes, write_report
+from haplexpr.evaluation.report import report_notes, write_report
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])

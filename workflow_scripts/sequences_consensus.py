@@ -6,8 +6,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
 
 
-from haplexpr.genes import study_windows
-from haplexpr.personal_sequences import build_haplotype_store
+from haplexpr.study.genes import study_windows
+from haplexpr.haplotypes.personal_sequences import build_haplotype_store
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])

@@ -10,8 +10,8 @@ import torch
 
 from haplexpr.config import validate_config
 from haplexpr.runlog import configure
-from haplexpr.study import Study
-from haplexpr.training_runs import model_inputs, train_run
+from haplexpr.study.design import Study
+from haplexpr.training.runs import model_inputs, train_run
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
 
 
-from haplexpr.download import download
+from haplexpr.vcf.download import download
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])

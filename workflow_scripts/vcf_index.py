@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the hapl
 import logging
 
 from haplexpr.runlog import configure
-from haplexpr.variants import check_vcf, index_vcf, write_report
+from haplexpr.vcf.check import check_vcf, index_vcf, write_report
 
 configure(snakemake.log[0])
 report = check_vcf(

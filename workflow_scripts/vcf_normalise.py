@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the hapl
 
 import logging
 
-from haplexpr.normalisation import normalise_vcf
+from haplexpr.vcf.normalise import normalise_vcf
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])

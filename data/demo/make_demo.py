@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
-from haplexpr.demo_data import DemoDesign, write_demo_dataset  # noqa: E402
+from haplexpr.demo.dataset import DemoDesign, write_demo_dataset  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -12,9 +12,9 @@ import argparse
 import sys
 
 from haplexpr.coordinates import Interval
-from haplexpr.evaluation import held_out_table
-from haplexpr.personal_sequences import ENGINES, window_sequences
-from haplexpr.variants import VariantInputError, check_vcf
+from haplexpr.evaluation.metrics import held_out_table
+from haplexpr.haplotypes.personal_sequences import ENGINES, window_sequences
+from haplexpr.vcf.check import VariantInputError, check_vcf
 
 
 def personal_sequence(

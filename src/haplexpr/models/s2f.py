@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from haplexpr.precision import at_least_float32, float32_head
+from haplexpr.models.precision import at_least_float32, float32_head
 
 __all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2F_ARCHITECTURES", "S2FModel", "s2f_class"]
 

@@ -573,7 +573,7 @@ def _write_vcf(
 ) -> None:
     """Write a bgzipped VCFv4.2 (BGZF with EOF block, no index) with phased genotypes.
 
-    ``##source`` records the design: ``haplexpr.demo_data(seed=...)`` when only the seed may
+    ``##source`` records the design: ``haplexpr.demo.dataset(seed=...)`` when only the seed may
     differ from the defaults, every field otherwise.
     """
     n_haps = design.n_haplotypes
@@ -581,7 +581,7 @@ def _write_vcf(
     af_text = f"ALT allele frequency in the {design.n_individuals} samples"
     lines = [
         "##fileformat=VCFv4.2",
-        f"##source=haplexpr.demo_data({design.describe()})",
+        f"##source=haplexpr.demo.dataset({design.describe()})",
         "##reference=reference.fa",
         *(f"##contig=<ID={c},length={length},assembly=DEMO>" for c, length, _ in contigs),
         f'##INFO=<ID=AF,Number=A,Type=Float,Description="{af_text}">',

@@ -18,8 +18,8 @@ import pysam
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNetCV
 
-from haplexpr.genes import GeneWindow
-from haplexpr.study import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.genes import GeneWindow
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Checks a phased VCF against the reference and the study before any consensus is built.
 
-The pipeline checks the normalised VCF (``haplexpr.normalisation``); the CLI checks any
+The pipeline checks the normalised VCF (``haplexpr.vcf.normalise``); the CLI checks any
 VCF it is given. Each problem fails with a message naming the file, the record and the
 fix, because a silently wrong personal sequence is worse than no sequence: a contig spelt
 differently from the reference, REF alleles that disagree with it, multi-allelic records,
@@ -31,7 +31,7 @@ import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
-from haplexpr.genes import StudyTableError, harmonise_contig
+from haplexpr.study.genes import StudyTableError, harmonise_contig
 
 log = logging.getLogger(__name__)
 

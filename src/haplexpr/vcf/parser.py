@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotype_kernel import MISSING, SKIP, VCF_SNP, variant_type
+from haplexpr.haplotypes.kernel import MISSING, SKIP, VCF_SNP, variant_type
 
 TAB = 9
 NEWLINE = 10

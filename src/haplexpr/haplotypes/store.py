@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pysam
 
-from haplexpr.haplotype_edits import HaplotypeEdits
+from haplexpr.haplotypes.edits import HaplotypeEdits
 from haplexpr.sequence_encoding import centered_window, orient
-from haplexpr.study import REFERENCE_INDIVIDUAL
+from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 WINDOW_COLUMNS = ["gene", "haplotype", "chrom", "start", "end", "strand", "length", "tss_offset"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from haplexpr.genes import StudyTableError, gene_table, read_id_list, read_partition_table
+from haplexpr.study.genes import StudyTableError, gene_table, read_id_list, read_partition_table
 
 #: The reference genome, handled as one more "individual" with a single haplotype.
 REFERENCE_INDIVIDUAL = "reference"

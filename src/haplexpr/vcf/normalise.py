@@ -22,8 +22,8 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
-from haplexpr.genes import StudyTableError, harmonise_contig
-from haplexpr.variants import VariantInputError, check_samples
+from haplexpr.study.genes import StudyTableError, harmonise_contig
+from haplexpr.vcf.check import VariantInputError, check_samples
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from haplexpr.study import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 
 PER_GENE_COLUMNS = ["individuals", "gene_set", "gene", "n", "r"]
 

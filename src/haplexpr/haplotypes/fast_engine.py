@@ -20,16 +20,16 @@ import numpy as np
 import pysam
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotype_edits import (
+from haplexpr.haplotypes.edits import (
     EditCollector,
     EngineError,
     HaplotypeEdits,
     Window,
     windows_by_chromosome,
 )
-from haplexpr.haplotype_kernel import ALLELE_OUT_OF_RANGE, MISSING, OK, SKIP, apply_window
-from haplexpr.variants import check_samples
-from haplexpr.vcf_kernel import (
+from haplexpr.haplotypes.kernel import ALLELE_OUT_OF_RANGE, MISSING, OK, SKIP, apply_window
+from haplexpr.vcf.check import check_samples
+from haplexpr.vcf.parser import (
     MALFORMED_GT,
     NOT_SNV,
     SYMBOLIC,

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from haplexpr.atomic import atomic_path  # noqa: E402
-from haplexpr.study import STRATEGIES  # noqa: E402
+from haplexpr.study.design import STRATEGIES  # noqa: E402
 
 PRIMARY = ("held_out_individuals", "seen_genes")
 

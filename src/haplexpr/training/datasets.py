@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import one_hot
-from haplexpr.sequence_store import HaplotypeStore
-from haplexpr.study import Example
+from haplexpr.study.design import Example
 
 
 class SequenceDataset(Dataset):

@@ -31,9 +31,7 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.coordinates import Interval
-from haplexpr.fast_engine import fast_haplotypes
-from haplexpr.genes import GeneWindow
-from haplexpr.haplotype_edits import (
+from haplexpr.haplotypes.edits import (
     VARIANT_MODES,
     EditCollector,
     EngineError,
@@ -41,8 +39,10 @@ from haplexpr.haplotype_edits import (
     Window,
     windows_by_chromosome,
 )
-from haplexpr.sequence_store import StoredSequence, write_store
-from haplexpr.variants import MISSING_POLICIES, VariantInputError, check_samples
+from haplexpr.haplotypes.fast_engine import fast_haplotypes
+from haplexpr.haplotypes.store import StoredSequence, write_store
+from haplexpr.study.genes import GeneWindow
+from haplexpr.vcf.check import MISSING_POLICIES, VariantInputError, check_samples
 
 log = logging.getLogger(__name__)
 

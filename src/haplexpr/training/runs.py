@@ -20,11 +20,11 @@ from torch import nn
 from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
-from haplexpr.datasets import EmbeddingDataset, SequenceDataset
-from haplexpr.evaluation import row_correlations
-from haplexpr.sequence_store import HaplotypeStore
-from haplexpr.study import REFERENCE_INDIVIDUAL, Example, Study
-from haplexpr.training import (
+from haplexpr.evaluation.metrics import row_correlations
+from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
+from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
+from haplexpr.training.loop import (
     HaplotypeAverage,
     ReverseComplementAverage,
     TrainingSettings,
@@ -51,7 +51,7 @@ def build_model(model_config: dict, seed: int, embedding_dim: int | None = None)
         if model_config.get("rc_average", False):
             model = ReverseComplementAverage(model)
         return HaplotypeAverage(model)
-    from haplexpr.towers import TowerHead
+    from haplexpr.models.tower import TowerHead
 
     return HaplotypeAverage(TowerHead(in_dim=embedding_dim, **model_config.get("tower", {})))
 

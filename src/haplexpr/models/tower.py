@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from haplexpr.precision import at_least_float32, float32_head
+from haplexpr.models.precision import at_least_float32, float32_head
 
 __all__ = ["DEFAULT_KERNELS_STRIDES", "TowerHead", "WindowAttentionPool"]
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
-from haplexpr.haplotype_kernel import materialise, materialise_columns
+from haplexpr.haplotypes.kernel import materialise, materialise_columns
 
 VARIANT_MODES = ("all", "snvs")
 

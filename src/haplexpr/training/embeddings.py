@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from haplexpr.atomic import atomic_path
-from haplexpr.sequence_store import HaplotypeStore
-from haplexpr.training import resolve_device
+from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.training.loop import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from haplexpr.atomic import atomic_path
-from haplexpr.precision import mixed_precision_context
+from haplexpr.models.precision import mixed_precision_context
 
 log = logging.getLogger(__name__)
 

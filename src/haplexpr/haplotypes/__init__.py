@@ -1,0 +1,8 @@
+"""Personal haplotypes over gene windows, as ``bcftools consensus`` would build them.
+
+- ``edits``: haplotypes stored as edits of the reference windows.
+- ``kernel``: the compiled rules for applying variants, for every haplotype at once.
+- ``fast_engine``: every sample and window of a chromosome in one VCF pass.
+- ``personal_sequences``: the bcftools engine and the store builders either engine feeds.
+- ``store``: the read side: reference windows once, each haplotype materialised on demand.
+"""

@@ -1,0 +1,7 @@
+"""Training every model with every strategy (r, p, rp).
+
+- ``datasets``: torch datasets over the sequence store or the embedding shards.
+- ``embeddings``: frozen gLM embeddings, computed once and reused by every run.
+- ``loop``: the one training loop: the seed's recipe plus seeds, checkpoints and resume.
+- ``runs``: the wiring of a (model, strategy) run: data, model, checkpoint, outputs.
+"""

@@ -1,0 +1,7 @@
+"""Phased VCFs in, before any haplotype is built.
+
+- ``download``: resumable, verified downloads of the listed VCFs.
+- ``normalise``: one representation per variant (``bcftools norm``), contig names harmonised.
+- ``check``: the VCF checked against the reference and the study (REF, phasing, samples).
+- ``parser``: VCF text lines to arrays in one compiled pass.
+"""
