@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from haplexpr.consensus_options import ENGINES
 from haplexpr.coordinates import Interval
 from haplexpr.evaluation.metrics import held_out_table
-from haplexpr.haplotypes.personal_sequences import ENGINES, window_sequences
+from haplexpr.haplotypes.personal_sequences import window_sequences
 from haplexpr.vcf.check import VariantInputError, check_vcf
 
 

@@ -20,8 +20,6 @@ from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
 from haplexpr.haplotypes.kernel import materialise, materialise_columns
 
-VARIANT_MODES = ("all", "snvs")
-
 
 class EngineError(ValueError):
     """Haplotypes cannot be built from these inputs; the message says why."""

@@ -30,9 +30,9 @@ import numpy as np
 import pysam
 import pysam.bcftools
 
+from haplexpr.consensus_options import ConsensusOptionError, check_options
 from haplexpr.coordinates import Interval
 from haplexpr.haplotypes.edits import (
-    VARIANT_MODES,
     EditCollector,
     EngineError,
     HaplotypeEdits,
@@ -42,11 +42,10 @@ from haplexpr.haplotypes.edits import (
 from haplexpr.haplotypes.fast_engine import fast_haplotypes
 from haplexpr.haplotypes.store import StoredSequence, write_store
 from haplexpr.study.genes import GeneWindow
-from haplexpr.vcf.check import MISSING_POLICIES, VariantInputError, check_samples
+from haplexpr.vcf.check import VariantInputError, check_samples
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("fast", "bcftools")
 VARIANT_FILTERS = {"all": None, "snvs": "type='snp'"}
 
 
@@ -149,13 +148,10 @@ def _haplotypes(
     threads: int = 1,
 ) -> HaplotypeEdits:
     """Check the options, run the chosen engine; any input problem is a ConsensusError."""
-    for name, value, allowed in (
-        ("engine", engine, ENGINES),
-        ("missing", missing, MISSING_POLICIES),
-        ("variants", variants, VARIANT_MODES),
-    ):
-        if value not in allowed:
-            raise ConsensusError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    try:
+        check_options(engine=engine, missing=missing, variants=variants)
+    except ConsensusOptionError as error:
+        raise ConsensusError(str(error)) from error
     build = partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
     try:
         return build(reference, vcfs, samples, windows, names, missing=missing, variants=variants)

@@ -30,13 +30,11 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
+from haplexpr.consensus_options import check_options
 from haplexpr.coordinates import Interval
 from haplexpr.study.genes import StudyTableError, harmonise_contig
 
 log = logging.getLogger(__name__)
-
-UNPHASED_POLICIES = ("error", "as_listed")
-MISSING_POLICIES = ("reference", "N")
 
 # Allele codes in cyvcf2's genotype arrays besides the allele index.
 _MISSING = -1  # '.'
@@ -88,10 +86,7 @@ def check_vcf(
     ``N``) only names what consensus will do with missing alleles in the warning. Raises
     on the first problem.
     """
-    if unphased not in UNPHASED_POLICIES:
-        raise ValueError(f"unphased must be one of {UNPHASED_POLICIES}, not {unphased!r}")
-    if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
+    check_options(unphased=unphased, missing=missing)
     started = time.monotonic()
     report = VcfCheckReport(
         vcf=str(vcf_path),

@@ -1,0 +1,37 @@
+"""The consensus options a user chooses: their allowed values and the one check of them.
+
+The VCF check, both engines, the CLI and the config schema read the choices from here
+(a test holds the schema's enums equal to these tuples).
+"""
+
+from __future__ import annotations
+
+# fast: one compiled VCF pass per chromosome for all individuals; bcftools: bcftools
+# consensus per individual and haplotype.
+ENGINES = ("fast", "bcftools")
+# all: SNVs and indels; snvs: the seed's SNV-only mode.
+VARIANT_MODES = ("all", "snvs")
+# reference: keep the reference base (bcftools consensus's default); N: ``-M N``.
+MISSING_POLICIES = ("reference", "N")
+# error: refuse an unphased heterozygous call; as_listed: the allele written first goes to
+# haplotype 1, as bcftools consensus does.
+UNPHASED_POLICIES = ("error", "as_listed")
+
+OPTIONS = {
+    "engine": ENGINES,
+    "variants": VARIANT_MODES,
+    "missing": MISSING_POLICIES,
+    "unphased": UNPHASED_POLICIES,
+}
+
+
+class ConsensusOptionError(ValueError):
+    """A consensus option has a value no engine knows; the message names the choices."""
+
+
+def check_options(**chosen: str) -> None:
+    """Raise ConsensusOptionError for the first option whose value is not allowed."""
+    for name, value in chosen.items():
+        allowed = OPTIONS[name]
+        if value not in allowed:
+            raise ConsensusOptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")

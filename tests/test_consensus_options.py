@@ -1,0 +1,27 @@
+import pytest
+import yaml
+
+from haplexpr.config import SCHEMA
+from haplexpr.consensus_options import (
+    ENGINES,
+    MISSING_POLICIES,
+    UNPHASED_POLICIES,
+    VARIANT_MODES,
+    ConsensusOptionError,
+    check_options,
+)
+
+
+def test_schema_enums_are_the_options():
+    properties = yaml.safe_load(SCHEMA.read_text())["properties"]
+    consensus = properties["consensus"]["properties"]
+    assert tuple(consensus["engine"]["enum"]) == ENGINES
+    assert tuple(consensus["variants"]["enum"]) == VARIANT_MODES
+    assert tuple(consensus["missing"]["enum"]) == MISSING_POLICIES
+    assert tuple(properties["variants"]["properties"]["unphased"]["enum"]) == UNPHASED_POLICIES
+
+
+def test_check_options_names_the_option_and_the_choices():
+    check_options(engine="fast", variants="snvs", missing="N", unphased="as_listed")
+    with pytest.raises(ConsensusOptionError, match=r"missing must be one of reference, N, not 'n'"):
+        check_options(engine="fast", missing="n")
