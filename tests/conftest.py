@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from slurm_cluster import SlurmCluster
+from support.slurm_cluster import SlurmCluster
 
 
 @pytest.fixture(scope="session")

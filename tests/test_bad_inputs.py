@@ -16,7 +16,7 @@ import shutil
 import pysam
 import pytest
 import yaml
-from pipeline_runs import REPO, snakemake
+from support.pipeline_runs import REPO, snakemake
 
 VCF = "data/demo/vcf/demo.chr1.vcf.gz"
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from pipeline_runs import REPO
+from support.pipeline_runs import REPO
 
 
 def run_benchmark(script: str, *args: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pysam
 import pytest
-from pipeline_runs import REPO
+from support.pipeline_runs import REPO
 
 from haplexpr.cli import main
 from haplexpr.vcf.check import index_vcf

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pysam
 import pytest
-import vcf_files
-from vcf_files import record_line, write_fasta
+from support import vcf_files
+from support.vcf_files import record_line, write_fasta
 
 from haplexpr.vcf.check import VariantInputError
 from haplexpr.vcf.normalise import contig_renames, normalise_vcf, read_contig_map

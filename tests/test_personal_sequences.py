@@ -13,8 +13,8 @@ import pandas as pd
 import pysam
 import pysam.bcftools
 import pytest
-import vcf_files
-from vcf_files import record_line, write_fasta
+from support import vcf_files
+from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
 from haplexpr.haplotypes.personal_sequences import (

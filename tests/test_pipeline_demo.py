@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 import torch
-from pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
+from support.pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
 
 from haplexpr.cli import main as haplexpr_cli
 from haplexpr.config import load_config

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pipeline_runs import SNAKEFILE, make_workdir, primary_metrics
-from slurm_cluster import run_snakemake_on_slurm
+from support.pipeline_runs import SNAKEFILE, make_workdir, primary_metrics
+from support.slurm_cluster import run_snakemake_on_slurm
 
 pytestmark = pytest.mark.slurm
 

@@ -4,7 +4,7 @@ import textwrap
 import time
 
 import pytest
-from slurm_cluster import SlurmCluster, run_snakemake_on_slurm
+from support.slurm_cluster import SlurmCluster, run_snakemake_on_slurm
 
 pytestmark = pytest.mark.slurm
 

@@ -385,7 +385,7 @@ def test_gradient_accumulation_steps_the_optimiser_less_often(tmp_path):
 
 
 def test_split_validation_holds_out_individuals_or_genes():
-    from pipeline_runs import REPO
+    from support.pipeline_runs import REPO
 
     from haplexpr.config import load_config
     from haplexpr.study.design import Study

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pysam
 import pytest
-import vcf_files
-from vcf_files import record_line, write_fasta
+from support import vcf_files
+from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
 from haplexpr.vcf import check as variants

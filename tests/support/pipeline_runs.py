@@ -16,7 +16,7 @@ import yaml
 
 from haplexpr.evaluation.metrics import primary_row
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "Snakefile"
 LOCAL_PROFILE = REPO / "profiles" / "local"
 

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SLURM_PROFILE = REPO_ROOT / "profiles" / "slurm"
 
 PARTITION = "main"
@@ -45,7 +45,9 @@ MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_RUN_DIR = Path("/run/munge")
 MUNGE_SOCKET = MUNGE_RUN_DIR / "munge.socket.2"
 FAKE_GPU = Path("/dev/fakegpu0")
-MARKER = "# Written by haplexpr tests/slurm_cluster.py; restored/removed when the cluster stops."
+MARKER = (
+    "# Written by haplexpr tests/support/slurm_cluster.py; restored/removed when the cluster stops."
+)
 BACKUP_SUFFIX = ".haplexpr-backup"
 
 # Binaries the cluster cannot do without (mungekey is optional: dd is the fallback).
