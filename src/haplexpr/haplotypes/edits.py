@@ -5,7 +5,7 @@ list of edits that turn its reference window into it (``[start, end)`` of the wi
 replaced by some bases). Each window has one table of distinct edits, shared by every
 haplotype that carries them; a haplotype is a list of row numbers into that table. A store
 for hundreds of people is a few percent of the bytes of their FASTA files, and rebuilding
-a haplotype is a memory copy (``haplotype_kernel.materialise``). Both consensus engines
+a haplotype is a memory copy (``haplotypes.kernel.materialise``). Both consensus engines
 (``fast_engine`` and the bcftools one in ``personal_sequences``) write this layout.
 """
 

@@ -1,8 +1,8 @@
 """The fast consensus engine: every sample and window of a chromosome in one VCF pass.
 
 Each record overlapping any window is read once, with every sample's alleles
-(``vcf_kernel``: the indexed text parsed in compiled code);
-``haplotype_kernel.apply_window`` then applies them to each window for all haplotypes at
+(``vcf.parser``: the indexed text parsed in compiled code);
+``haplotypes.kernel.apply_window`` then applies them to each window for all haplotypes at
 once, following ``bcftools consensus`` rule for rule (``tests/test_consensus_parity.py``
 holds it to that, byte for byte). The result is a ``HaplotypeEdits`` store.
 """
@@ -82,7 +82,7 @@ def read_variants(
     """Read every record reaching into any window once, with every sample's alleles.
 
     The bgzipped VCF's text is fetched through its index region by region and parsed in
-    chunks (``vcf_kernel.parse_records``), so memory follows the records kept, not the
+    chunks (``vcf.parser.parse_records``), so memory follows the records kept, not the
     file's width. ``keep_missing`` keeps missing alleles (needed for ``missing="N"``).
     """
     vcf_path = Path(vcf_path)

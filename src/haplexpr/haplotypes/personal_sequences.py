@@ -7,10 +7,10 @@ the windows are cut from the reference into a small FASTA whose records are name
 the pinned pysam wheel (1.24), so window-edge behaviour is that of bcftools >= 1.20.
 
 ``fast``: every sample and window of a chromosome in one pass over the VCF
-(``fast_engine.fast_haplotypes``), byte-for-byte equal to the bcftools engine.
+(``haplotypes.fast_engine.fast_haplotypes``), byte-for-byte equal to the bcftools engine.
 
 Both write the same store: the reference windows once (``reference.fa.gz``), and each
-shard of individuals as edits of those windows (``haplotype_edits.HaplotypeEdits``).
+shard of individuals as edits of those windows (``haplotypes.edits.HaplotypeEdits``).
 """
 
 from __future__ import annotations
@@ -150,12 +150,11 @@ def _haplotypes(
     """Check the options, run the chosen engine; any input problem is a ConsensusError."""
     try:
         check_options(engine=engine, missing=missing, variants=variants)
-    except ConsensusOptionError as error:
-        raise ConsensusError(str(error)) from error
-    build = partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
-    try:
+        build = (
+            partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
+        )
         return build(reference, vcfs, samples, windows, names, missing=missing, variants=variants)
-    except (EngineError, VariantInputError) as error:
+    except (ConsensusOptionError, EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error
 
 

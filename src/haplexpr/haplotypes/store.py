@@ -8,7 +8,7 @@ haplotype length and the 0-based offset where the TSS landed after indels). Sequ
 stored on the + strand at their true length; models crop, pad and orient at load time
 (``sequence_encoding.centered_window`` / ``orient``), so one store serves every model.
 
-``HaplotypeStore`` adds the individuals: shards of ``haplotype_edits.HaplotypeEdits``
+``HaplotypeStore`` adds the individuals: shards of ``haplotypes.edits.HaplotypeEdits``
 (``results/sequences/shardNNN.haplotypes.npz``), each haplotype rebuilt on demand from its
 reference window, so nothing is loaded whole but the (small) edit tables.
 """
