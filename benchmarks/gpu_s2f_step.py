@@ -21,10 +21,10 @@ import time
 
 import torch
 
+from haplexpr.models import registry
 from haplexpr.models.borzoi import TINY_BORZOI
 from haplexpr.models.enformer import TINY_ENFORMER
 from haplexpr.models.precision import mixed_precision_context
-from haplexpr.models.s2f import s2f_class
 from haplexpr.training.loop import HaplotypeAverage, combined_loss
 
 # Full-size hyper-parameters: Enformer (Avsec et al. 2021; enformer-pytorch defaults) and
@@ -92,13 +92,14 @@ def main() -> None:
     for name in args.models:
         for length in args.lengths or [64_000, NATIVE_LENGTH[name]]:
             config = {
+                "architecture": name,
                 "pretrained": None,
                 "tiny": (TINY if args.tiny else FULL)[name],
                 "input_length": length,
                 "center_bins": 10,
                 "gradient_checkpointing": args.checkpointing,
             }
-            model = HaplotypeAverage(s2f_class(name).from_config(config)).to(device)
+            model = HaplotypeAverage(registry.build(config)).to(device)
             params = sum(p.numel() for p in model.parameters()) / 1e6
             print(
                 f"{name} ({params:.0f} M parameters) input {length:>7} bp, batch {args.batch}"

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from haplexpr.atomic import atomic_path  # noqa: E402
+from haplexpr.models.registry import architecture  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 
 PRIMARY = ("held_out_individuals", "seen_genes")
@@ -188,7 +189,8 @@ def report_notes(models: dict) -> list[str]:
     notes = []
     for name, model in models.items():
         if not model["enabled"]:
-            reason = " (needs a CUDA GPU)" if model["architecture"] == "evo2" else ""
+            why = architecture(model["architecture"]).disabled_reason
+            reason = f" ({why})" if why else ""
             notes.append(f"{name}: not run in this configuration{reason}.")
         elif model["pretrained"] is None:
             notes.append(

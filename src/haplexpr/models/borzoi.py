@@ -51,7 +51,7 @@ from borzoi_pytorch.pytorch_borzoi_model import ConvBlock
 from borzoi_pytorch.pytorch_borzoi_transformer import Attention, get_positional_embed
 from torch import nn
 
-from haplexpr.config import reject_unknown_keys
+from haplexpr.errors import reject_unknown_keys
 from haplexpr.models.s2f import S2FModel
 
 __all__ = ["BorzoiModel", "TINY_BORZOI", "save_pretrained_tiny"]

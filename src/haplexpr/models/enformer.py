@@ -35,7 +35,7 @@ from enformer_pytorch import from_pretrained as enformer_from_pretrained
 from enformer_pytorch.modeling_enformer import Attention, exponential_linspace_int
 from torch import nn
 
-from haplexpr.config import reject_unknown_keys
+from haplexpr.errors import reject_unknown_keys
 from haplexpr.models.s2f import S2FModel
 
 __all__ = ["EnformerModel", "TINY_ENFORMER", "save_pretrained_tiny"]

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from haplexpr.config import reject_unknown_keys
+from haplexpr.errors import reject_unknown_keys
 
 __all__ = [
     "NT_VOCAB",

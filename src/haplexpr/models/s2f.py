@@ -19,7 +19,6 @@ down-sampling needs, loads the trunk in :meth:`S2FModel.load_trunk`, returns emb
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -31,15 +30,10 @@ from torch.utils.checkpoint import checkpoint
 
 from haplexpr.models.precision import at_least_float32, float32_head
 
-__all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2F_ARCHITECTURES", "S2FModel", "s2f_class"]
+__all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2FModel"]
 
 HEADS = ("attention_pool", "track")
 POOL_LOGITS = ("scalar", "per_dim")
-#: Config ``architecture`` -> (module, class) of each S2F model, imported on first use.
-S2F_ARCHITECTURES = {
-    "enformer": ("haplexpr.models.enformer", "EnformerModel"),
-    "borzoi": ("haplexpr.models.borzoi", "BorzoiModel"),
-}
 
 
 class BinAttentionPool(nn.Module):
@@ -189,11 +183,3 @@ class S2FModel(nn.Module, ABC):
                 track = F.softplus(F.linear(emb, *self.track_weights()))
                 return torch.log1p(track.mean(dim=(1, 2)))
             return self.linear(self.pool(emb)).squeeze(-1)
-
-
-def s2f_class(architecture: str) -> type[S2FModel]:
-    """The S2F model class for a config ``architecture``, importing only its package."""
-    if architecture not in S2F_ARCHITECTURES:
-        raise ValueError(f"no S2F model {architecture!r}; known: {sorted(S2F_ARCHITECTURES)}")
-    module, name = S2F_ARCHITECTURES[architecture]
-    return getattr(importlib.import_module(module), name)

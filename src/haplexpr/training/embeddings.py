@@ -17,6 +17,7 @@ import numpy as np
 
 from haplexpr.atomic import atomic_path
 from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.models import registry
 from haplexpr.training.loop import resolve_device
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,7 @@ log = logging.getLogger(__name__)
 
 def load_embedder(model_config: dict, device: str = "auto"):
     """The frozen feature extractor named by a gLM's config (tiny or pretrained)."""
-    settings = {**model_config, "device": str(resolve_device(device))}
-    if model_config["architecture"] == "evo2":
-        from haplexpr.models.evo2 import Evo2Embedder
-
-        return Evo2Embedder.from_config(settings)
-    from haplexpr.models.nucleotide_transformer import NucleotideTransformerEmbedder
-
-    return NucleotideTransformerEmbedder.from_config(settings)
+    return registry.build({**model_config, "device": str(resolve_device(device))})
 
 
 def compute_embeddings(

@@ -22,6 +22,7 @@ from torch.utils.data import Subset
 from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.metrics import row_correlations
 from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.models import registry
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (
@@ -45,9 +46,7 @@ def build_model(model_config: dict, seed: int, embedding_dim: int | None = None)
     """The trainable model for a config entry, haplotype-averaging, seeded."""
     torch.manual_seed(seed)
     if model_config["family"] == "s2f":
-        from haplexpr.models.s2f import s2f_class
-
-        model = s2f_class(model_config["architecture"]).from_config(model_config)
+        model = registry.build(model_config)
         if model_config.get("rc_average", False):
             model = ReverseComplementAverage(model)
         return HaplotypeAverage(model)

@@ -1,0 +1,100 @@
+"""Every model architecture the pipeline knows, and the facts the other stages read about it.
+
+Config validation reads each entry's family and keys, training builds S2F models through
+:meth:`Architecture.load`, the embedding stage loads gLM embedders the same way, and the
+report reads the notes. Adding a model is one file plus one registry entry:
+
+1. write ``haplexpr/models/<name>.py`` with a class that has ``from_config(cfg)``: an
+   :class:`~haplexpr.models.s2f.S2FModel` subclass for family ``s2f``, or an embedder with
+   ``embed``, ``tokens_for_length`` and ``embedding_dim`` for family ``glm``;
+2. add an :class:`Architecture` to ``ARCHITECTURES`` below, naming that module and class
+   and the config keys only it reads (the schema's enum is held equal to this table by a
+   test, so add the name there too, with any new key's description).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from haplexpr.errors import ConfigError
+
+#: Keys every model takes.
+MODEL_KEYS = frozenset(
+    {"enabled", "family", "architecture", "pretrained", "input_length", "training"}
+)
+#: Keys the code of each family reads (s2f: fine-tuned end to end; glm: frozen + tower).
+FAMILY_KEYS = {
+    "s2f": frozenset(
+        {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
+        | {"gradient_checkpointing", "tiny"}
+    ),
+    "glm": frozenset({"layer", "batch_size", "tower"}),
+}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture: its family, the class implementing it, and what only it reads."""
+
+    name: str
+    family: str
+    module: str
+    class_name: str
+    #: Config keys this architecture reads on top of its family's.
+    own_keys: frozenset[str] = frozenset()
+    #: Why the report says a disabled model of this architecture was not run, if it knows.
+    disabled_reason: str = ""
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every key a model of this architecture may set."""
+        return MODEL_KEYS | FAMILY_KEYS[self.family] | self.own_keys
+
+    def load(self) -> type:
+        """The implementing class, importing only its own module (and its packages)."""
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+
+ARCHITECTURES = {
+    a.name: a
+    for a in (
+        Architecture(
+            "enformer",
+            "s2f",
+            "haplexpr.models.enformer",
+            "EnformerModel",
+            frozenset({"track_head", "use_tf_gamma"}),
+        ),
+        Architecture("borzoi", "s2f", "haplexpr.models.borzoi", "BorzoiModel"),
+        Architecture(
+            "nucleotide_transformer",
+            "glm",
+            "haplexpr.models.nucleotide_transformer",
+            "NucleotideTransformerEmbedder",
+            frozenset({"dtype", "truncate_layers", "tiny"}),
+        ),
+        Architecture(
+            "evo2",
+            "glm",
+            "haplexpr.models.evo2",
+            "Evo2Embedder",
+            disabled_reason="needs a CUDA GPU",
+        ),
+    )
+}
+
+
+def architecture(name: str) -> Architecture:
+    """The registry entry for a config ``architecture``; ConfigError names the known ones."""
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown model architecture {name!r}; known: {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+def build(model_config: dict):
+    """The model or embedder a config entry describes (tiny or pretrained)."""
+    return architecture(model_config["architecture"]).load().from_config(model_config)

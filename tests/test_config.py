@@ -1,0 +1,209 @@
+"""Tests for haplexpr.config (schema and cross-checks) and haplexpr.models.registry."""
+
+import copy
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from haplexpr.config import SCHEMA, ConfigError, load_config, validate_config
+from haplexpr.models.registry import ARCHITECTURES, architecture
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    return load_config(ROOT / "config.yaml")
+
+
+# --- config validation --------------------------------------------------------------------
+
+
+def config_error(config) -> str:
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    return str(caught.value)
+
+
+def test_demo_config_is_valid(demo_config):
+    assert validate_config(copy.deepcopy(demo_config)) == demo_config
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "value"),
+    [
+        ("enformer", "gradient_checkpoint", True),  # a typo of gradient_checkpointing
+        ("borzoi", "use_tf_gamma", True),  # an Enformer key, which Borzoi would ignore
+        ("nt", "track_index", 3),  # an S2F key on a gLM
+        ("evo2", "trak_index", 3),  # disabled models are checked too
+    ],
+)
+def test_unknown_model_key_is_refused_by_path_with_the_allowed_keys(demo_config, model, key, value):
+    config = copy.deepcopy(demo_config)
+    config["models"][model][key] = value
+    message = config_error(config)
+    assert message.startswith(f"models.{model}.{key}: unknown key; allowed: ")
+    assert "input_length" in message and "training" in message
+
+
+def test_model_keys_are_the_schemas_model_properties():
+    """Each key the schema describes is one some architecture reads, and vice versa."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    described = set(schema["$defs"]["model"]["properties"])
+    assert set().union(*(a.keys for a in ARCHITECTURES.values())) == described
+
+
+def test_schema_architectures_are_the_registry():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    model = schema["$defs"]["model"]["properties"]
+    assert model["architecture"]["enum"] == list(ARCHITECTURES)
+    assert set(model["family"]["enum"]) == {a.family for a in ARCHITECTURES.values()}
+
+
+def test_unknown_architecture_is_refused_naming_the_known(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["models"]["nt"]["architecture"] = "hyenadna"
+    assert config_error(config).startswith("config key models/nt/architecture: 'hyenadna' is not")
+    with pytest.raises(ConfigError, match="unknown model architecture 'hyenadna'; known: enformer"):
+        architecture("hyenadna")
+
+
+def test_unknown_key(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["data"]["refrence"] = "typo.fa"
+    assert config_error(config) == (
+        "config key data: Additional properties are not allowed ('refrence' was unexpected)"
+    )
+
+
+def test_unknown_top_level_key(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["extras"] = {}
+    assert config_error(config) == (
+        "config key (top level): Additional properties are not allowed ('extras' was unexpected)"
+    )
+
+
+def test_bad_enum(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["consensus"]["variants"] = "foo"
+    assert (
+        config_error(config) == "config key consensus/variants: 'foo' is not one of ['all', 'snvs']"
+    )
+
+
+def test_input_length_longer_than_window(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["consensus"]["window_length"] = 1024
+    config["models"] = {
+        "small": {
+            "enabled": True,
+            "family": "glm",
+            "architecture": "nucleotide_transformer",
+            "pretrained": None,
+            "input_length": 1000,
+        },
+        "off": {
+            "enabled": False,
+            "family": "glm",
+            "architecture": "nucleotide_transformer",
+            "pretrained": None,
+            "input_length": 9999,
+        },
+        "big": {
+            "enabled": True,
+            "family": "s2f",
+            "architecture": "enformer",
+            "pretrained": None,
+            "input_length": 1152,
+        },
+    }
+    assert config_error(config) == (
+        "models.big.input_length (1152) exceeds consensus.window_length (1024); raise the window"
+    )
+    config["models"]["big"]["input_length"] = 1024  # equal to the window is fine
+    assert validate_config(config) is config
+
+
+def test_s2f_input_length_multiple_of_128(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["consensus"]["window_length"] = 4096
+    config["models"] = {
+        "s": {
+            "enabled": True,
+            "family": "s2f",
+            "architecture": "enformer",
+            "pretrained": None,
+            "input_length": 1000,
+        }
+    }
+    assert config_error(config) == "models.s.input_length must be a multiple of 128"
+
+
+def test_family_must_match_architecture(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["models"]["nt"]["family"] = "s2f"
+    assert config_error(config) == (
+        "models.nt.family is 's2f' but architecture 'nucleotide_transformer' is a glm model"
+    )
+
+
+def test_model_training_overrides_are_checked_like_the_family_recipe(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["models"]["enformer"]["training"] = {"epochs": 2, "learning_rate": 1e-4}
+    assert validate_config(config) is config
+    config["models"]["enformer"]["training"] = {"epoch": 2}
+    assert "'epoch' was unexpected" in config_error(config)
+    config["models"]["enformer"]["training"] = {"batches": "by_individual"}
+    assert "is not one of ['shuffled', 'by_gene']" in config_error(config)
+    config = copy.deepcopy(demo_config)
+    del config["training"]["s2f"]["epochs"]
+    assert "'epochs' is a required property" in config_error(config)
+
+
+@pytest.mark.parametrize("architecture", ["enformer", "borzoi"])
+def test_s2f_head_and_memory_keys_reach_the_model(demo_config, architecture):
+    from haplexpr.training.runs import build_model
+
+    config = copy.deepcopy(demo_config)
+    model_config = config["models"][architecture]
+    model_config.update(gradient_checkpointing=True, pool_logits="per_dim", input_length=2048)
+    assert validate_config(config) is config
+    s2f = build_model(model_config, seed=0).model
+    assert s2f.gradient_checkpointing
+    assert s2f.pool.to_logits.out_features == s2f.pool.to_logits.in_features
+    model_config["pool_logits"] = "per_base"
+    assert "is not one of ['scalar', 'per_dim']" in config_error(config)
+
+
+def test_glm_tower_and_embedding_keys_are_checked_and_reach_the_tower(demo_config):
+    from haplexpr.training.runs import build_model
+
+    config = copy.deepcopy(demo_config)
+    nt = config["models"]["nt"]
+    assert nt["tower"]["kernels_strides"] == [[16, 8], [8, 4], [4, 2], [3, 2]]  # the seed's
+    nt["tower"] = {"channels": 8, "kernels_strides": [[4, 2]], "pool_sizes": [1], "hidden": 16}
+    assert validate_config(config) is config
+    tower = build_model(nt, seed=0, embedding_dim=32).model
+    assert tower.project.out_channels == 8 and tower.receptive_field == (4, 2)
+    assert tower.to_hidden[0].out_channels == 16
+    nt["tower"]["kernels_strides"] = [[4, 2, 1]]
+    assert "is too long" in config_error(config)
+    config = copy.deepcopy(demo_config)
+    config["models"]["nt"]["dtype"] = "float64"
+    assert "is not one of ['float32', 'bfloat16', 'float16']" in config_error(config)
+    config["models"]["nt"]["dtype"] = "bfloat16"
+    config["models"]["enformer"].update(track_head="mouse", use_tf_gamma=True)
+    assert "use_tf_gamma needs input_length 196608" in config_error(config)
+    config["models"]["enformer"]["use_tf_gamma"] = False
+    assert validate_config(config) is config
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_registry_entries_name_a_class_with_from_config(name):
+    entry = ARCHITECTURES[name]
+    module = importlib.import_module(entry.module)
+    assert callable(getattr(module, entry.class_name).from_config)
+    assert entry.load() is getattr(module, entry.class_name)
