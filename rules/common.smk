@@ -1,20 +1,17 @@
 # Validates the config and the study tables before any job runs, and holds every input
-# function. The library lives in src/ (workflow scripts put it on sys.path themselves).
+# function. Jobs' scripts import the installed haplexpr (each env installs it); this
+# process may run from a Snakemake without it, so it reads the library from src/.
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
-SRC = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, SRC)
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haplexpr.config import enabled_models, validate_config
 from haplexpr.vcf.download import read_url_list
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.design import Study
 
-validate(config, "../schemas/config.schema.yaml")
-validate_config(config)
+validate_config(config)  # the schema and the cross-checks, once
 STUDY = Study.from_config(config)
 VCF_SOURCES = {
     source.chrom: source
@@ -59,6 +56,21 @@ def metrics_targets():
 
 def prediction_targets():
     return [f"results/predictions/{m}/{s}.parquet" for m, s in runs()]
+
+
+def model_settings(wildcards):
+    """Everything in the config that changes a model's weights or predictions.
+
+    Rules pass it as a param no script reads: Snakemake reruns a job whose params changed,
+    so editing a model's keys or the training recipe retrains and repredicts that model.
+    """
+    return {"model": config["models"][wildcards.model], "training": config["training"]}
+
+
+def embedding_settings(wildcards):
+    """The gLM keys that change its embeddings (not its tower's), a trigger like the above."""
+    model = config["models"][wildcards.model]
+    return {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}
 
 
 def sequence_targets():

@@ -29,7 +29,8 @@ rule train_s2f:
         runtime=720,
         gpu=1,
     params:
-        model_config=lambda wildcards: config["models"][wildcards.model],
+        # a rerun trigger, read by no script (common.smk: model_settings)
+        settings=model_settings,
     script:
         "../workflow_scripts/train.py"
 
@@ -56,7 +57,8 @@ rule train_tower:
         runtime=240,
         gpu=1,
     params:
-        model_config=lambda wildcards: config["models"][wildcards.model],
+        # a rerun trigger, read by no script (common.smk: model_settings)
+        settings=model_settings,
     script:
         "../workflow_scripts/train.py"
 
@@ -83,7 +85,8 @@ rule predict_s2f:
         runtime=120,
         gpu=1,
     params:
-        model_config=lambda wildcards: config["models"][wildcards.model],
+        # a rerun trigger, read by no script (common.smk: model_settings)
+        settings=model_settings,
     script:
         "../workflow_scripts/predict.py"
 
@@ -108,7 +111,8 @@ rule predict_zero_shot:
         runtime=120,
         gpu=1,
     params:
-        model_config=lambda wildcards: config["models"][wildcards.model],
+        # a rerun trigger, read by no script (common.smk: model_settings)
+        settings=model_settings,
     script:
         "../workflow_scripts/predict.py"
 
@@ -134,7 +138,8 @@ rule predict_tower:
         runtime=60,
         gpu=1,
     params:
-        model_config=lambda wildcards: config["models"][wildcards.model],
+        # a rerun trigger, read by no script (common.smk: model_settings)
+        settings=model_settings,
     script:
         "../workflow_scripts/predict.py"
 

@@ -12,7 +12,7 @@ want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/pip install --quiet --upgrade pip
     # CPU build of torch first, so nothing below pulls a CUDA build.
-    .venv/bin/pip install --quiet torch==2.13.0
+    .venv/bin/pip install --quiet "$(grep '^torch==' requirements.txt)"
     .venv/bin/pip install --quiet -r requirements.txt
     .venv/bin/pip install --quiet --no-deps -e .
     echo "$want" > "$stamp"

@@ -27,7 +27,7 @@ from haplexpr.haplotypes.personal_sequences import (
     tss_after_edits,
     window_sequences,
 )
-from haplexpr.haplotypes.store import HaplotypeStore, SequenceStore, StoreError
+from haplexpr.haplotypes.store import HaplotypeStore, ReferenceStore, StoreError
 from haplexpr.study.genes import GeneWindow, gene_windows
 
 CONTIG_LENGTHS = {"1": 3000, "2": 1500}
@@ -386,13 +386,13 @@ def test_missing_chromosome_vcf_raises(inputs, tmp_path, engine):
 def test_reference_store_holds_haplotype_one(inputs, tmp_path):
     reference, _ = inputs
     build_reference_store(reference, WINDOWS, tmp_path / "reference")
-    store = SequenceStore(tmp_path / "reference")
+    store = ReferenceStore(tmp_path / "reference")
+    assert store.genes() == sorted(window.gene for window in WINDOWS)
     for window in WINDOWS:
-        assert store.haplotypes(window.gene) == [1]
+        assert store.windows.loc[window.gene].index.tolist() == [1]
         start, end = window.interval.start, window.interval.end
-        assert store.sequence(window.gene, 1) == REFERENCE[window.chrom][start:end]
+        assert store.sequence(window.gene) == REFERENCE[window.chrom][start:end]
         assert int(store.windows.loc[(window.gene, 1), "tss_offset"]) == window.tss - start
-    assert store.model_input("gC", 1, 20)[10] == REFERENCE["1"][50]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["reference.fa.gz", "reference.fa.gz.fai", "reference.fa.gz.gzi", "reference.tsv"]
     )

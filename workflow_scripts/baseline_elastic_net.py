@@ -1,20 +1,13 @@
 """Snakemake entry point: genotype-only elastic-net baseline predictions."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
-
 from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.baselines import elastic_net_predictions
-from haplexpr.config import validate_config
 from haplexpr.study.genes import contig_lengths, gene_windows
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 
 configure(snakemake.log[0])
-config = validate_config(snakemake.config)
+config = snakemake.config
 study = Study.from_config(config)
 lengths = contig_lengths(snakemake.input.reference)
 windows = gene_windows(study.genes, lengths, 1, config["data"]["tss_coordinate_base"])

@@ -1,10 +1,6 @@
 """Snakemake entry point: frozen gLM embeddings of one shard of individuals."""
 
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
 
 import torch
 

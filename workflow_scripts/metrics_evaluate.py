@@ -1,23 +1,16 @@
 """Snakemake entry point: metrics of one model and strategy."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
-
 import logging
 
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.config import validate_config
 from haplexpr.evaluation.metrics import evaluate, primary_row
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 
 configure(snakemake.log[0])
-study = Study.from_config(validate_config(snakemake.config))
+study = Study.from_config(snakemake.config)
 summary, per_gene = evaluate(
     pd.read_parquet(snakemake.input.predictions),
     study,

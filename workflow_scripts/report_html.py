@@ -1,11 +1,5 @@
 """Snakemake entry point: the HTML report across every model and strategy."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
-
 import pandas as pd
 
 from haplexpr.evaluation.report import report_notes, write_report

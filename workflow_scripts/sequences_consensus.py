@@ -1,11 +1,5 @@
 """Snakemake entry point: both haplotypes of a shard of individuals over every gene window."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
-
 from haplexpr.study.genes import study_windows
 from haplexpr.haplotypes.personal_sequences import build_haplotype_store
 from haplexpr.runlog import configure

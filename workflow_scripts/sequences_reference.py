@@ -1,10 +1,6 @@
 """Snakemake entry point: cut every gene window from the reference into the store's base."""
 
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
 
 from haplexpr.study.genes import study_windows
 from haplexpr.haplotypes.personal_sequences import build_reference_store

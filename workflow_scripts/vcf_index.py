@@ -1,11 +1,5 @@
 """Snakemake entry point: check a VCF against the reference and study, then index it."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
-
 import logging
 
 from haplexpr.runlog import configure

@@ -1,11 +1,5 @@
 """Snakemake entry point: normalise a downloaded VCF (contig names, split, left-align, drop)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the haplexpr library
-
-
 import logging
 
 from haplexpr.vcf.normalise import normalise_vcf

@@ -1,11 +1,13 @@
 """Configuration: loaded, validated against the schema, and checked for consistency.
 
-Snakemake validates with the same schema (``schemas/config.schema.yaml``); this module
-lets the library, the CLI and the tests apply the identical checks without Snakemake.
+The schema ships inside the package (``haplexpr/schemas/config.schema.yaml``).
+:func:`validate_config` is the one check: the Snakefile (``rules/common.smk``) runs it at
+start-up, and the CLI and the tests run the same, so every caller sees the same messages.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import jsonschema
@@ -14,7 +16,7 @@ import yaml
 from haplexpr.errors import ConfigError, reject_unknown_keys
 from haplexpr.models.registry import architecture
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+SCHEMA = Path(str(files("haplexpr") / "schemas" / "config.schema.yaml"))
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:

@@ -46,11 +46,6 @@ class Interval:
         return cls(match["chrom"], start - 1, end)
 
 
-def vcf_pos_to_0based(pos: int) -> int:
-    """Convert a 1-based VCF POS to a 0-based offset."""
-    return pos - 1
-
-
 def tss_to_0based(tss: int, base: int) -> int:
     """Convert a TSS coordinate from the table's convention (``base`` 0 or 1) to 0-based."""
     if base not in (0, 1):

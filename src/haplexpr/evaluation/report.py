@@ -25,8 +25,6 @@ from haplexpr.atomic import atomic_path  # noqa: E402
 from haplexpr.models.registry import architecture  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 
-PRIMARY = ("held_out_individuals", "seen_genes")
-
 
 def _figure_html(figure: plt.Figure, caption: str) -> str:
     buffer = io.BytesIO()

@@ -1,6 +1,6 @@
 """The sequence store: reference windows once, and every individual's haplotypes as edits.
 
-``SequenceStore`` reads the reference windows. Layout for ``prefix``
+``ReferenceStore`` reads the reference windows. Layout for ``prefix``
 (``results/sequences/reference``):
 ``prefix.fa.gz`` (bgzip FASTA, records ``<gene>_hap<h>``, random access through
 ``.fai``/``.gzi``) and ``prefix.tsv`` (one row per record: the reference window, the true
@@ -99,8 +99,8 @@ def write_store(prefix: str | Path, sequences: Iterable[StoredSequence]) -> Path
     return paths["table"]
 
 
-class SequenceStore:
-    """Random access to one individual's stored haplotypes (opened lazily, fork-safe)."""
+class ReferenceStore:
+    """Random access to the reference windows (the FASTA opened lazily, fork-safe)."""
 
     def __init__(self, prefix: str | Path):
         self.paths = store_paths(prefix)
@@ -109,26 +109,16 @@ class SequenceStore:
         self._fasta: pysam.FastaFile | None = None
         self._pid = -1
 
-    def haplotypes(self, gene: str) -> list[int]:
-        """Haplotypes stored for a gene (the reference store has only haplotype 1)."""
-        return self.windows.loc[gene].index.tolist()
-
     def genes(self) -> list[str]:
         """Genes in the store."""
         return self.windows.index.get_level_values("gene").unique().tolist()
 
-    def sequence(self, gene: str, haplotype: int) -> str:
-        """The stored + strand haplotype sequence at its true length."""
+    def sequence(self, gene: str, haplotype: int = 1) -> str:
+        """The + strand window at its true length (the reference has haplotype 1 only)."""
         if self._fasta is None or self._pid != os.getpid():
             self._fasta = pysam.FastaFile(str(self.paths["fasta"]))
             self._pid = os.getpid()
         return self._fasta.fetch(record_name(gene, haplotype))
-
-    def model_input(self, gene: str, haplotype: int, length: int) -> str:
-        """``length`` bases centred on the TSS, in the gene's orientation (N-padded)."""
-        window = self.windows.loc[(gene, haplotype)]
-        seq = centered_window(self.sequence(gene, haplotype), int(window["tss_offset"]), length)
-        return orient(seq, window["strand"])
 
 
 class StoreError(KeyError):
@@ -142,7 +132,7 @@ class HaplotypeStore:
     """Every individual's haplotypes (and the reference's) over every gene window."""
 
     def __init__(self, reference_prefix: str | Path, shard_paths: Iterable[str | Path]):
-        self.reference = SequenceStore(reference_prefix)
+        self.reference = ReferenceStore(reference_prefix)
         self._genes = self.reference.genes()
         self._paths = [Path(p) for p in shard_paths]
         self._owner: dict[str, tuple[int, int]] = {}

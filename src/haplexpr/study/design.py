@@ -98,10 +98,6 @@ class Study:
         """Every individual with a personal genome (training first, then held out)."""
         return self.train_individuals + self.test_individuals
 
-    def gene_split(self) -> dict[str, str]:
-        """Gene -> 'train'/'valid'/'test' split of the table."""
-        return dict(zip(self.genes["gene"], self.genes["split"], strict=True))
-
     def observed(self) -> pd.DataFrame:
         """Observed targets of the study's individuals: columns sample, gene, observed."""
         rows = self.table[self.table["sample"].isin(self.individuals)]

@@ -52,7 +52,13 @@ def build_model(model_config: dict, seed: int, embedding_dim: int | None = None)
         return HaplotypeAverage(model)
     from haplexpr.models.tower import TowerHead
 
-    return HaplotypeAverage(TowerHead(in_dim=embedding_dim, **model_config.get("tower", {})))
+    tower = TowerHead(in_dim=embedding_dim, **model_config.get("tower", {}))
+    log.info(
+        "tower on %d-d embeddings: each output of its last block sees %d positions, every %d",
+        embedding_dim,
+        *tower.receptive_field,
+    )
+    return HaplotypeAverage(tower)
 
 
 def make_dataset(
