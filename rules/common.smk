@@ -68,7 +68,7 @@ def model_settings(wildcards):
 
 
 def embedding_settings(wildcards):
-    """The gLM keys that change its embeddings (not its tower's), a trigger like the above."""
+    """A gLM's config without its tower and training keys: all that changes its embeddings."""
     model = config["models"][wildcards.model]
     return {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}
 

@@ -23,7 +23,8 @@ rule embeddings_compute:
         gpu=1,
     params:
         individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
-        model_config=lambda wildcards: config["models"][wildcards.model],
+        # only the keys that change embeddings, so editing the tower reruns no embedding
+        embedder=embedding_settings,
         device=config["training"]["device"],
     script:
         "../workflow_scripts/embeddings_compute.py"

@@ -13,7 +13,7 @@ torch.set_num_threads(snakemake.threads)
 compute_embeddings(
     HaplotypeStore(Path(snakemake.input.reference).with_suffix(""), snakemake.input.haplotypes),
     list(snakemake.params.individuals),
-    snakemake.params.model_config,
+    snakemake.params.embedder,
     snakemake.output.array,
     snakemake.output.index,
     device=snakemake.params.device,
