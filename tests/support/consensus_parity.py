@@ -1,0 +1,367 @@
+"""The parity harness: inputs, bcftools consensus 1.24 in forked children, the fast engine, and
+the comparison of the two (see tests/test_consensus_parity.py for what is compared and why).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pysam
+import pysam.bcftools
+
+from haplexpr.coordinates import Interval
+from haplexpr.haplotypes.personal_sequences import ConsensusError, window_sequences
+
+MISSING_MODES = ("reference", "N")
+HAPLOTYPES = (1, 2)
+# variants="snvs": the fast engine keeps SNV-only records; bcftools gets this include filter.
+SNV_FILTER = "type='snp'"
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: a reference, samples, VCF records and windows
+
+
+@dataclass(frozen=True)
+class Record:
+    """One VCF record: 1-based POS, REF, ALTs and one GT string per sample."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alts: tuple[str, ...]
+    gts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Record:
+        """Parse ``CHROM POS REF ALT[,ALT...] GT [GT...]`` (whitespace separated)."""
+        chrom, pos, ref, alts, *gts = text.split()
+        return cls(chrom, int(pos), ref, tuple(alts.split(",")), tuple(gts))
+
+    @property
+    def end(self) -> int:
+        """1-based inclusive end of the REF allele."""
+        return self.pos + len(self.ref) - 1
+
+    def overlaps(self, window: Interval) -> bool:
+        """Whether the REF allele overlaps the window (how bcftools selects records)."""
+        return self.chrom == window.chrom and self.pos <= window.end and self.end > window.start
+
+    def vcf_line(self) -> str:
+        """The record as a VCF body line."""
+        fields = [self.chrom, str(self.pos), ".", self.ref, ",".join(self.alts), ".", "PASS"]
+        return "\t".join([*fields, ".", "GT", *self.gts])
+
+    def describe(self, sample_index: int) -> str:
+        """Short ``POS REF>ALT GT`` text for one sample, for failure messages."""
+        return (
+            f"{self.chrom}:{self.pos} {self.ref}>{','.join(self.alts)} GT={self.gts[sample_index]}"
+        )
+
+
+@dataclass(frozen=True)
+class ParityInput:
+    """Everything one parity comparison needs; records sorted by contig order, then POS."""
+
+    contigs: dict[str, str]
+    samples: tuple[str, ...]
+    records: tuple[Record, ...]
+    windows: tuple[Interval, ...]
+
+    def __post_init__(self) -> None:
+        order = {name: i for i, name in enumerate(self.contigs)}
+        keys = [(order[r.chrom], r.pos) for r in self.records]
+        if keys != sorted(keys):
+            raise ValueError("records must be sorted by contig (reference order) and POS")
+        for record in self.records:
+            if len(record.gts) != len(self.samples):
+                raise ValueError(f"{record}: one GT per sample needed")
+            found = self.contigs[record.chrom][record.pos - 1 : record.end]
+            if found.upper() != record.ref.upper():
+                raise ValueError(f"{record}: REF does not match the reference ({found})")
+
+    def reproducer(self) -> str:
+        """Plain-text dump (reference, VCF body, windows) to rebuild a failing example."""
+        lines = [f">{name}\n{seq}" for name, seq in self.contigs.items()]
+        lines.append("#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT " + " ".join(self.samples))
+        lines += [r.vcf_line().replace("\t", " ") for r in self.records]
+        lines.append("windows: " + " ".join(w.to_region() for w in self.windows))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """Reference FASTA (+ .fai), bgzipped and indexed VCF, and the windows' region FASTA."""
+
+    reference: Path
+    vcf: Path
+    region_fasta: Path
+
+
+def write_inputs(data: ParityInput, folder: Path) -> InputFiles:
+    """Write the reference, the VCF and the region FASTA of the windows under ``folder``."""
+    reference = folder / "reference.fa"
+    with reference.open("w") as out:
+        for name, seq in data.contigs.items():
+            out.write(f">{name}\n")
+            for i in range(0, len(seq), 60):
+                out.write(seq[i : i + 60] + "\n")
+    pysam.faidx(str(reference))
+
+    header = [
+        "##fileformat=VCFv4.2",
+        *(f"##contig=<ID={name},length={len(seq)}>" for name, seq in data.contigs.items()),
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
+        + "\t"
+        + "\t".join(data.samples),
+    ]
+    plain = folder / "calls.vcf"
+    plain.write_text("\n".join(header + [r.vcf_line() for r in data.records]) + "\n")
+    vcf = folder / "calls.vcf.gz"
+    pysam.tabix_compress(str(plain), str(vcf), force=True)
+    pysam.tabix_index(str(vcf), preset="vcf", force=True)
+
+    region_fasta = folder / "windows.fa"
+    with pysam.FastaFile(str(reference)) as fasta, region_fasta.open("w") as out:
+        for window in data.windows:
+            seq = fasta.fetch(window.chrom, window.start, window.end)
+            out.write(f">{window.to_region()}\n{seq}\n")
+    return InputFiles(reference, vcf, region_fasta)
+
+
+# ---------------------------------------------------------------------------------------------
+# The expected side: bcftools consensus, isolated in forked children
+
+
+@dataclass(frozen=True)
+class Job:
+    """One ``bcftools consensus`` run over all windows: sample, haplotype, missing, variants."""
+
+    sample: str
+    haplotype: int
+    missing: str
+    variants: str = "all"
+
+
+@dataclass
+class BcftoolsFailure:
+    """bcftools refused the input (non-zero exit) or aborted (``signal`` is set)."""
+
+    message: str
+    signal: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What bcftools returned for every job, by job."""
+
+    sequences: dict[Job, list[str]] = field(default_factory=dict)
+    failures: dict[Job, BcftoolsFailure] = field(default_factory=dict)
+
+
+def read_fasta(path: Path) -> list[tuple[str, str]]:
+    """(name, sequence) pairs in file order; a record may be empty (a fully deleted window)."""
+    records: list[tuple[str, list[str]]] = []
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            records.append((line[1:].split()[0], []))
+        elif line:
+            records[-1][1].append(line)
+    return [(name, "".join(parts)) for name, parts in records]
+
+
+def consensus_args(files: InputFiles, job: Job, output: Path) -> list[str]:
+    """The ``bcftools consensus`` command line (without the program name) for one job."""
+    args = ["-f", str(files.region_fasta), "-s", job.sample, "-H", str(job.haplotype)]
+    if job.missing == "N":
+        args += ["-M", "N"]
+    if job.variants == "snvs":
+        args += ["-i", SNV_FILTER]
+    return [*args, "-o", str(output), str(files.vcf)]
+
+
+def _run_jobs_in_child(files: InputFiles, jobs: list[Job], folder: Path) -> None:
+    """Child side: run the jobs in order, leaving ``.done`` (or ``.err``) markers; never return."""
+    code = 0
+    faulthandler.disable()  # pytest's traceback dump on SIGABRT is noise here
+    try:
+        for i, job in enumerate(jobs):
+            output = folder / f"job{i}.fa"
+            try:
+                pysam.bcftools.consensus(*consensus_args(files, job, output), catch_stdout=False)
+            except pysam.utils.SamtoolsError as error:
+                (folder / f"job{i}.err").write_text(str(error))
+            (folder / f"job{i}.done").touch()
+    except BaseException:  # a harness problem: reported by the parent
+        (folder / "child_error.txt").write_text(traceback.format_exc())
+        code = 3
+    finally:
+        os._exit(code)
+
+
+def run_bcftools(files: InputFiles, jobs: list[Job], windows: tuple[Interval, ...]) -> Outcome:
+    """Run every job with bcftools in forked children; an aborting job does not stop the rest.
+
+    One child runs the jobs in order; if it dies, the first job without a ``.done`` marker is
+    the one that aborted, and a new child carries on after it.
+    """
+    outcome = Outcome()
+    folder = Path(tempfile.mkdtemp(prefix="bcftools-", dir=files.region_fasta.parent))
+    first = 0
+    while first < len(jobs):
+        batch = folder / f"from{first}"
+        batch.mkdir()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            _run_jobs_in_child(files, jobs[first:], batch)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
+            child_error = batch / "child_error.txt"
+            details = child_error.read_text() if child_error.exists() else ""
+            raise AssertionError(f"bcftools child failed (status {status}):\n{details}")
+        died = os.WIFSIGNALED(status)
+        for i, job in enumerate(jobs[first:]):
+            if not (batch / f"job{i}.done").exists():
+                break
+            error = batch / f"job{i}.err"
+            if error.exists():
+                outcome.failures[job] = BcftoolsFailure(error.read_text())
+                continue
+            records = read_fasta(batch / f"job{i}.fa")
+            names = [name for name, _ in records]
+            regions = [w.to_region() for w in windows]
+            assert names == regions, f"bcftools returned records {names} for windows {regions}"
+            outcome.sequences[job] = [seq for _, seq in records]
+        else:
+            assert not died, f"bcftools child died after its last job (status {status})"
+            break
+        assert died, "bcftools child exited cleanly without finishing its jobs"
+        sig = os.WTERMSIG(status)
+        outcome.failures[jobs[first + i]] = BcftoolsFailure(
+            f"bcftools consensus died ({signal.Signals(sig).name})", sig
+        )
+        first += i + 1
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# The actual side: the fast engine
+
+
+def fast_haplotypes(
+    files: InputFiles, data: ParityInput, missing: str, variants: str = "all"
+) -> dict[tuple[str, int], list[str]]:
+    """All haplotypes of all windows from the fast engine, keyed by (sample, haplotype)."""
+    return window_sequences(
+        files.reference,
+        files.vcf,
+        samples=list(data.samples),
+        windows=list(data.windows),
+        engine="fast",
+        missing=missing,
+        variants=variants,
+    )
+
+
+def fast_unless_refused(
+    files: InputFiles, data: ParityInput, missing: str, variants: str, outcome: Outcome
+) -> dict[tuple[str, int], list[str]] | None:
+    """The fast engine's answer, or None when it refused the input just as bcftools did.
+
+    bcftools refuses a job (non-zero exit) when a REF does not match its edited buffer; the
+    fast engine answers every sample and haplotype in one call, so it must then raise
+    :class:`ConsensusError`, and must not raise otherwise. An abort is not a refusal.
+    """
+    refused = [str(job) for job, f in outcome.failures.items() if f.signal is None]
+    try:
+        actual = fast_haplotypes(files, data, missing, variants)
+    except ConsensusError as error:
+        if not refused:
+            raise AssertionError(f"fast engine refused what bcftools accepted: {error}") from error
+        return None
+    assert not refused, (
+        f"bcftools refused {refused} ({next(iter(outcome.failures.values())).message}), "
+        "but the fast engine answered"
+    )
+    return actual
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison
+
+
+def first_difference(expected: str, actual: str) -> int:
+    """0-based offset of the first differing character (the shorter length if one is a prefix)."""
+    for i, (a, b) in enumerate(zip(expected, actual, strict=False)):
+        if a != b:
+            return i
+    return min(len(expected), len(actual))
+
+
+def _excerpt(seq: str, offset: int, width: int = 40) -> str:
+    if len(seq) > 2 * width + 20:
+        lo = max(0, offset - width)
+        seq = f"[{lo}:]...{seq[lo : offset + width]}..."
+    return seq if seq.isascii() and seq.isprintable() else ascii(seq)
+
+
+def mismatch_message(
+    data: ParityInput,
+    window: Interval,
+    job: Job,
+    expected: str,
+    actual: str,
+) -> str:
+    """Failure text: region, sample, haplotype, the variants in the window, first difference."""
+    sample_index = data.samples.index(job.sample)
+    variants = [r for r in data.records if r.overlaps(window)]
+    offset = first_difference(expected, actual)
+    reference = data.contigs[window.chrom][window.start : window.end]
+    lines = [
+        f"fast engine != bcftools consensus for region {window.to_region()}, sample "
+        f"{job.sample}, haplotype {job.haplotype}, missing={job.missing!r}, "
+        f"variants={job.variants!r}",
+        f"first differing offset {offset} (expected length {len(expected)}, actual {len(actual)})",
+        f"variants in the window at 1-based POS {[r.pos for r in variants]}:",
+        *(f"    {r.describe(sample_index)}" for r in variants),
+        f"reference: {_excerpt(reference, offset)}",
+        f"expected:  {_excerpt(expected, offset)}",
+        f"actual:    {_excerpt(actual, offset)}",
+    ]
+    return "\n".join(lines)
+
+
+def compare(
+    data: ParityInput,
+    outcome: Outcome,
+    actual: dict[tuple[str, int], list[str]],
+) -> list[str]:
+    """Mismatch messages for every job bcftools answered (empty when all agree)."""
+    problems = []
+    for job, expected in outcome.sequences.items():
+        got = actual.get((job.sample, job.haplotype))
+        if got is None or len(got) != len(expected):
+            problems.append(
+                f"fast engine returned {None if got is None else len(got)} sequences for "
+                f"sample {job.sample} haplotype {job.haplotype}, expected {len(expected)}"
+            )
+            continue
+        for window, exp, act in zip(data.windows, expected, got, strict=True):
+            if exp != act:
+                problems.append(mismatch_message(data, window, job, exp, act))
+    return problems
+
+
+def all_jobs(data: ParityInput, missing: str, variants: str = "all") -> list[Job]:
+    """Both haplotypes of every sample, one missing mode, one variants mode."""
+    return [Job(s, h, missing, variants) for s in data.samples for h in HAPLOTYPES]
