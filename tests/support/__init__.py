@@ -2,5 +2,7 @@
 
 - ``vcf_files``: small VCF and FASTA writers.
 - ``pipeline_runs``: snakemake runs of the demo in a scratch folder.
+- ``consensus_parity``: the parity harness (bcftools consensus in forked children vs the
+  fast engine) and ``consensus_edge_cases``: its hand-written cases.
 - ``slurm_cluster``: a one-node SLURM cluster (slurmctld + slurmd) for the end-to-end test.
 """
