@@ -1,7 +1,8 @@
-"""The one place where 1-based VCF/region coordinates meet 0-based half-open ones.
+"""Where 1-based region strings and TSS coordinates meet 0-based half-open intervals.
 
 Inside the library every interval is 0-based half-open ``[start, end)``; strings such as
-``chr1:101-200`` (samtools style, 1-based inclusive) exist only at the tool boundary.
+``chr1:101-200`` (samtools style, 1-based inclusive) exist only at the tool boundary. VCF
+POS is converted where records are parsed, in compiled code (``haplexpr.vcf.parser``).
 """
 
 from __future__ import annotations
