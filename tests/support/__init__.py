@@ -1,6 +1,7 @@
 """Helpers the tests share.
 
 - ``vcf_files``: small VCF and FASTA writers.
+- ``haplotype_stores``: a small real haplotype store for what reads the store.
 - ``pipeline_runs``: snakemake runs of the demo in a scratch folder.
 - ``consensus_parity``: the parity harness (bcftools consensus in forked children vs the
   fast engine) and ``consensus_edge_cases``: its hand-written cases.
