@@ -17,8 +17,9 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,32 @@ def warmup_cosine(step: int, total: int, warmup_fraction: float, final_ratio: fl
     return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+class _Best(NamedTuple):
+    """The best validated epoch so far (1-based) with a CPU copy of its weights."""
+
+    score: float = -math.inf
+    epoch: int = 0
+    state: dict[str, torch.Tensor] | None = None
+
+
+@dataclass
+class _Progress:
+    """What a checkpoint carries from epoch to epoch: epochs done, log rows, best epoch."""
+
+    epoch: int = 0
+    history: list[list] = field(default_factory=list)
+    best: _Best = _Best()
+
+
+class _Optimisation(NamedTuple):
+    """Adam and its warm-up/cosine schedule, built for this many batches and steps per epoch."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    batches_per_epoch: int
+    steps_per_epoch: int
+
+
 def train(
     model: nn.Module,
     dataset: Dataset,
@@ -199,105 +226,36 @@ def train(
         state = torch.load(init_weights, map_location=device, weights_only=True)
         model.load_state_dict(state["state_dict"])
         log.info("initialised from %s", init_weights)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    batches_per_epoch = len(epoch_loader(dataset, settings, 0))
-    steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
-    total_steps = steps_per_epoch * settings.epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: warmup_cosine(
-            step, total_steps, settings.warmup_fraction, settings.final_lr_ratio
-        ),
-    )
+    optimisation = _optimisation(model, dataset, settings)
     fingerprint = _fingerprint(settings, len(dataset), init_weights)
-    start_epoch, history = 0, []
-    best = {"score": -math.inf, "epoch": 0, "state": None}
-    if checkpoint_path.exists():
-        checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if checkpoint["fingerprint"] == fingerprint:
-            model.load_state_dict(checkpoint["state_dict"])
-            optimizer.load_state_dict(checkpoint["optimizer"])
-            scheduler.load_state_dict(checkpoint["scheduler"])
-            # map_location moved the saved generator states too; they are set from the CPU
-            torch.set_rng_state(checkpoint["rng"].cpu())
-            if device.type == "cuda":  # dropout on the GPU draws from the CUDA generator
-                torch.cuda.set_rng_state(checkpoint["cuda_rng"].cpu(), device)
-            start_epoch, history = checkpoint["epoch"], checkpoint["history"]
-            best = checkpoint["best"]
-            log.info("resuming after epoch %d from %s", start_epoch, checkpoint_path)
-        else:
-            log.info("ignoring %s: written with other settings or data", checkpoint_path)
+    progress = _resume(checkpoint_path, fingerprint, model, optimisation, device)
     autocast = mixed_precision_context(device, settings.mixed_precision)
     started = time.monotonic()
-    for epoch in range(start_epoch, settings.epochs):
-        if _patience_exhausted(settings, best, epoch):
-            log.info("early stop: no better validation score since epoch %d", best["epoch"])
+    for epoch in range(progress.epoch, settings.epochs):
+        if _patience_exhausted(settings, progress.best, epoch):
+            log.info("early stop: no better validation score since epoch %d", progress.best.epoch)
             break
         epoch_started = time.monotonic()
-        loader = epoch_loader(dataset, settings, epoch)
-        model.train()
-        losses = []
-        for batch, (x, y) in enumerate(loader, start=1):
-            x, y = x.to(device), y.to(device, dtype=torch.float32)
-            with autocast:
-                loss = combined_loss(model(x).float(), y, settings.pairwise_alpha)
-            (loss / settings.gradient_accumulation).backward()
-            if batch % settings.gradient_accumulation == 0 or batch == batches_per_epoch:
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-            losses.append(loss.item())
+        loss = _train_epoch(model, dataset, settings, epoch, optimisation, device, autocast)
         score = math.nan
         if validation is not None:
-            score = validation.score(
-                predict(
-                    model,
-                    validation.dataset,
-                    settings.batch_size,
-                    settings.device,
-                    settings.mixed_precision,
-                )
-            )
-            if score > best["score"] or best["state"] is None:
-                state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                best = {"score": score, "epoch": epoch + 1, "state": state}
-        history.append(
-            [epoch + 1, (epoch + 1) * steps_per_epoch, float(np.mean(losses)), score,
-             scheduler.get_last_lr()[0], round(time.monotonic() - epoch_started, 2)]
+            score = _validation_score(model, validation, settings)
+            progress.best = _better(progress.best, score, epoch, model)
+        progress.epoch = epoch + 1
+        progress.history.append(
+            [epoch + 1, (epoch + 1) * optimisation.steps_per_epoch, loss, score,
+             optimisation.scheduler.get_last_lr()[0], round(time.monotonic() - epoch_started, 2)]
         )  # fmt: skip
         log.info(
             "epoch %d/%d: loss %.4f, validation score %.4f (%.1f s)",
             epoch + 1,
             settings.epochs,
-            history[-1][2],
+            loss,
             score,
-            history[-1][5],
+            progress.history[-1][5],
         )
-        checkpoint = {
-            "fingerprint": fingerprint,
-            "epoch": epoch + 1,
-            "history": history,
-            "best": best,
-            "state_dict": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        }
-        with atomic_path(checkpoint_path) as tmp:
-            torch.save(checkpoint, tmp)
-    kept_epoch = history[-1][0] if history else 0  # the last epoch, without validation
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
-        kept_epoch = best["epoch"]
-        log.info("keeping epoch %d (validation score %.4f)", best["epoch"], best["score"])
-    with atomic_path(out_dir / "train_log.tsv") as tmp:
-        frame = pd.DataFrame(history, columns=LOG_COLUMNS[:-1])
-        frame["kept"] = frame["epoch"] == kept_epoch  # whose weights model.pt holds
-        frame.to_csv(tmp, sep="\t", index=False)
-    final = out_dir / "model.pt"
-    with atomic_path(final) as tmp:
-        torch.save({"state_dict": model.state_dict(), "settings": asdict(settings)}, tmp)
+        _save_checkpoint(checkpoint_path, fingerprint, progress, model, optimisation, device)
+    final = _write_outputs(out_dir, model, settings, progress)
     checkpoint_path.unlink(missing_ok=True)  # only a killed run resumes; a finished one reruns
     log.info(
         "trained %d examples x %d epochs in %.1f s -> %s",
@@ -309,13 +267,153 @@ def train(
     return final
 
 
-def _patience_exhausted(settings: TrainingSettings, best: dict, epoch: int) -> bool:
+def _optimisation(model: nn.Module, dataset: Dataset, settings: TrainingSettings) -> _Optimisation:
+    """Adam plus a schedule spanning every optimiser step of every epoch."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    batches_per_epoch = len(epoch_loader(dataset, settings, 0))
+    steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
+    total_steps = steps_per_epoch * settings.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: warmup_cosine(
+            step, total_steps, settings.warmup_fraction, settings.final_lr_ratio
+        ),
+    )
+    return _Optimisation(optimizer, scheduler, batches_per_epoch, steps_per_epoch)
+
+
+def _resume(
+    path: Path,
+    fingerprint: str,
+    model: nn.Module,
+    optimisation: _Optimisation,
+    device: torch.device,
+) -> _Progress:
+    """Restore a killed run from its checkpoint, if one was written with these settings and data.
+
+    Weights, optimiser, schedule and random generators all come back, so the resumed run
+    ends at the weights an uninterrupted one would have.
+    """
+    if not path.exists():
+        return _Progress()
+    checkpoint = torch.load(path, map_location=device, weights_only=False)
+    if checkpoint["fingerprint"] != fingerprint:
+        log.info("ignoring %s: written with other settings or data", path)
+        return _Progress()
+    model.load_state_dict(checkpoint["state_dict"])
+    optimisation.optimizer.load_state_dict(checkpoint["optimizer"])
+    optimisation.scheduler.load_state_dict(checkpoint["scheduler"])
+    # map_location moved the saved generator states too; they are set from the CPU
+    torch.set_rng_state(checkpoint["rng"].cpu())
+    if device.type == "cuda":  # dropout on the GPU draws from the CUDA generator
+        torch.cuda.set_rng_state(checkpoint["cuda_rng"].cpu(), device)
+    log.info("resuming after epoch %d from %s", checkpoint["epoch"], path)
+    return _Progress(checkpoint["epoch"], checkpoint["history"], _Best(**checkpoint["best"]))
+
+
+def _train_epoch(
+    model: nn.Module,
+    dataset: Dataset,
+    settings: TrainingSettings,
+    epoch: int,
+    optimisation: _Optimisation,
+    device: torch.device,
+    autocast: torch.autocast,
+) -> float:
+    """One pass over ``dataset``, stepping every ``gradient_accumulation`` batches; mean loss.
+
+    The epoch's last batch always steps, so no gradient carries over into the next epoch.
+    """
+    loader = epoch_loader(dataset, settings, epoch)
+    model.train()
+    losses = []
+    for batch, (x, y) in enumerate(loader, start=1):
+        x, y = x.to(device), y.to(device, dtype=torch.float32)
+        with autocast:
+            loss = combined_loss(model(x).float(), y, settings.pairwise_alpha)
+        (loss / settings.gradient_accumulation).backward()
+        if batch % settings.gradient_accumulation == 0 or batch == optimisation.batches_per_epoch:
+            optimisation.optimizer.step()
+            optimisation.optimizer.zero_grad(set_to_none=True)
+            optimisation.scheduler.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
+def _validation_score(
+    model: nn.Module, validation: Validation, settings: TrainingSettings
+) -> float:
+    """Score the current weights on the held-out examples, batched and cast as in training."""
+    predictions = predict(
+        model, validation.dataset, settings.batch_size, settings.device, settings.mixed_precision
+    )
+    return validation.score(predictions)
+
+
+def _better(best: _Best, score: float, epoch: int, model: nn.Module) -> _Best:
+    """``best``, or epoch ``epoch`` (0-based) when it scores higher or is the first scored.
+
+    A NaN score never beats a real one but still fills an empty ``best``, so a validated
+    run always ends with some validated epoch's weights.
+    """
+    if score > best.score or best.state is None:
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return _Best(score, epoch + 1, state)
+    return best
+
+
+def _save_checkpoint(
+    path: Path,
+    fingerprint: str,
+    progress: _Progress,
+    model: nn.Module,
+    optimisation: _Optimisation,
+    device: torch.device,
+) -> None:
+    """Write all a killed run needs to resume exactly (atomically: a kill leaves the last one)."""
+    checkpoint = {
+        "fingerprint": fingerprint,
+        "epoch": progress.epoch,
+        "history": progress.history,
+        "best": progress.best._asdict(),  # a plain dict, as checkpoints have always held
+        "state_dict": model.state_dict(),
+        "optimizer": optimisation.optimizer.state_dict(),
+        "scheduler": optimisation.scheduler.state_dict(),
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def _write_outputs(
+    out_dir: Path, model: nn.Module, settings: TrainingSettings, progress: _Progress
+) -> Path:
+    """Load the best validated weights (else keep the last) and write the log and ``model.pt``."""
+    kept_epoch = progress.history[-1][0] if progress.history else 0  # without validation
+    best = progress.best
+    if best.state is not None:
+        model.load_state_dict(best.state)
+        kept_epoch = best.epoch
+        log.info("keeping epoch %d (validation score %.4f)", best.epoch, best.score)
+    with atomic_path(out_dir / "train_log.tsv") as tmp:
+        frame = pd.DataFrame(progress.history, columns=LOG_COLUMNS[:-1])
+        frame["kept"] = frame["epoch"] == kept_epoch  # whose weights model.pt holds
+        frame.to_csv(tmp, sep="\t", index=False)
+    final = out_dir / "model.pt"
+    with atomic_path(final) as tmp:
+        torch.save({"state_dict": model.state_dict(), "settings": asdict(settings)}, tmp)
+    return final
+
+
+def _patience_exhausted(settings: TrainingSettings, best: _Best, epoch: int) -> bool:
     """Whether early stopping ends training before ``epoch`` (0-based)."""
     patience = settings.early_stopping_patience
-    return patience > 0 and best["state"] is not None and epoch - best["epoch"] >= patience
+    return patience > 0 and best.state is not None and epoch - best.epoch >= patience
 
 
 def _fingerprint(settings: TrainingSettings, n_examples: int, init: str | Path | None) -> str:
+    """What a checkpoint must match to be resumed: the settings, data size and initial weights."""
     blob = json.dumps([asdict(settings), n_examples, str(init)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
