@@ -25,7 +25,8 @@ from haplexpr.models import registry
 from haplexpr.models.borzoi import TINY_BORZOI
 from haplexpr.models.enformer import TINY_ENFORMER
 from haplexpr.models.precision import mixed_precision_context
-from haplexpr.training.loop import HaplotypeAverage, combined_loss
+from haplexpr.models.wrappers import HaplotypeAverage
+from haplexpr.training.loop import combined_loss
 
 # Full-size hyper-parameters: Enformer (Avsec et al. 2021; enformer-pytorch defaults) and
 # Borzoi (Linder et al. 2025; borzoi-pytorch's BorzoiConfig defaults, human head only).

@@ -25,8 +25,8 @@ from haplexpr.models.nucleotide_transformer import (
 )
 from haplexpr.models.nucleotide_transformer import save_pretrained_tiny as save_tiny_nt
 from haplexpr.models.tower import TowerHead, WindowAttentionPool
+from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.sequence_encoding import one_hot
-from haplexpr.training.loop import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.training.runs import build_model
 
 

@@ -17,11 +17,11 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.study.design import Example
 from haplexpr.training.loop import (
     LOG_COLUMNS,
     GeneBatches,
-    HaplotypeAverage,
     TrainingSettings,
     Validation,
     combined_loss,
@@ -402,8 +402,8 @@ def test_split_validation_holds_out_individuals_or_genes():
 
 
 def test_reverse_complement_average_is_strand_symmetric():
+    from haplexpr.models.wrappers import ReverseComplementAverage
     from haplexpr.sequence_encoding import one_hot, reverse_complement
-    from haplexpr.training.loop import ReverseComplementAverage
 
     torch.manual_seed(0)
     model = ReverseComplementAverage(nn.Sequential(nn.Flatten(), nn.Linear(LENGTH * 4, 1)))

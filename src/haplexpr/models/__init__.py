@@ -5,6 +5,7 @@
 - ``enformer``, ``borzoi``: the S2F trunks (tiny random configs or pretrained weights)
 - ``nucleotide_transformer``, ``evo2``: the frozen gLM embedders
 - ``tower``: the trainable head on gLM embeddings
+- ``wrappers``: haplotype averaging and reverse-complement averaging around any model
 - ``precision``: float32 heads under reduced-precision trunks
 
 Nothing here is imported by the package itself, so one model family never pays for the

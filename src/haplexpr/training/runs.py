@@ -23,11 +23,10 @@ from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.metrics import row_correlations
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
+from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (
-    HaplotypeAverage,
-    ReverseComplementAverage,
     TrainingSettings,
     Validation,
     predict,
