@@ -48,10 +48,14 @@ class Evo2Embedder:
 
     @torch.inference_mode()
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
-        """Hidden states (B, L, D) as float32."""
+        """Hidden states (B, L, D) as float32.
+
+        Evo2's tokens are raw bytes, so soft-masked ``a`` would be token 97, one the model
+        never saw for A (65): sequences are upper-cased first.
+        """
         out = []
         for seq in seqs:
-            ids = torch.tensor(self.model.tokenizer.tokenize(seq), dtype=torch.int)
+            ids = torch.tensor(self.model.tokenizer.tokenize(seq.upper()), dtype=torch.int)
             _, embeddings = self.model(
                 ids.unsqueeze(0).to(self.device), return_embeddings=True, layer_names=[self.layer]
             )
