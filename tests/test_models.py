@@ -1,4 +1,4 @@
-"""Tiny Enformer / Borzoi / NT checkpoints and the gLM tower, all on CPU."""
+"""Tiny Enformer / Borzoi checkpoints and the gLM tower, all on CPU (NT v2: its own module)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,6 @@ from haplexpr.models.borzoi import FULL_CONV_WIDTHS, TINY_BORZOI, BorzoiModel
 from haplexpr.models.borzoi import save_pretrained_tiny as save_tiny_borzoi
 from haplexpr.models.enformer import TINY_ENFORMER, EnformerModel
 from haplexpr.models.enformer import save_pretrained_tiny as save_tiny_enformer
-from haplexpr.models.nucleotide_transformer import (
-    NT_VOCAB,
-    NucleotideTransformerEmbedder,
-    _realign,
-    kmer_tokens,
-    tokens_for_length,
-)
-from haplexpr.models.nucleotide_transformer import save_pretrained_tiny as save_tiny_nt
 from haplexpr.models.tower import TowerHead, WindowAttentionPool
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.sequence_encoding import one_hot
@@ -316,102 +308,6 @@ def test_borzoi_positions_follow_the_model_and_build_model_dispatches():
     with torch.no_grad():
         y = model(one_hot_batch(6, BORZOI_LENGTH).view(3, 2, BORZOI_LENGTH, 4).double())
     assert y.shape == (3,) and y.dtype == torch.float64
-
-
-# --------------------------------------------------------------------------- NT
-
-
-def test_kmer_tokens_follow_nt_rules():
-    assert kmer_tokens("ACGTACGTACGT") == ["ACGTAC", "GTACGT"]
-    assert kmer_tokens("ACGTACGTA") == ["ACGTAC", "G", "T", "A"]  # leftover tail
-    # N splits the sequence and the 6-mer grid restarts after it (NT's tokenizer)
-    assert kmer_tokens("ATCGAATNGGCGATGCAC") == ["ATCGAA", "T", "N", "GGCGAT", "G", "C", "A", "C"]
-    assert kmer_tokens("acgtacNN") == ["ACGTAC", "N", "N"]  # lower case, runs of N
-    assert kmer_tokens("ACRTACGTACGT") == ["A", "C", "N", "TACGTA", "C", "G", "T"]  # IUPAC
-    assert kmer_tokens("") == []
-    assert tokens_for_length(11_000) == 1835 and tokens_for_length(2048) == 343
-
-
-def test_nt_vocab_layout():
-    assert len(NT_VOCAB) == 4107
-    assert NT_VOCAB[:6] == ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"]
-    assert NT_VOCAB[6:10] == ["AAAAAA", "AAAAAT", "AAAAAC", "AAAAAG"]
-    assert NT_VOCAB[-5:] == ["A", "T", "C", "G", "N"]
-
-
-def test_realign_weights_tokens_by_shared_bases():
-    tokens = ["A", "C", "N", "GGCGAT", "T"]  # 10 bases: slot 0 = bases 0-5, then 4 singles
-    hidden = np.arange(5, dtype=np.float32)[:, None].repeat(2, axis=1)
-    out = _realign(hidden, tokens, 10)
-    np.testing.assert_allclose(out[:, 0], [(0 + 1 + 2 + 3 * 3) / 6, 3, 3, 3, 4])
-    clean = kmer_tokens(random_dna(20))  # on NT's own grid the realignment is the identity
-    hidden = np.random.default_rng(0).normal(size=(len(clean), 3)).astype(np.float32)
-    np.testing.assert_allclose(_realign(hidden, clean, 20), hidden, rtol=1e-6)
-
-
-@pytest.fixture(scope="module")
-def nt_path(tmp_path_factory):
-    tiny = {
-        "hidden_size": 32,
-        "num_hidden_layers": 3,
-        "num_attention_heads": 4,
-        "intermediate_size": 64,
-    }
-    return save_tiny_nt(tmp_path_factory.mktemp("nt"), tiny, seed=3)
-
-
-def test_nt_embed_shapes_and_padding(nt_path):
-    embedder = NucleotideTransformerEmbedder.from_config(
-        {"pretrained": str(nt_path), "layer": 2, "input_length": 605}
-    )
-    assert embedder.embedding_dim == 32
-    clean = [random_dna(605, seed) for seed in range(3)]
-    out = embedder.embed(clean)
-    assert out.shape == (3, embedder.tokens_for_length(605), 32) == (3, 105, 32)
-    assert out.dtype == np.float32
-    with_n = clean[1][:100] + "NN" + clean[1][102:]  # more tokens, same output shape
-    mixed = embedder.embed([clean[0], with_n])
-    assert mixed.shape == (2, 105, 32)
-    # Padding changes the batch's shape and so the float32 kernels (~1e-7 on values ~1);
-    # a mask that let padding leak into attention would move states by ~1e-2.
-    np.testing.assert_allclose(mixed[0], out[0], atol=1e-5)  # padding + mask leave it intact
-    np.testing.assert_allclose(mixed[1], embedder.embed([with_n])[0], atol=1e-5)
-    with pytest.raises(ValueError):
-        embedder.embed(["ACGTAC", "ACGTACG"])
-
-
-def test_nt_matches_direct_transformers_call_and_is_deterministic(nt_path):
-    from transformers import AutoModelForMaskedLM
-
-    seq = random_dna(120, seed=9)
-    embedder = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 1})
-    first = embedder.embed([seq])
-    np.testing.assert_array_equal(first, embedder.embed([seq]))  # same shapes, same process
-    again = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 1})
-    np.testing.assert_array_equal(first, again.embed([seq]))  # save -> load is exact
-    untruncated = NucleotideTransformerEmbedder.from_config(
-        {"pretrained": str(nt_path), "layer": 1, "truncate_layers": False}
-    )
-    # Same inputs and shapes, so on one machine these agree to the last bit; the tolerance
-    # is rounding only (states ~1 after LayerNorm), far below a wrong layer's difference (~1).
-    np.testing.assert_allclose(first, untruncated.embed([seq]), atol=1e-6)
-
-    model = AutoModelForMaskedLM.from_pretrained(str(nt_path)).eval()
-    ids = torch.tensor([[3, *(NT_VOCAB.index(t) for t in kmer_tokens(seq))]])
-    with torch.no_grad():
-        direct = model(input_ids=ids, output_hidden_states=True).hidden_states[1][0, 1:]
-    np.testing.assert_allclose(first[0], direct.numpy(), atol=1e-6)
-
-
-def test_nt_tiny_from_config_and_layer_bounds():
-    embedder = NucleotideTransformerEmbedder.from_config({"tiny": None, "layer": -1})
-    assert embedder.embed(["ACGTACGTAC"]).shape == (1, 5, 64)
-    with pytest.raises(ValueError):
-        NucleotideTransformerEmbedder.from_config({"layer": 5})
-    with pytest.raises(ValueError):  # more tokens than positions
-        NucleotideTransformerEmbedder.from_config({"input_length": 20_000})
-    with pytest.raises(ValueError, match=r"Transformer\.hiden_size: unknown key; .*hidden_size"):
-        NucleotideTransformerEmbedder.from_config({"tiny": {"hiden_size": 16}})
 
 
 # --------------------------------------------------------------------------- tower

@@ -1,25 +1,39 @@
-"""Frozen Nucleotide Transformer (NT) v2 feature extractor: per-token hidden states.
+"""Nucleotide Transformer (NT) v2, built on transformers' ESM, as a frozen per-token embedder.
 
 The seed takes NT v2 500M multi-species, layer 20 (1,024-d per 6-mer token), as input to
 its tower. Here ``layer`` indexes transformers' ``output_hidden_states`` tuple: 0 is the
 embedding output, ``i`` the output of block ``i`` (NT's JAX ``embeddings_20`` is index 20),
 -1 the last block after the final LayerNorm.
 
-Architectures, stated plainly: the pretrained NT v2 checkpoints ship their own modelling
-code (``trust_remote_code=True``), an ESM variant with rotary embeddings and a gated
-(SwiGLU) FFN. transformers' built-in ``EsmForMaskedLM`` has rotary embeddings but no gated
-FFN, so the tiny random-initialised model used in tests and demos is ESM-with-rotary, not
-NT v2 proper; both load through the same ``AutoModelForMaskedLM.from_pretrained`` call.
+Architecture: NT v2 is ESM (pre-LayerNorm blocks, rotary embeddings, no learned positions
+read) with a bias-free gated feed-forward, SwiGLU: ``Linear(H, 2I)`` -> split into a, b ->
+``silu(a) * b`` -> ``Linear(I, H)`` (``add_bias_fnn: false``). transformers' own
+``EsmForMaskedLM`` has a GELU feed-forward with biases, and the published checkpoints
+(``InstaDeepAI/nucleotide-transformer-v2-*``) ship their own ``modeling_esm.py`` for the
+difference, loaded only with ``trust_remote_code``. :class:`NucleotideTransformerV2ForMaskedLM`
+is that architecture without remote code: transformers' ESM with each block's
+``intermediate``/``output`` replaced by the gated pair.
 
-Tokenisation is NT's (``nucleotide_transformer/tokenizers.py``, ``NucleotidesKmersTokenizer``)
-rewritten here so every checkpoint gets the same rule: the sequence is split at N; each
-N-free run is cut into non-overlapping 6-mers from the run's start, its leftover tail (<6
-bases) becomes single-nucleotide tokens, and each N is its own token. Equivalently, read
-left to right: take a 6-mer if the next six bases are all ACGT, else one base. Lower case
-is upper-cased (soft-masked reference) and other IUPAC codes become N (NT's own tokenizer
-has no token for them). A ``<cls>`` token is prepended, no ``<eos>`` appended, as NT does.
+Parameter names need no mapping: the hub's ``modeling_esm.py`` is transformers' ESM with
+the feed-forward swapped, so its checkpoints use transformers' ESM names and so does this
+class. Per block ``esm.encoder.layer.{i}.``: ``attention.self.{query,key,value}.{weight,bias}``,
+``attention.self.rotary_embeddings.inv_freq`` (a stored buffer), ``attention.output.dense.
+{weight,bias}``, ``attention.LayerNorm.*``, ``intermediate.dense.weight`` (2I x H, rows
+``[a; b]``), ``output.dense.weight`` (H x I), ``LayerNorm.*``; then ``esm.embeddings.
+{word,position}_embeddings.weight`` (the hub code builds the learned position table even for
+rotary models and never reads it; we build it too, so every stored tensor has a home),
+``esm.encoder.emb_layer_norm_after.*``, ``esm.contact_head.regression.*`` and ``lm_head.*``.
+Loading is strict: a missing, left-over or mis-shaped tensor raises, naming it. These are
+the 192 tensors of the published 50M checkpoint: with its sizes this class holds its
+published 55,904,972 parameters and 55,905,164 stored values, and safetensors writes
+exactly its 223,642,688-byte ``model.safetensors`` (names and shapes fix the file's size).
 
-Output positions are anchored to the genome, not to tokens: for a window of L bases,
+The hub's ``config.json`` has an ``auto_map`` and no ``model_type``; this class reads it with
+its own config class, so the same ``from_pretrained`` call serves a hub ID, a local snapshot
+and the tiny random-initialised model, which is written in the published layout first.
+
+Tokenisation and the 6-mer grid live in :mod:`haplexpr.models.nt_tokenizer`. Output positions
+are anchored to the genome, not to tokens: for a window of L bases,
 :meth:`NucleotideTransformerEmbedder.embed` returns ``L // 6 + L % 6`` positions, one per
 6-mer slot ``[6j, 6j + 6)`` plus one per tail base. For an ACGT-only window these are
 exactly NT's tokens; where an N shifts NT's 6-mer grid, each slot gets the base-weighted
@@ -29,40 +43,59 @@ shapes, and slot ``j`` is the same genomic stretch in every haplotype.
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping, Sequence
-from itertools import product
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+from transformers import EsmConfig, EsmForMaskedLM
+from transformers.models.esm.modeling_esm import RotaryEmbedding
+from transformers.utils import cached_file
 
 from haplexpr.errors import reject_unknown_keys
+from haplexpr.models.nt_tokenizer import (
+    MASK_ID,
+    MAX_TOKENS,
+    NT_VOCAB,
+    PAD_ID,
+    check_vocab,
+    realign,
+    slot_lengths,
+    token_ids,
+    tokens_for_length,
+)
 
 __all__ = [
-    "NT_VOCAB",
     "NucleotideTransformerEmbedder",
+    "NucleotideTransformerV2Config",
+    "NucleotideTransformerV2ForMaskedLM",
     "TINY_NT",
-    "kmer_tokens",
+    "load_pretrained",
+    "save_in_hub_layout",
     "save_pretrained_tiny",
 ]
 
-K = 6
-SPECIAL_TOKENS = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"]
-#: NT's base order (``nucleotide_transformer/constants.py``: ``NUCLEOTIDES = ["A","T","C","G"]``).
-NT_BASES = "ATCG"
+#: The published config's architecture fields that the tiny model shares with every NT v2.
+NT_V2_FIELDS: dict[str, Any] = {
+    "vocab_size": len(NT_VOCAB),
+    "pad_token_id": PAD_ID,
+    "mask_token_id": MASK_ID,
+    "position_embedding_type": "rotary",
+    "token_dropout": False,
+    "emb_layer_norm_before": False,
+    "max_position_embeddings": MAX_TOKENS + 2,  # 2,050 as published; rotary never reads it
+    "layer_norm_eps": 1e-12,
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
+    "tie_word_embeddings": False,
+    "add_bias_fnn": False,
+}
 
-#: Vocabulary in the layout assumed for NT's hub ``vocab.txt`` (4,107 tokens): the six
-#: special tokens (ids 0-5; recalled from the hub files, not verified offline; NT's JAX
-#: code puts <eos>, <bos> last instead), the 4,096 6-mers in NT's A, T, C, G product
-#: order (AAAAAA, AAAAAT, AAAAAC, ...), then A, T, C, G, N. Only the tiny model uses it;
-#: pretrained checkpoints are read through their own tokenizer's vocabulary.
-NT_VOCAB: list[str] = (
-    SPECIAL_TOKENS + ["".join(p) for p in product(NT_BASES, repeat=K)] + list(NT_BASES) + ["N"]
-)
-
-#: Tiny ESM-with-rotary settings for CPU demos and tests.
+#: Tiny sizes for CPU demos and tests.
 TINY_NT: dict[str, Any] = {
     "hidden_size": 64,
     "num_hidden_layers": 2,
@@ -70,104 +103,184 @@ TINY_NT: dict[str, Any] = {
     "intermediate_size": 128,
 }
 
-_TOKEN_RE = re.compile(r"[ACGT]{6}|.", re.DOTALL)
-_UPPER_ACGT_ELSE_N = {c: "N" for c in range(128)}
-_UPPER_ACGT_ELSE_N.update({ord(b): b for b in "ACGT"})
-_UPPER_ACGT_ELSE_N.update({ord(b.lower()): b for b in "ACGT"})
+#: What the published ``config.json`` names in place of a ``model_type``.
+HUB_ARCHITECTURES = ["EsmForMaskedLM", "EsmForTokenClassification", "EsmForSequenceClassification"]
+HUB_AUTO_MAP = {
+    "AutoConfig": "esm_config.EsmConfig",
+    "AutoModelForMaskedLM": "modeling_esm.EsmForMaskedLM",
+    "AutoModelForSequenceClassification": "modeling_esm.EsmForSequenceClassification",
+    "AutoModelForTokenClassification": "modeling_esm.EsmForTokenClassification",
+}
 
 
-def kmer_tokens(seq: str) -> list[str]:
-    """Split ``seq`` into NT tokens: 6-mers, restarting after each N, single-base leftovers."""
-    return _TOKEN_RE.findall(seq.translate(_UPPER_ACGT_ELSE_N))
+class NucleotideTransformerV2Config(EsmConfig):
+    """``EsmConfig`` plus NT v2's ``add_bias_fnn`` (biases on the gated feed-forward).
+
+    Every published NT v2 config sets it false, the default here; the hub code's own
+    default is true, so :func:`save_in_hub_layout` always writes it out.
+    """
+
+    def __init__(self, add_bias_fnn: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.add_bias_fnn = add_bias_fnn
 
 
-def tokens_for_length(length: int) -> int:
-    """Count genome-anchored output positions for a window of ``length`` bases."""
-    return length // K + length % K
+class GatedIntermediate(nn.Module):
+    """SwiGLU's first half: one projection to 2I, split into a and b, ``silu(a) * b``."""
+
+    def __init__(self, config: NucleotideTransformerV2Config):
+        super().__init__()
+        width = 2 * config.intermediate_size
+        self.dense = nn.Linear(config.hidden_size, width, bias=config.add_bias_fnn)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """``silu(a) * b`` for ``[a, b] = dense(hidden_states)``."""
+        a, b = self.dense(hidden_states).chunk(2, dim=-1)
+        return nn.functional.silu(a) * b
 
 
-def _slot_lengths(length: int) -> np.ndarray:
-    """Bases per output slot: six per full 6-mer slot, one per tail base."""
-    return np.concatenate(
-        [np.full(length // K, K, dtype=np.int64), np.ones(length % K, dtype=np.int64)]
+class GatedOutput(nn.Module):
+    """SwiGLU's projection back to H, plus the block's residual (as ESM's ``EsmOutput``)."""
+
+    def __init__(self, config: NucleotideTransformerV2Config):
+        super().__init__()
+        self.dense = nn.Linear(
+            config.intermediate_size, config.hidden_size, bias=config.add_bias_fnn
+        )
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        """Project, drop out, add the residual."""
+        return self.dropout(self.dense(hidden_states)) + input_tensor
+
+
+class NucleotideTransformerV2ForMaskedLM(EsmForMaskedLM):
+    """NT v2: transformers' ESM with the gated feed-forward, loadable from hub checkpoints.
+
+    ``from_pretrained`` takes a hub ID or a local snapshot and needs no remote code.
+    """
+
+    config_class = NucleotideTransformerV2Config
+    # transformers' ESM drops a stored position table silently; strict loading checks all.
+    _keys_to_ignore_on_load_unexpected = None
+
+    def __init__(self, config: NucleotideTransformerV2Config):
+        super().__init__(config)
+        for block in self.esm.encoder.layer:
+            block.intermediate = GatedIntermediate(config)
+            block.output = GatedOutput(config)
+        embeddings = self.esm.embeddings
+        if not hasattr(embeddings, "position_embeddings"):  # built by the hub code, never read
+            embeddings.position_embeddings = nn.Embedding(
+                config.max_position_embeddings, config.hidden_size, padding_idx=config.pad_token_id
+            )
+        self.post_init()  # initialises only the modules added here
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Load strictly: any tensor missing, left over or of another shape raises ValueError."""
+        want_info = kwargs.pop("output_loading_info", False)
+        # Mismatches are reported by name below, not as transformers' nameless RuntimeError.
+        kwargs["ignore_mismatched_sizes"] = True
+        model, info = super().from_pretrained(
+            pretrained_model_name_or_path, *args, output_loading_info=True, **kwargs
+        )
+        shapes = model.state_dict()
+        problems = {
+            "missing": info["missing_keys"],
+            "unexpected": info["unexpected_keys"],
+            "of another shape (expected shown)": [
+                f"{key} {list(shapes[key].shape)}" for key in info["mismatched_keys"]
+            ],
+            "unloadable": info["error_msgs"],
+        }
+        found = [f"{what}: {_first_few(keys)}" for what, keys in problems.items() if keys]
+        if found:
+            raise ValueError(
+                f"{pretrained_model_name_or_path} is not the NT v2 architecture its config.json"
+                f" describes (gated feed-forward, add_bias_fnn={model.config.add_bias_fnn});"
+                f" tensors {'; '.join(found)}"
+            )
+        return (model, info) if want_info else model
+
+
+def _first_few(keys: Sequence[str], shown: int = 4) -> str:
+    """Up to ``shown`` keys and how many more, for error messages on 500M-parameter models."""
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
+
+
+def tiny_config(tiny_cfg: Mapping[str, Any]) -> NucleotideTransformerV2Config:
+    """NT v2's published fields with the tiny sizes; a misspelt field is refused by name."""
+    allowed = NucleotideTransformerV2Config().to_dict()  # the class takes any keyword silently
+    reject_unknown_keys("tiny Nucleotide Transformer", tiny_cfg, allowed)
+    return NucleotideTransformerV2Config(**{**NT_V2_FIELDS, **TINY_NT, **tiny_cfg})
+
+
+def save_in_hub_layout(model: NucleotideTransformerV2ForMaskedLM, path: str | Path) -> Path:
+    """Write ``model`` as the hub snapshots are: ``auto_map``, no ``model_type``, ``vocab.txt``."""
+    path = Path(path)
+    model.save_pretrained(path)
+    config = model.config.to_diff_dict()
+    config.pop("model_type")
+    # Written even when false (our default): the hub code's default is true.
+    config.update(
+        add_bias_fnn=model.config.add_bias_fnn,
+        architectures=HUB_ARCHITECTURES,
+        auto_map=HUB_AUTO_MAP,
     )
-
-
-def _realign(hidden: np.ndarray, tokens: Sequence[str], length: int) -> np.ndarray:
-    """Average token states onto the fixed 6-mer slot grid, weighting by shared bases."""
-    token_lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
-    slot_lengths = _slot_lengths(length)
-    per_base = np.repeat(hidden, token_lengths, axis=0)  # (length, D)
-    starts = np.concatenate([[0], np.cumsum(slot_lengths)[:-1]])
-    sums = np.add.reduceat(per_base, starts, axis=0)
-    return (sums / slot_lengths[:, None]).astype(np.float32)
-
-
-def _tiny_esm_config(tiny_cfg: Mapping[str, Any]):
-    """Build an ``EsmConfig`` in NT v2's style (rotary, no token dropout) on :data:`NT_VOCAB`."""
-    from transformers import EsmConfig
-
-    # EsmConfig takes any keyword silently: refuse a misspelt field by name.
-    reject_unknown_keys("tiny Nucleotide Transformer", tiny_cfg, EsmConfig().to_dict())
-    fields: dict[str, Any] = {
-        "vocab_size": len(NT_VOCAB),
-        "pad_token_id": NT_VOCAB.index("<pad>"),
-        "mask_token_id": NT_VOCAB.index("<mask>"),
-        "position_embedding_type": "rotary",
-        "token_dropout": False,
-        "emb_layer_norm_before": False,
-        "max_position_embeddings": 2050,  # NT v2's value; rotary embeddings ignore it
-        **TINY_NT,
-    }
-    fields.update(tiny_cfg)
-    return EsmConfig(**fields)
+    (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    (path / "vocab.txt").write_text("\n".join(NT_VOCAB))
+    return path
 
 
 def save_pretrained_tiny(
     path: str | Path, tiny_cfg: Mapping[str, Any] | None = None, seed: int = 0
 ) -> Path:
-    """Write a random-initialised tiny ESM + NT-layout tokenizer loadable by ``from_config``.
-
-    Tests load it through the same ``from_pretrained`` calls a hub checkpoint takes.
-    """
-    import tempfile
-
-    from transformers import EsmForMaskedLM, EsmTokenizer
-
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    config = _tiny_esm_config(TINY_NT if tiny_cfg is None else tiny_cfg)
+    """Write a random-initialised tiny NT v2 in the hub layout, loadable by ``from_config``."""
+    config = tiny_config(TINY_NT if tiny_cfg is None else tiny_cfg)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = EsmForMaskedLM(config)
-    model.save_pretrained(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        vocab_file = Path(tmp) / "vocab.txt"
-        vocab_file.write_text("\n".join(NT_VOCAB) + "\n")
-        EsmTokenizer(vocab_file=str(vocab_file)).save_pretrained(path)
-    return path
+        model = NucleotideTransformerV2ForMaskedLM(config)
+    return save_in_hub_layout(model, path)
+
+
+def load_pretrained(pretrained: str | Path) -> NucleotideTransformerV2ForMaskedLM:
+    """NT v2 from a hub ID or local snapshot, its ``vocab.txt`` checked to be NT v2's."""
+    model = NucleotideTransformerV2ForMaskedLM.from_pretrained(str(pretrained))
+    vocab = Path(cached_file(str(pretrained), "vocab.txt")).read_text().splitlines()
+    check_vocab(vocab, f"{pretrained}: vocab.txt")
+    return model
+
+
+def _cast(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Cast weights to ``dtype`` but keep rotary frequencies float32.
+
+    bfloat16 holds whole numbers exactly only up to 256, so rotary tables built from
+    bfloat16 frequencies put tokens past 256 at rounded positions; float32 keeps them exact
+    (transformers' rotary casts its output back to the weights' dtype).
+    """
+    model = model.to(dtype)
+    for module in model.modules():
+        if isinstance(module, RotaryEmbedding):
+            module.inv_freq = module.inv_freq.float()
+    return model
 
 
 class NucleotideTransformerEmbedder:
-    """Frozen NT-style model returning per-6-mer hidden states of one layer as float32."""
+    """Frozen NT v2 returning per-6-mer hidden states of one layer as float32."""
 
     def __init__(
         self,
-        model: torch.nn.Module,
-        tokenizer: Any,
+        model: NucleotideTransformerV2ForMaskedLM,
         layer: int = -1,
         device: str | torch.device = "cpu",
         batch_size: int = 8,
         truncate_layers: bool = True,
     ):
-        self.tokenizer = tokenizer
         self.layer = layer
         self.device = torch.device(device)
         self.batch_size = batch_size
-        self.cls_id = tokenizer.cls_token_id
-        self.pad_id = tokenizer.pad_token_id
-        if tokenizer.convert_tokens_to_ids("ACGTAC") == tokenizer.unk_token_id:
-            raise ValueError("tokenizer has no 6-mer vocabulary; is this an NT checkpoint?")
         n_layers = model.config.num_hidden_layers
         if not -(n_layers + 1) <= layer <= n_layers:
             raise ValueError(f"layer must index 0..{n_layers} hidden states, got {layer}")
@@ -179,44 +292,32 @@ class NucleotideTransformerEmbedder:
     def from_config(cls, cfg: Mapping[str, Any]) -> NucleotideTransformerEmbedder:
         """Load ``pretrained`` (hub ID or directory) or build ``tiny`` with random weights.
 
-        Keys: ``pretrained``, ``tiny`` (``EsmConfig`` fields, default :data:`TINY_NT`),
-        ``layer`` (-1), ``input_length`` (bp, only checked against the token budget),
-        ``device`` ("cpu"), ``dtype`` ("float32"; "bfloat16"/"float16" on GPU),
-        ``batch_size`` (8), ``truncate_layers`` (True: skip blocks after ``layer``),
+        Keys: ``pretrained``, ``tiny`` (``NucleotideTransformerV2Config`` fields, default
+        :data:`TINY_NT`), ``layer`` (-1), ``input_length`` (bp, checked against the
+        2,048-token limit), ``device`` ("cpu"), ``dtype`` ("float32"; "bfloat16"/"float16"
+        on GPU), ``batch_size`` (8), ``truncate_layers`` (True: skip blocks after ``layer``),
         ``seed`` (0, tiny weights only).
         """
-        from transformers import AutoModelForMaskedLM, AutoTokenizer
-
-        dtype = getattr(torch, str(cfg.get("dtype", "float32")))
+        input_length = cfg.get("input_length")
+        if input_length is not None and tokens_for_length(int(input_length)) + 1 > MAX_TOKENS:
+            raise ValueError(
+                f"input_length {input_length} needs {tokens_for_length(int(input_length)):,}"
+                f" tokens + <cls>, more than NT v2's {MAX_TOKENS:,} per forward pass"
+            )
         pretrained = cfg.get("pretrained")
         if pretrained is not None:
-            model = AutoModelForMaskedLM.from_pretrained(str(pretrained), trust_remote_code=True)
-            tokenizer = AutoTokenizer.from_pretrained(str(pretrained), trust_remote_code=True)
+            model = load_pretrained(pretrained)
         else:
-            from tempfile import TemporaryDirectory
-
             with TemporaryDirectory() as tmp:  # same loading path as a checkpoint on disk
                 save_pretrained_tiny(tmp, cfg.get("tiny") or TINY_NT, seed=cfg.get("seed", 0))
-                model = AutoModelForMaskedLM.from_pretrained(tmp, trust_remote_code=True)
-                tokenizer = AutoTokenizer.from_pretrained(tmp, trust_remote_code=True)
-        model = model.to(dtype)
-        embedder = cls(
-            model,
-            tokenizer,
+                model = load_pretrained(tmp)
+        return cls(
+            _cast(model, getattr(torch, str(cfg.get("dtype", "float32")))),
             layer=int(cfg.get("layer", -1)),
             device=cfg.get("device", "cpu"),
             batch_size=int(cfg.get("batch_size", 8)),
             truncate_layers=bool(cfg.get("truncate_layers", True)),
         )
-        input_length = cfg.get("input_length")
-        max_pos = getattr(model.config, "max_position_embeddings", None)
-        if input_length is not None and max_pos is not None:
-            if tokens_for_length(int(input_length)) + 1 > max_pos:
-                raise ValueError(
-                    f"input_length {input_length} needs {tokens_for_length(int(input_length))}"
-                    f" tokens + <cls>, more than the model's {max_pos} positions"
-                )
-        return embedder
 
     @property
     def embedding_dim(self) -> int:
@@ -227,11 +328,6 @@ class NucleotideTransformerEmbedder:
     def tokens_for_length(length: int) -> int:
         """Output positions T for a window of ``length`` bases (``length // 6 + length % 6``)."""
         return tokens_for_length(length)
-
-    def token_ids(self, seq: str) -> tuple[list[str], list[int]]:
-        """NT tokens of ``seq`` and their ids, ``<cls>`` id first."""
-        tokens = kmer_tokens(seq)
-        return tokens, [self.cls_id, *self.tokenizer.convert_tokens_to_ids(tokens)]
 
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
         """Hidden states of ``layer`` as float32 ``(B, T, D)``, ``<cls>`` dropped.
@@ -244,23 +340,23 @@ class NucleotideTransformerEmbedder:
         if any(len(s) != length for s in seqs):
             raise ValueError("embed needs sequences of equal length")
         n_slots = tokens_for_length(length)
-        grid = _slot_lengths(length)
+        grid = slot_lengths(length)
         out = np.empty((len(seqs), n_slots, self.embedding_dim), dtype=np.float32)
         for lo in range(0, len(seqs), self.batch_size):
-            chunk = [self.token_ids(s) for s in seqs[lo : lo + self.batch_size]]
+            chunk = [token_ids(s) for s in seqs[lo : lo + self.batch_size]]
             hidden = self._forward([ids for _, ids in chunk])
             for i, (tokens, _) in enumerate(chunk):
                 states = hidden[i, 1 : len(tokens) + 1]
                 if len(tokens) == n_slots and np.array_equal([len(t) for t in tokens], grid):
                     out[lo + i] = states
                 else:
-                    out[lo + i] = _realign(states, tokens, length)
+                    out[lo + i] = realign(states, tokens, length)
         return out
 
     def _forward(self, batch_ids: list[list[int]]) -> np.ndarray:
         """Run the model on right-padded ids and return the chosen layer as float32 numpy."""
         width = max(len(ids) for ids in batch_ids)
-        input_ids = torch.full((len(batch_ids), width), self.pad_id, dtype=torch.long)
+        input_ids = torch.full((len(batch_ids), width), PAD_ID, dtype=torch.long)
         attention_mask = torch.zeros((len(batch_ids), width), dtype=torch.long)
         for i, ids in enumerate(batch_ids):
             input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
@@ -275,14 +371,13 @@ class NucleotideTransformerEmbedder:
             return states.float().cpu().numpy()
 
 
-def _drop_blocks_after(model: torch.nn.Module, keep: int) -> None:
-    """Keep only the first ``keep`` encoder blocks, when the model exposes them ESM-style.
+def _drop_blocks_after(model: NucleotideTransformerV2ForMaskedLM, keep: int) -> None:
+    """Keep only the first ``keep`` encoder blocks.
 
     ``keep = layer + 1`` so the wanted hidden state is never the last one, which
     transformers returns after the final LayerNorm.
     """
-    encoder = getattr(getattr(model, "esm", None), "encoder", None)
-    blocks = getattr(encoder, "layer", None)
-    if isinstance(blocks, torch.nn.ModuleList) and keep < len(blocks):
-        encoder.layer = blocks[:keep]
+    blocks = model.esm.encoder.layer
+    if keep < len(blocks):
+        model.esm.encoder.layer = blocks[:keep]
         model.config.num_hidden_layers = keep

@@ -1,0 +1,105 @@
+"""Nucleotide Transformer v2 tokenisation and the genome-anchored 6-mer grid its outputs map to.
+
+Rule (NT's ``NucleotidesKmersTokenizer``, ``nucleotide_transformer/tokenizers.py``): split the
+sequence at N; cut each N-free piece into non-overlapping 6-mers from the piece's start; the
+piece's leftover tail (< 6 bases) becomes single-nucleotide tokens; each N is its own token.
+Read left to right that is: take a 6-mer if the next six bases are all ACGT, else one base.
+``<cls>`` goes first and no ``<eos>`` is appended, as NT v2 does.
+
+Two choices of ours, because NT's vocabulary has no token for them (its tokenizers would give
+``<unk>``): lower case (soft-masked repeats: an annotation, not a different base) is
+upper-cased, and every other IUPAC code (R, Y, ..., also gaps) becomes N, the one token that
+means "some base".
+
+The vocabulary is NT v2's (``vocab.txt`` of the ``InstaDeepAI/nucleotide-transformer-v2-*``
+checkpoints, 4,107 tokens): the six specials, the 4,096 6-mers in
+``itertools.product("ATCG", repeat=6)`` order, then A, T, C, G, N. A checkpoint whose
+``vocab.txt`` differs is refused by :func:`check_vocab`, so ids are never silently wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import product
+
+import numpy as np
+
+__all__ = [
+    "MAX_TOKENS",
+    "NT_VOCAB",
+    "check_vocab",
+    "kmer_tokens",
+    "realign",
+    "slot_lengths",
+    "token_ids",
+    "tokens_for_length",
+]
+
+K = 6
+SPECIAL_TOKENS = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"]
+#: NT's base order (``nucleotide_transformer/constants.py``: ``NUCLEOTIDES = ["A","T","C","G"]``).
+NT_BASES = "ATCG"
+NT_VOCAB: list[str] = (
+    SPECIAL_TOKENS + ["".join(p) for p in product(NT_BASES, repeat=K)] + list(NT_BASES) + ["N"]
+)
+TOKEN_ID = {token: i for i, token in enumerate(NT_VOCAB)}
+CLS_ID = TOKEN_ID["<cls>"]
+PAD_ID = TOKEN_ID["<pad>"]
+MASK_ID = TOKEN_ID["<mask>"]
+#: Tokens per forward pass, ``<cls>`` included (NT v2's 2,048 positions: 2,047 6-mers, 12,282 bp).
+MAX_TOKENS = 2048
+
+_TOKEN_RE = re.compile(r"[ACGT]{6}|.", re.DOTALL)
+_UPPER_ACGT = str.maketrans("acgt", "ACGT")
+_NOT_ACGT = re.compile(r"[^ACGT]")
+
+
+def kmer_tokens(seq: str) -> list[str]:
+    """Split ``seq`` into NT tokens: 6-mers, restarting after each N, single-base leftovers."""
+    return _TOKEN_RE.findall(_NOT_ACGT.sub("N", seq.translate(_UPPER_ACGT)))
+
+
+def token_ids(seq: str) -> tuple[list[str], list[int]]:
+    """NT tokens of ``seq`` and their ids, ``<cls>`` id first; refuses more than MAX_TOKENS."""
+    tokens = kmer_tokens(seq)
+    if len(tokens) + 1 > MAX_TOKENS:
+        raise ValueError(
+            f"a {len(seq):,}-bp sequence makes {len(tokens) + 1:,} tokens with <cls>, more than"
+            f" NT v2's {MAX_TOKENS:,} per forward pass (<= {(MAX_TOKENS - 1) * K:,} bp of ACGT);"
+            " use a shorter input_length"
+        )
+    return tokens, [CLS_ID, *(TOKEN_ID[t] for t in tokens)]
+
+
+def check_vocab(vocab: Sequence[str], where: str) -> None:
+    """Refuse a checkpoint vocabulary that is not NT v2's, naming the first difference."""
+    vocab = list(vocab)
+    if vocab == NT_VOCAB:
+        return
+    if len(vocab) != len(NT_VOCAB):
+        raise ValueError(f"{where}: {len(vocab):,} tokens, NT v2 has {len(NT_VOCAB):,}")
+    i = next(i for i, (a, b) in enumerate(zip(vocab, NT_VOCAB, strict=True)) if a != b)
+    raise ValueError(f"{where}: token {i} is {vocab[i]!r}, NT v2 has {NT_VOCAB[i]!r}")
+
+
+def tokens_for_length(length: int) -> int:
+    """Count genome-anchored output positions for a window of ``length`` bases."""
+    return length // K + length % K
+
+
+def slot_lengths(length: int) -> np.ndarray:
+    """Bases per output slot: six per full 6-mer slot, one per tail base."""
+    return np.concatenate(
+        [np.full(length // K, K, dtype=np.int64), np.ones(length % K, dtype=np.int64)]
+    )
+
+
+def realign(hidden: np.ndarray, tokens: Sequence[str], length: int) -> np.ndarray:
+    """Average token states onto the fixed 6-mer slot grid, weighting by shared bases."""
+    token_lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    slots = slot_lengths(length)
+    per_base = np.repeat(hidden, token_lengths, axis=0)  # (length, D)
+    starts = np.concatenate([[0], np.cumsum(slots)[:-1]])
+    sums = np.add.reduceat(per_base, starts, axis=0)
+    return (sums / slots[:, None]).astype(np.float32)
