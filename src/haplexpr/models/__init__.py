@@ -3,8 +3,11 @@
 - ``registry``: every architecture, its family, class and config keys (start here to add one)
 - ``s2f``: what Enformer and Borzoi share: the seed's attention-pool head, the track readout
 - ``enformer``, ``borzoi``: the S2F trunks (tiny random configs or pretrained weights)
-- ``nucleotide_transformer``, ``evo2``: the frozen gLM embedders (NT v2's architecture is ours,
-  on transformers' ESM; ``nt_tokenizer``: its 6-mer tokens and the genome-anchored grid)
+- ``nucleotide_transformer``, ``evo2``, ``caduceus``: the frozen gLM embedders (NT v2's
+  architecture is ours, on transformers' ESM; ``nt_tokenizer``: its 6-mer tokens and the
+  genome-anchored grid)
+- ``caduceus_model``, ``mamba``: Caduceus's network and checkpoints, and the Mamba block and
+  selective scan beneath it, in plain PyTorch (no ``mamba_ssm``)
 - ``tower``: the trainable head on gLM embeddings
 - ``wrappers``: haplotype averaging and reverse-complement averaging around any model
 - ``precision``: float32 heads under reduced-precision trunks

@@ -81,6 +81,13 @@ ARCHITECTURES = {
             "Evo2Embedder",
             disabled_reason="needs a CUDA GPU",
         ),
+        Architecture(
+            "caduceus",
+            "glm",
+            "haplexpr.models.caduceus",
+            "CaduceusEmbedder",
+            frozenset({"tiny", "scan_chunk"}),
+        ),
     )
 }
 
