@@ -5,7 +5,7 @@ list of edits that turn its reference window into it (``[start, end)`` of the wi
 replaced by some bases). Each window has one table of distinct edits, shared by every
 haplotype that carries them; a haplotype is a list of row numbers into that table. A store
 for hundreds of people is a few percent of the bytes of their FASTA files, and rebuilding
-a haplotype is a memory copy (``haplotypes.kernel.materialise``). Both consensus engines
+a haplotype is a memory copy (``haplotypes.materialise``). Both consensus engines
 (``fast_engine`` and the bcftools one in ``personal_sequences``) write this layout.
 """
 
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.kernel import materialise, materialise_columns
+from haplexpr.haplotypes.materialise import materialise, materialise_columns
 
 
 class EngineError(ValueError):
@@ -31,6 +32,24 @@ class Window:
 
     interval: Interval
     tss: int
+
+
+class WindowEdits(NamedTuple):
+    """One window's edits, as either engine builds them and ``EditCollector`` gathers them.
+
+    Window coordinates; column ``c``'s edits are rows ``edit_ids[col_ptr[c]:col_ptr[c + 1]]``
+    of the table, and ``lengths``/``tss_offsets`` its sequence's length and TSS.
+    """
+
+    edit_start: np.ndarray
+    edit_end: np.ndarray
+    edit_data_ptr: np.ndarray
+    edit_data_len: np.ndarray
+    edit_data: np.ndarray
+    col_ptr: np.ndarray
+    edit_ids: np.ndarray
+    lengths: np.ndarray
+    tss_offsets: np.ndarray
 
 
 @dataclass
@@ -145,11 +164,11 @@ class EditCollector:
 
     def __init__(self, n_windows: int, n_columns: int):
         self.n_columns = n_columns
-        self.windows: list[tuple | None] = [None] * n_windows
+        self.windows: list[WindowEdits | None] = [None] * n_windows
 
-    def add(self, window: int, *result) -> None:
-        """Keep one window's (starts, ends, data_ptr, data_len, data, col_ptr, ids, len, tss)."""
-        self.windows[window] = result
+    def add(self, window: int, edits: WindowEdits) -> None:
+        """Keep one window's edits."""
+        self.windows[window] = edits
 
     def finish(self, samples: list[str], genes: list[str]) -> HaplotypeEdits:
         """Concatenate windows in gene order, renumbering edit rows and data offsets."""
@@ -159,17 +178,17 @@ class EditCollector:
         edit_first = [0]
         n_data = 0
         n_ids = 0
-        for s, e, p, dl, d, col_ptr, local_ids, _, _ in self.windows:
-            starts.append(s)
-            ends.append(e)
-            dptr.append(p + n_data)
-            dlen.append(dl)
-            data.append(d)
-            ids.append(local_ids + edit_first[-1])
-            ptrs.append(col_ptr[1:] + n_ids)
-            edit_first.append(edit_first[-1] + len(s))
-            n_data += len(d)
-            n_ids += len(local_ids)
+        for w in self.windows:
+            starts.append(w.edit_start)
+            ends.append(w.edit_end)
+            dptr.append(w.edit_data_ptr + n_data)
+            dlen.append(w.edit_data_len)
+            data.append(w.edit_data)
+            ids.append(w.edit_ids + edit_first[-1])
+            ptrs.append(w.col_ptr[1:] + n_ids)
+            edit_first.append(edit_first[-1] + len(w.edit_start))
+            n_data += len(w.edit_data)
+            n_ids += len(w.edit_ids)
         return HaplotypeEdits(
             samples=list(samples),
             genes=list(genes),
@@ -181,6 +200,6 @@ class EditCollector:
             edit_data=np.concatenate(data).astype(np.uint8),
             hap_ptr=np.concatenate([np.zeros(1, np.int64), *ptrs]),
             hap_edits=np.concatenate(ids).astype(np.int32),
-            length=np.stack([w[7] for w in self.windows]).astype(np.int32),
-            tss_offset=np.stack([w[8] for w in self.windows]).astype(np.int32),
+            length=np.stack([w.lengths for w in self.windows]).astype(np.int32),
+            tss_offset=np.stack([w.tss_offsets for w in self.windows]).astype(np.int32),
         )

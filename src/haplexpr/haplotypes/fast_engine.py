@@ -27,7 +27,8 @@ from haplexpr.haplotypes.edits import (
     Window,
     windows_by_chromosome,
 )
-from haplexpr.haplotypes.kernel import ALLELE_OUT_OF_RANGE, MISSING, OK, SKIP, apply_window
+from haplexpr.haplotypes.kernel import ALLELE_OUT_OF_RANGE, OK, Calls, Records, apply_window
+from haplexpr.vcf.alleles import MISSING, SKIP
 from haplexpr.vcf.check import check_samples
 from haplexpr.vcf.parser import (
     MALFORMED_GT,
@@ -148,9 +149,8 @@ class _ChunkReader:
         if not lines:
             return
         text = np.frombuffer(("\n".join(lines) + "\n").encode(), np.uint8)
-        pos, ptr, starts, lengths, flags, genotypes = parse_records(
-            text, len(lines), self.sample_column, self.n_columns // 2
-        )
+        parsed = parse_records(text, len(lines), self.sample_column, self.n_columns // 2)
+        pos, ptr, flags = parsed.pos, parsed.allele_ptr, parsed.flags
         if np.any(flags & MALFORMED_GT):
             bad = int(np.flatnonzero(flags & MALFORMED_GT)[0])
             raise EngineError(
@@ -170,8 +170,9 @@ class _ChunkReader:
         # rows ptr[k]:ptr[k + 1] of every kept record, without a Python loop
         within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         allele_rows = np.repeat(ptr[kept], counts) + within
-        data, _ = gather_alleles(text, starts[allele_rows], lengths[allele_rows])
-        calls = genotypes[kept]
+        lengths = parsed.allele_len[allele_rows]
+        data, _ = gather_alleles(text, parsed.allele_start[allele_rows], lengths)
+        calls = parsed.genotypes[kept]
         carried = (calls != 0) & (calls != SKIP)
         if not self.keep_missing:
             carried &= calls != MISSING
@@ -179,7 +180,7 @@ class _ChunkReader:
         for key, value in (
             ("pos", pos[kept]),
             ("count", counts),
-            ("len", lengths[allele_rows]),
+            ("len", lengths),
             ("bytes", data),
             ("col", column.astype(np.int32)),
             ("rec", record + self.n_records),
@@ -267,28 +268,29 @@ def fast_haplotypes(
                 variants,
                 keep_missing=missing == "N",
             )
-            ends = found.pos + found.ref_len
+            records = Records(
+                found.pos,
+                found.pos + found.ref_len,
+                found.allele_ptr,
+                found.allele_start,
+                found.allele_len,
+                found.allele_bytes,
+            )
+            calls = Calls(found.col_ptr, found.col_rec, found.col_allele)
             longest = int(found.ref_len.max()) if len(found.pos) else 1
 
-            def apply(number, bases, found=found, ends=ends, longest=longest):
+            def apply(number, bases, records=records, calls=calls, longest=longest):
                 window = windows[number]
                 interval = window.interval
-                lo, hi = np.searchsorted(found.pos, [interval.start - longest, interval.end])
+                lo, hi = np.searchsorted(records.pos, [interval.start - longest, interval.end])
                 return apply_window(
                     np.frombuffer(bases, np.uint8),
                     interval.start,
                     window.tss - interval.start,
                     lo,
                     hi,
-                    found.pos,
-                    ends,
-                    found.allele_ptr,
-                    found.allele_start,
-                    found.allele_len,
-                    found.allele_bytes,
-                    found.col_ptr,
-                    found.col_rec,
-                    found.col_allele,
+                    records,
+                    calls,
                     missing == "N",
                 )
 
@@ -299,10 +301,12 @@ def fast_haplotypes(
                     for n in numbers
                 ]
                 for number, job in jobs:
-                    status, record, _, *result = job.result()
-                    if status != OK:
-                        raise EngineError(_engine_error(status, found, record, vcfs[chrom]))
-                    collector.add(number, *result)
+                    result = job.result()
+                    if result.status != OK:
+                        raise EngineError(
+                            _engine_error(result.status, found, result.record, vcfs[chrom])
+                        )
+                    collector.add(number, result.edits)
             log.info(
                 "chromosome %s: %d records x %d samples over %d windows in %.1f s%s",
                 chrom,

@@ -37,6 +37,7 @@ from haplexpr.haplotypes.edits import (
     EngineError,
     HaplotypeEdits,
     Window,
+    WindowEdits,
     windows_by_chromosome,
 )
 from haplexpr.haplotypes.fast_engine import fast_haplotypes
@@ -190,7 +191,7 @@ def bcftools_haplotypes(
                     )
             for k, number in enumerate(numbers):
                 columns = [column[k] for column in per_column]
-                collector.add(number, *_window_edits(bases[k], windows[number], columns))
+                collector.add(number, _window_edits(bases[k], windows[number], columns))
     return collector.finish(samples, names)
 
 
@@ -368,7 +369,7 @@ def tss_after_edits(tss: int, edits: list[Edit]) -> int:
     return tss + shift
 
 
-def _window_edits(reference: str, window: Window, columns: list[tuple[str, Chain]]):
+def _window_edits(reference: str, window: Window, columns: list[tuple[str, Chain]]) -> WindowEdits:
     """One window's distinct edits and each column's list of them (the kernel's layout)."""
     ref = reference.encode()
     table: dict[Edit, int] = {}
@@ -384,14 +385,14 @@ def _window_edits(reference: str, window: Window, columns: list[tuple[str, Chain
     data_ptr = np.zeros(len(rows), np.int64)
     if len(rows) > 1:
         np.cumsum(data_len[:-1], out=data_ptr[1:])
-    return (
-        np.array([s for s, _, _ in rows], np.int32),
-        np.array([e for _, e, _ in rows], np.int32),
-        data_ptr,
-        data_len,
-        np.frombuffer(b"".join(d for _, _, d in rows), np.uint8),
-        np.array(col_ptr, np.int64),
-        np.array(ids, np.int32),
-        np.array(lengths, np.int32),
-        np.array(tss, np.int32),
+    return WindowEdits(
+        edit_start=np.array([s for s, _, _ in rows], np.int32),
+        edit_end=np.array([e for _, e, _ in rows], np.int32),
+        edit_data_ptr=data_ptr,
+        edit_data_len=data_len,
+        edit_data=np.frombuffer(b"".join(d for _, _, d in rows), np.uint8),
+        col_ptr=np.array(col_ptr, np.int64),
+        edit_ids=np.array(ids, np.int32),
+        lengths=np.array(lengths, np.int32),
+        tss_offsets=np.array(tss, np.int32),
     )

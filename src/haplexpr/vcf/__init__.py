@@ -4,4 +4,5 @@
 - ``normalise``: one representation per variant (``bcftools norm``), contig names harmonised.
 - ``check``: the VCF checked against the reference and the study (REF, phasing, samples).
 - ``parser``: VCF text lines to arrays in one compiled pass.
+- ``alleles``: the per-haplotype allele codes and htslib's variant types.
 """

@@ -9,10 +9,14 @@ sample, mapped to the allele each haplotype gets under ``bcftools consensus -H 1
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotypes.kernel import MISSING, SKIP, VCF_SNP, variant_type
+from haplexpr.vcf.alleles import MISSING, SKIP, VCF_SNP, variant_type
+
+# numba's disk cache checks only this file: touch it after editing vcf/alleles.py.
 
 TAB = 9
 NEWLINE = 10
@@ -34,15 +38,25 @@ def count_lines(text):
     return n
 
 
+class ParsedRecords(NamedTuple):
+    """``parse_records``' arrays, a row per line (allele rows: REF, then each ALT)."""
+
+    pos: np.ndarray  # 0-based
+    allele_ptr: np.ndarray  # line r's alleles are rows allele_ptr[r]:allele_ptr[r + 1]
+    allele_start: np.ndarray  # into the text
+    allele_len: np.ndarray
+    flags: np.ndarray
+    genotypes: np.ndarray  # (lines, 2 * selected samples)
+
+
 @njit(cache=True)
 def parse_records(text, n_lines, sample_column, n_selected):
-    """Parse VCF data lines (each ending in a newline).
+    """Parse VCF data lines (each ending in a newline) into ``ParsedRecords``.
 
     ``sample_column[i]`` is the output sample slot of the file's i-th sample, or -1.
-    Returns pos (0-based), allele pointer/start/length (into ``text``; allele 0 is REF),
-    flags, and genotypes ``(n_lines, 2 * n_selected)``: allele index, ``MISSING`` or
-    ``SKIP`` exactly as bcftools consensus -H reads them (a record's ploidy is the largest
-    of all its samples, as htslib sees it).
+    Alleles are kept as offsets into ``text``; genotypes are allele indices, ``MISSING``
+    or ``SKIP`` exactly as bcftools consensus -H reads them (a record's ploidy is the
+    largest of all its samples, as htslib sees it).
     """
     pos = np.zeros(n_lines, np.int64)
     flags = np.zeros(n_lines, np.int64)
@@ -56,146 +70,194 @@ def parse_records(text, n_lines, sample_column, n_selected):
     n_alleles = 0
     i = 0
     for line in range(n_lines):
-        # CHROM
-        while text[i] != TAB:
-            i += 1
-        i += 1
-        # POS
-        value = 0
-        while text[i] != TAB:
-            value = value * 10 + (text[i] - 48)
-            i += 1
-        pos[line] = value - 1
-        i += 1
-        # ID
-        while text[i] != TAB:
-            i += 1
-        i += 1
-        # REF
-        start = i
-        while text[i] != TAB:
-            i += 1
-        if n_alleles + 2 > allele_start.shape[0]:
-            allele_start = _grow(allele_start)
-            allele_len = _grow(allele_len)
-        allele_start[n_alleles] = start
-        allele_len[n_alleles] = i - start
-        n_alleles += 1
-        i += 1
-        # ALT (comma-separated; "." = none)
-        start = i
-        while True:
-            c = text[i]
-            if c == 44 or c == TAB:  # ','
-                length = i - start
-                if not (length == 1 and text[start] == 46):  # "."
-                    if n_alleles + 2 > allele_start.shape[0]:
-                        allele_start = _grow(allele_start)
-                        allele_len = _grow(allele_len)
-                    allele_start[n_alleles] = start
-                    allele_len[n_alleles] = length
-                    n_alleles += 1
-                    first_base = text[start]
-                    if first_base == 60 or first_base == 42 or first_base == 91:  # < * [
-                        flags[line] |= SYMBOLIC
-                    for k in range(start, i):
-                        if text[k] == 91 or text[k] == 93:
-                            flags[line] |= SYMBOLIC
-                start = i + 1
-                if c == TAB:
-                    break
-            i += 1
+        i = _skip_field(text, i)  # CHROM
+        pos[line], i = _parse_pos(text, i)
+        i = _skip_field(text, i)  # ID
+        i, allele_start, allele_len, n_alleles, flags[line] = _parse_alleles(
+            text, i, allele_start, allele_len, n_alleles
+        )
         allele_ptr[line + 1] = n_alleles
-        ref_start = allele_start[allele_ptr[line]]
-        ref = text[ref_start : ref_start + allele_len[allele_ptr[line]]]
-        kinds = 0
-        for a in range(allele_ptr[line] + 1, n_alleles):
-            kind, _ = variant_type(ref, text[allele_start[a] : allele_start[a] + allele_len[a]])
-            kinds |= kind
-        if kinds != VCF_SNP:
+        types = _variant_types(text, allele_start, allele_len, allele_ptr[line], n_alleles)
+        if types != VCF_SNP:
             flags[line] |= NOT_SNV
-        i += 1
-        # QUAL, FILTER, INFO
-        for _ in range(3):
-            while text[i] != TAB and text[i] != NEWLINE:
-                i += 1
-            if text[i] == NEWLINE:
-                break
-            i += 1
-        if text[i - 1] == NEWLINE or text[i] == NEWLINE:
-            # no FORMAT/samples: nothing to apply (bcftools skips records without GT)
-            genotypes[line, :] = SKIP
-            while text[i] != NEWLINE:
-                i += 1
-            i += 1
+        i, has_gt, late_gt = _to_samples(text, i)
+        if late_gt:
+            flags[line] |= MALFORMED_GT
+        if not has_gt:
+            genotypes[line, :] = SKIP  # nothing to apply (bcftools skips records without GT)
             continue
-        # FORMAT: GT must be the first key
+        i, ploidy, malformed = _parse_samples(text, i, sample_column, first, second)
+        if malformed:
+            flags[line] |= MALFORMED_GT
+        _haplotype_alleles(genotypes[line], first, second, ploidy)
+    return ParsedRecords(
+        pos, allele_ptr, allele_start[:n_alleles], allele_len[:n_alleles], flags, genotypes
+    )
+
+
+@njit(cache=True, inline="always")
+def _skip_field(text, i):
+    """The offset after the tab ending the field at ``i``."""
+    while text[i] != TAB:
+        i += 1
+    return i + 1
+
+
+@njit(cache=True, inline="always")
+def _parse_pos(text, i):
+    """POS at ``i``: (its 0-based value, the offset after its tab)."""
+    value = 0
+    while text[i] != TAB:
+        value = value * 10 + (text[i] - 48)
+        i += 1
+    return value - 1, i + 1
+
+
+@njit(cache=True, inline="always")
+def _add_allele(starts, lengths, n, start, length):
+    """Append an allele row (growing the arrays); returns them and the rows used."""
+    if n + 2 > starts.shape[0]:
+        starts = _grow(starts)
+        lengths = _grow(lengths)
+    starts[n] = start
+    lengths[n] = length
+    return starts, lengths, n + 1
+
+
+@njit(cache=True, inline="always")
+def _parse_alleles(text, i, starts, lengths, n):
+    """REF and ALT (comma-separated; "." = none) at ``i``, appended as allele rows.
+
+    Returns (offset after ALT's tab, starts, lengths, rows used, ``SYMBOLIC`` or 0).
+    """
+    flags = 0
+    start = i
+    while text[i] != TAB:
+        i += 1
+    starts, lengths, n = _add_allele(starts, lengths, n, start, i - start)
+    i += 1
+    start = i
+    while True:
+        c = text[i]
+        if c == 44 or c == TAB:  # ','
+            length = i - start
+            if not (length == 1 and text[start] == 46):  # "."
+                starts, lengths, n = _add_allele(starts, lengths, n, start, length)
+                first_base = text[start]
+                if first_base == 60 or first_base == 42 or first_base == 91:  # < * [
+                    flags |= SYMBOLIC
+                for k in range(start, i):
+                    if text[k] == 91 or text[k] == 93:
+                        flags |= SYMBOLIC
+            start = i + 1
+            if c == TAB:
+                break
+        i += 1
+    return i + 1, starts, lengths, n, flags
+
+
+@njit(cache=True, inline="always")
+def _variant_types(text, starts, lengths, ref_row, end_row):
+    """The type bits htslib gives the ALTs (rows after ``ref_row``), ORed."""
+    ref = text[starts[ref_row] : starts[ref_row] + lengths[ref_row]]
+    kinds = 0
+    for a in range(ref_row + 1, end_row):
+        kind, _ = variant_type(ref, text[starts[a] : starts[a] + lengths[a]])
+        kinds |= kind
+    return kinds
+
+
+@njit(cache=True, inline="always")
+def _to_samples(text, i):
+    """Skip QUAL, FILTER and INFO and read FORMAT, from ``i``.
+
+    Returns (offset, whether there are samples with GT as FORMAT's first key, whether a
+    GT key comes later in FORMAT). With no samples to read, the offset is the next line's.
+    """
+    for _ in range(3):
+        while text[i] != TAB and text[i] != NEWLINE:
+            i += 1
+        if text[i] == NEWLINE:
+            break
+        i += 1
+    late_gt = False
+    if not (text[i - 1] == NEWLINE or text[i] == NEWLINE):
         gt_key = text[i] == 71 and text[i + 1] == 84  # "GT"
         has_gt = gt_key and (text[i + 2] == COLON or text[i + 2] == TAB)
         while text[i] != TAB and text[i] != NEWLINE:
             # a GT key later in FORMAT breaks the VCF rule that GT comes first
             if text[i] == COLON and text[i + 1] == 71 and text[i + 2] == 84:
                 if text[i + 3] == COLON or text[i + 3] == TAB or text[i + 3] == NEWLINE:
-                    flags[line] |= MALFORMED_GT
+                    late_gt = True
             i += 1
-        if not has_gt or text[i] == NEWLINE:
-            genotypes[line, :] = SKIP
-            while text[i] != NEWLINE:
-                i += 1
-            i += 1
-            continue
+        if has_gt and text[i] != NEWLINE:
+            return i + 1, True, late_gt
+    while text[i] != NEWLINE:
         i += 1
-        # samples
-        ploidy = 0
-        column = 0
-        first[:] = MISSING
-        second[:] = -2  # vector end until seen
+    return i + 1, False, late_gt
+
+
+@njit(cache=True, inline="always")
+def _parse_samples(text, i, sample_column, first, second):
+    """Every sample's GT, from ``i`` to the line's end, into ``first``/``second`` by slot.
+
+    Returns (the next line's offset, the ploidy: most alleles of any sample, whether a
+    GT value was unreadable).
+    """
+    ploidy = 0
+    column = 0
+    malformed = False
+    first[:] = MISSING
+    second[:] = -2  # vector end until seen
+    while True:
+        n_here = 0
+        out = sample_column[column] if column < sample_column.shape[0] else -1
         while True:
-            n_here = 0
-            out = sample_column[column] if column < sample_column.shape[0] else -1
-            while True:
-                c = text[i]
-                if c == 46:  # "."
-                    allele = -1
-                    i += 1
-                elif 48 <= c <= 57:
-                    allele = 0
-                    while 48 <= text[i] <= 57:
-                        allele = allele * 10 + (text[i] - 48)
-                        i += 1
-                else:
-                    flags[line] |= MALFORMED_GT
-                    allele = -1
-                    i += 1
-                if out >= 0:
-                    if n_here == 0:
-                        first[out] = allele
-                    elif n_here == 1:
-                        second[out] = allele
-                n_here += 1
-                c = text[i]
-                if c == 124 or c == 47:  # | /
-                    i += 1
-                    continue
-                break
-            ploidy = max(ploidy, n_here)
-            # skip the rest of this sample's subfields
-            while text[i] != TAB and text[i] != NEWLINE:
+            c = text[i]
+            if c == 46:  # "."
+                allele = -1
                 i += 1
-            column += 1
-            if text[i] == NEWLINE:
-                i += 1
-                break
-            i += 1
-        for s in range(n_selected):
-            a = first[s]
-            genotypes[line, 2 * s] = MISSING if a < 0 else a
-            if ploidy < 2:  # haplotype 2 of a haploid record: missing if the call is
-                genotypes[line, 2 * s + 1] = MISSING if a < 0 else SKIP
+            elif 48 <= c <= 57:
+                allele = 0
+                while 48 <= text[i] <= 57:
+                    allele = allele * 10 + (text[i] - 48)
+                    i += 1
             else:
-                b = second[s]
-                genotypes[line, 2 * s + 1] = MISSING if b < 0 else b
-    return pos, allele_ptr, allele_start[:n_alleles], allele_len[:n_alleles], flags, genotypes
+                malformed = True
+                allele = -1
+                i += 1
+            if out >= 0:
+                if n_here == 0:
+                    first[out] = allele
+                elif n_here == 1:
+                    second[out] = allele
+            n_here += 1
+            c = text[i]
+            if c == 124 or c == 47:  # | /
+                i += 1
+                continue
+            break
+        ploidy = max(ploidy, n_here)
+        # skip the rest of this sample's subfields
+        while text[i] != TAB and text[i] != NEWLINE:
+            i += 1
+        column += 1
+        if text[i] == NEWLINE:
+            return i + 1, ploidy, malformed
+        i += 1
+
+
+@njit(cache=True, inline="always")
+def _haplotype_alleles(row, first, second, ploidy):
+    """Each selected sample's two haplotype alleles into ``row``, as bcftools -H reads them."""
+    for s in range(first.shape[0]):
+        a = first[s]
+        row[2 * s] = MISSING if a < 0 else a
+        if ploidy < 2:  # haplotype 2 of a haploid record: missing if the call is
+            row[2 * s + 1] = MISSING if a < 0 else SKIP
+        else:
+            b = second[s]
+            row[2 * s + 1] = MISSING if b < 0 else b
 
 
 @njit(cache=True)
