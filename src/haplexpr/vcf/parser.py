@@ -28,16 +28,6 @@ NOT_SNV = 2  # not bcftools' type='snp' (every ALT an SNV to htslib): dropped wi
 MALFORMED_GT = 4  # a GT value the parser cannot read, or GT not first in FORMAT
 
 
-@njit(cache=True)
-def count_lines(text):
-    """Number of newline-terminated lines."""
-    n = 0
-    for c in text:
-        if c == NEWLINE:
-            n += 1
-    return n
-
-
 class ParsedRecords(NamedTuple):
     """``parse_records``' arrays, a row per line (allele rows: REF, then each ALT)."""
 
