@@ -156,7 +156,7 @@ def test_editing_a_tower_retrains_it_and_recomputes_no_embedding(demo):
     original = config_file.read_text()
     config = yaml.safe_load(original)
     config["models"]["nt"]["tower"]["hidden"] += 1
-    config_file.write_text(yaml.safe_dump(config))
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))  # a user edits one value
     try:
         dry = snakemake(demo, "--cores", "2", "-n", "all")
     finally:
