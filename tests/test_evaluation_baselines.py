@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
+from support.study_tables import small_study
 from support.vcf_files import record_line, write_vcf
 
 from haplexpr.evaluation.baselines import cis_dosages, elastic_net_predictions
-from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.genes import gene_windows
 
 # --- cis_dosages --------------------------------------------------------------------------
@@ -62,7 +63,6 @@ def test_no_records_gives_samples_by_zero(vcf, chrom, start, end):
 
 # --- elastic_net_predictions on a planted study -------------------------------------------
 
-HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
 TRAIN = [f"I{n:02d}" for n in range(36)]
 TEST = [f"J{n:02d}" for n in range(10)]
 CIS = 1000
@@ -111,19 +111,8 @@ def planted_study(folder, genotypes, shift_test: float = 0.0):
         shift = shift_test if sample in TEST else 0.0
         rows.append(f"train,{sample},GENE,chr1,5001,+,{gene + shift!r}")
         rows.append(f"train,{sample},QUIET,chr1,50001,-,{quiet + shift!r}")
-    (folder / "table.csv").write_text(HEADER + "".join(r + "\n" for r in rows))
-    (folder / "train.txt").write_text("\n".join(TRAIN) + "\n")
-    (folder / "test.txt").write_text("\n".join(TEST) + "\n")
-    (folder / "genes.txt").write_text("GENE\nQUIET\n")
-    data = {
-        "partition_table": "table.csv",
-        "train_individuals": "train.txt",
-        "test_individuals": "test.txt",
-        "individual_genes": "genes.txt",
-        "target_column": "log_TPM",
-        "reference_sample": "ref",
-    }
-    return Study.from_config({"data": data}, root=folder)
+    train, test = ("".join(f"{s}\n" for s in group) for group in (TRAIN, TEST))
+    return small_study(folder, rows, train=train, test=test, genes="GENE\nQUIET\n")
 
 
 @pytest.fixture(scope="module")

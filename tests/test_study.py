@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.study_tables import HEADER, small_study
 
 from haplexpr.config import load_config
 from haplexpr.coordinates import Interval
@@ -19,7 +20,6 @@ from haplexpr.study.genes import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
 
 
 # --- contig names -------------------------------------------------------------------------
@@ -256,24 +256,6 @@ SMALL_ROWS = [
     "test,B,G3,chr2,50,+,8.0",
     "test,C,G3,chr2,50,+,9.0",
 ]
-
-
-def small_study(tmp_path, rows, train="A\nB\n", test="C\n", genes="G1\nG2\n"):
-    (tmp_path / "table.csv").write_text(HEADER + "".join(r + "\n" for r in rows))
-    (tmp_path / "train.txt").write_text(train)
-    (tmp_path / "test.txt").write_text(test)
-    (tmp_path / "genes.txt").write_text(genes)
-    config = {
-        "data": {
-            "partition_table": "table.csv",
-            "train_individuals": "train.txt",
-            "test_individuals": "test.txt",
-            "individual_genes": "genes.txt",
-            "target_column": "log_TPM",
-            "reference_sample": "ref",
-        }
-    }
-    return Study.from_config(config, root=tmp_path)
 
 
 def test_reference_targets_fall_back_to_training_mean(tmp_path):

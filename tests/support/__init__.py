@@ -2,6 +2,7 @@
 
 - ``vcf_files``: small VCF and FASTA writers.
 - ``haplotype_stores``: a small real haplotype store for what reads the store.
+- ``study_tables``: a Study from tiny tables in the seed's formats.
 - ``pipeline_runs``: snakemake runs of the demo in a scratch folder.
 - ``consensus_parity``: the parity harness (bcftools consensus in forked children vs the
   fast engine) and ``consensus_edge_cases``: its hand-written cases.

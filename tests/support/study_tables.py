@@ -1,0 +1,28 @@
+"""A study built from tiny tables in the seed's formats, written into a test's folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from haplexpr.study.design import Study
+
+HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
+
+
+def small_study(folder: Path, rows, train="A\nB\n", test="C\n", genes="G1\nG2\n") -> Study:
+    """Write the partition table (``rows`` under HEADER) and the three lists; read the Study."""
+    (folder / "table.csv").write_text(HEADER + "".join(r + "\n" for r in rows))
+    (folder / "train.txt").write_text(train)
+    (folder / "test.txt").write_text(test)
+    (folder / "genes.txt").write_text(genes)
+    config = {
+        "data": {
+            "partition_table": "table.csv",
+            "train_individuals": "train.txt",
+            "test_individuals": "test.txt",
+            "individual_genes": "genes.txt",
+            "target_column": "log_TPM",
+            "reference_sample": "ref",
+        }
+    }
+    return Study.from_config(config, root=folder)
