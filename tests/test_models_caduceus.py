@@ -331,7 +331,7 @@ def test_from_config_tiny_keys_layers_and_registry():
         {"architecture": "caduceus", "pretrained": None, "tiny": {"d_model": 16}, "layer": 0}
     )
     assert isinstance(built, CaduceusEmbedder) and built.embedding_dim == 16
-    assert built.tokens_for_length(123) == 123
+    np.testing.assert_array_equal(built.bases_per_position(123), np.ones(123))
     table = built.model.embeddings.word_embeddings.weight.detach().numpy()
     # layer 0 = token embeddings, conjoined: A at the start pairs with T at the end
     np.testing.assert_allclose(built.embed(["AC"])[0, 0], (table[7] + table[10]) / 2, atol=1e-7)
@@ -345,7 +345,7 @@ def test_demo_config_entry_builds_and_embeds_its_input_length():
     entry = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["caduceus"]
     embedder = registry.build(entry)
     out = embedder.embed([random_dna(entry["input_length"], seed=3)])
-    assert out.shape == (1, embedder.tokens_for_length(entry["input_length"]), 32)
+    assert out.shape == (1, entry["input_length"], entry["tiny"]["d_model"])
 
 
 def test_tiny_forward_time_at_2048_bp():

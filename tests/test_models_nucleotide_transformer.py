@@ -292,7 +292,8 @@ def test_nt_embed_shapes_and_padding(nt_path):
     assert embedder.embedding_dim == 32
     clean = [random_dna(605, seed) for seed in range(3)]
     out = embedder.embed(clean)
-    assert out.shape == (3, embedder.tokens_for_length(605), 32) == (3, 105, 32)
+    assert out.shape == (3, tokens_for_length(605), 32) == (3, 105, 32)
+    assert embedder.bases_per_position(605).tolist() == [6] * 100 + [1] * 5
     assert out.dtype == np.float32
     with_n = clean[1][:100] + "NN" + clean[1][102:]  # more tokens, same output shape
     mixed = embedder.embed([clean[0], with_n])
@@ -330,7 +331,7 @@ def test_nt_tiny_from_config_and_layer_bounds():
     with pytest.raises(ValueError):
         NucleotideTransformerEmbedder.from_config({"layer": 5})
     with pytest.raises(ValueError, match="2,048"):  # more tokens than one forward pass takes
-        NucleotideTransformerEmbedder.from_config({"input_length": 20_000})
+        embedder.embed(["ACGT" * 5_000])
     with pytest.raises(ValueError, match=r"Transformer\.hiden_size: unknown key; .*hidden_size"):
         NucleotideTransformerEmbedder.from_config({"tiny": {"hiden_size": 16}})
 

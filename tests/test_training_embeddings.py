@@ -38,8 +38,8 @@ class OneHotEmbedder:
         self.fail_on_batch = fail_on_batch
 
     @staticmethod
-    def tokens_for_length(length: int) -> int:
-        return length
+    def bases_per_position(length: int) -> np.ndarray:
+        return np.ones(length, dtype=np.int64)
 
     def embed(self, seqs):
         if len(self.batches) == self.fail_on_batch:
@@ -117,10 +117,13 @@ def test_tiny_nt_embeddings_equal_what_the_embedder_returns(nt_config, store, tm
     assert embedder.device.type == "cpu"
     assert all(p.device.type == "cpu" for p in embedder.model.parameters())
     assert embedder.embedding_dim == nt_config["tiny"]["hidden_size"]
-    shape = (len(ITEMS), embedder.tokens_for_length(LENGTH), embedder.embedding_dim)
-    assert array.dtype == np.float16 and array.shape == shape == (10, 14, 32)
+    shape = (len(ITEMS), -(-LENGTH // 6), embedder.embedding_dim)  # bins of 6 bases
+    assert array.dtype == np.float16 and array.shape == shape == (10, 11, 32)
     assert index == {"shape": list(shape), "items": [list(i) for i in ITEMS]}
-    expected = np.concatenate([embedder.embed([store.model_input(*i, LENGTH)]) for i in ITEMS])
+    # Each 6-mer state spread over its bases, then averaged in bins of 6 from the start:
+    # bins are the 10 whole 6-mers and the 4 single tail bases' mean.
+    windows = [embedder.embed([store.model_input(*i, LENGTH)])[0] for i in ITEMS]
+    expected = np.stack([np.concatenate([w[:10], w[10:].mean(0, keepdims=True)]) for w in windows])
     # float16 keeps 11 significant bits (relative rounding error <= 2**-11 ~ 4.9e-4).
     np.testing.assert_allclose(array.astype(np.float32), expected, rtol=1e-3, atol=1e-5)
     # Rows are told apart far beyond that tolerance, so a swapped or shifted row would fail.
@@ -129,3 +132,25 @@ def test_tiny_nt_embeddings_equal_what_the_embedder_returns(nt_config, store, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shard000.json", "shard000.npy"]
     read = EmbeddingDataset([tmp_path / "shard000.npy"], [Example("T", "gB", 1.0)])
     np.testing.assert_array_equal(read[0][0].numpy(), array[8:10].astype(np.float32))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "longer", "index_rows", "index_missing", "header"])
+def test_a_damaged_shard_is_named_when_read(fake, store, tmp_path, damage):
+    """A shard cut short, grown, or out of step with its index is refused by name."""
+    embed_into(tmp_path, store, INDIVIDUALS, batch_size=4)
+    array, index = tmp_path / "shard000.npy", tmp_path / "shard000.json"
+    data = array.read_bytes()
+    if damage == "truncated":
+        array.write_bytes(data[:-2])
+    elif damage == "longer":
+        array.write_bytes(data + b"\0\0")
+    elif damage == "index_rows":
+        content = json.loads(index.read_text())
+        content["items"] = content["items"][:-1]
+        index.write_text(json.dumps(content))
+    elif damage == "index_missing":
+        index.unlink()
+    else:
+        array.write_bytes(b"not an npy file" + data[15:])
+    with pytest.raises(embeddings.DamagedShardError, match=f"embedding shard {array} is damaged"):
+        EmbeddingDataset([array], [Example("S", "gA", 1.0)])

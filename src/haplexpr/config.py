@@ -14,6 +14,7 @@ import jsonschema
 import yaml
 
 from haplexpr.errors import ConfigError, reject_unknown_keys
+from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.models.registry import architecture
 
 SCHEMA = Path(str(files("haplexpr") / "schemas" / "config.schema.yaml"))
@@ -42,6 +43,9 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
                 f"models.{name}.family is {model['family']!r} but architecture "
                 f"{model['architecture']!r} is a {expected} model"
             )
+        if model["family"] == "glm":
+            windows = EmbeddingWindows.from_config(f"models.{name}", model)
+            windows.check_model(f"models.{name}", architecture(model["architecture"]).max_bases)
         if model["family"] == "s2f" and model["input_length"] % 128:
             raise ConfigError(f"models.{name}.input_length must be a multiple of 128")
         if model.get("use_tf_gamma") and model["input_length"] != 196_608:

@@ -8,6 +8,7 @@
   genome-anchored grid)
 - ``caduceus_model``, ``mamba``: Caduceus's network and checkpoints, and the Mamba block and
   selective scan beneath it, in plain PyTorch (no ``mamba_ssm``)
+- ``embedding_windows``: how a long window is tiled for a gLM and its states pooled
 - ``tower``: the trainable head on gLM embeddings
 - ``wrappers``: haplotype averaging and reverse-complement averaging around any model
 - ``precision``: float32 heads under reduced-precision trunks

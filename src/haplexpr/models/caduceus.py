@@ -155,9 +155,9 @@ class CaduceusEmbedder:
         return int(self.model.settings.d_model)
 
     @staticmethod
-    def tokens_for_length(length: int) -> int:
-        """Output positions for a window of ``length`` bases: one per base."""
-        return length
+    def bases_per_position(length: int) -> np.ndarray:
+        """One output position per base."""
+        return np.ones(length, dtype=np.int64)
 
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
         """States of ``layer`` as float32 ``(B, L, D)``, averaged over both strands.

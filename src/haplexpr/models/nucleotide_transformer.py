@@ -293,17 +293,10 @@ class NucleotideTransformerEmbedder:
         """Load ``pretrained`` (hub ID or directory) or build ``tiny`` with random weights.
 
         Keys: ``pretrained``, ``tiny`` (``NucleotideTransformerV2Config`` fields, default
-        :data:`TINY_NT`), ``layer`` (-1), ``input_length`` (bp, checked against the
-        2,048-token limit), ``device`` ("cpu"), ``dtype`` ("float32"; "bfloat16"/"float16"
-        on GPU), ``batch_size`` (8), ``truncate_layers`` (True: skip blocks after ``layer``),
-        ``seed`` (0, tiny weights only).
+        :data:`TINY_NT`), ``layer`` (-1), ``device`` ("cpu"), ``dtype`` ("float32";
+        "bfloat16"/"float16" on GPU), ``batch_size`` (8), ``truncate_layers`` (True: skip
+        blocks after ``layer``), ``seed`` (0, tiny weights only).
         """
-        input_length = cfg.get("input_length")
-        if input_length is not None and tokens_for_length(int(input_length)) + 1 > MAX_TOKENS:
-            raise ValueError(
-                f"input_length {input_length} needs {tokens_for_length(int(input_length)):,}"
-                f" tokens + <cls>, more than NT v2's {MAX_TOKENS:,} per forward pass"
-            )
         pretrained = cfg.get("pretrained")
         if pretrained is not None:
             model = load_pretrained(pretrained)
@@ -325,9 +318,9 @@ class NucleotideTransformerEmbedder:
         return int(self.model.config.hidden_size)
 
     @staticmethod
-    def tokens_for_length(length: int) -> int:
-        """Output positions T for a window of ``length`` bases (``length // 6 + length % 6``)."""
-        return tokens_for_length(length)
+    def bases_per_position(length: int) -> np.ndarray:
+        """Bases under each output position: six per 6-mer slot, one per tail base."""
+        return slot_lengths(length)
 
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
         """Hidden states of ``layer`` as float32 ``(B, T, D)``, ``<cls>`` dropped.

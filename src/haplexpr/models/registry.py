@@ -6,7 +6,8 @@ report reads the notes. Adding a model is one file plus one registry entry:
 
 1. write ``haplexpr/models/<name>.py`` with a class that has ``from_config(cfg)``: an
    :class:`~haplexpr.models.s2f.S2FModel` subclass for family ``s2f``, or an embedder with
-   ``embed``, ``tokens_for_length`` and ``embedding_dim`` for family ``glm``;
+   ``embed``, ``bases_per_position`` and ``embedding_dim`` for family ``glm``
+   (:class:`~haplexpr.models.embedding_windows.Embedder`);
 2. add an :class:`Architecture` to ``ARCHITECTURES`` below, naming that module and class
    and the config keys only it reads (the schema's enum is held equal to this table by a
    test, so add the name there too, with any new key's description).
@@ -29,7 +30,7 @@ FAMILY_KEYS = {
         {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
         | {"gradient_checkpointing", "tiny"}
     ),
-    "glm": frozenset({"layer", "batch_size", "tower"}),
+    "glm": frozenset({"layer", "batch_size", "tower", "context", "stride", "pooling"}),
 }
 
 
@@ -45,6 +46,8 @@ class Architecture:
     own_keys: frozenset[str] = frozenset()
     #: Why the report says a disabled model of this architecture was not run, if it knows.
     disabled_reason: str = ""
+    #: gLMs: the longest input one forward pass takes, in bases (None: no limit).
+    max_bases: int | None = None
 
     @property
     def keys(self) -> frozenset[str]:
@@ -73,6 +76,8 @@ ARCHITECTURES = {
             "haplexpr.models.nucleotide_transformer",
             "NucleotideTransformerEmbedder",
             frozenset({"dtype", "truncate_layers", "tiny"}),
+            # 2,048 tokens per pass, <cls> included: 2,047 6-mers of ACGT
+            max_bases=12_282,
         ),
         Architecture(
             "evo2",

@@ -9,7 +9,6 @@ stale file from an earlier configuration can never leak in.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from torch.utils.data import Dataset
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import one_hot
 from haplexpr.study.design import Example
+from haplexpr.training.embeddings import open_shard
 
 
 class SequenceDataset(Dataset):
@@ -49,10 +49,9 @@ class EmbeddingDataset(Dataset):
         self._arrays = []
         self._rows: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for number, path in enumerate(shard_arrays):
-            path = Path(path)
-            index = json.loads(path.with_suffix(".json").read_text())
-            self._arrays.append(np.load(path, mmap_mode="r"))
-            for row, (individual, gene, _haplotype) in enumerate(index["items"]):
+            array, items = open_shard(path)
+            self._arrays.append(array)
+            for row, (individual, gene, _haplotype) in enumerate(items):
                 self._rows.setdefault((individual, gene), []).append((number, row))
         absent = [e for e in examples if (e.individual, e.gene) not in self._rows]
         if absent:

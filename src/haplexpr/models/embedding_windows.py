@@ -1,0 +1,145 @@
+"""How one TSS window becomes a gLM's stored embedding: tiles, then bins of bases.
+
+A window can be longer than one forward pass of a model (NT v2 reads at most 12,282 bases;
+the seed's gLM windows are 64 kb). It is cut into tiles of ``context`` bases every
+``stride`` bases, the last tile ending at the window's end, and each tile is embedded on
+its own. Every model position covers known bases of the window (a base for Caduceus and
+Evo2, a 6-mer for NT, see each embedder's ``bases_per_position``), so the tiles' states are
+put back base by base, averaged where tiles overlap, and pooled:
+
+- ``region: window`` keeps the whole window, ``region: tss`` only the ``tss_window`` bases
+  centred on the TSS (the window's centre, where ``model_input`` puts it);
+- the kept bases are averaged in consecutive bins of ``bin_size`` bases from the region's
+  start (``bin_size: 1`` keeps every base; 6 gives NT's native resolution; a last,
+  shorter bin averages what is left).
+
+The stored array holds ``positions`` rows per haplotype, whatever the model's tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from haplexpr.errors import ConfigError
+
+
+class Embedder(Protocol):
+    """What a frozen gLM offers (``haplexpr.models``: NT v2, Caduceus, Evo2)."""
+
+    embedding_dim: int
+
+    def embed(self, seqs: Sequence[str]) -> np.ndarray:
+        """States ``(B, T, D)`` of equal-length sequences."""
+
+    def bases_per_position(self, length: int) -> np.ndarray:
+        """Bases each of the T positions of a ``length``-base input covers (sums to length)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingWindows:
+    """Tiling and pooling of ``input_length``-base windows (validated on construction)."""
+
+    input_length: int
+    context: int
+    stride: int
+    region: str = "window"
+    tss_window: int | None = None
+    bin_size: int = 1
+
+    @classmethod
+    def from_config(cls, where: str, model: Mapping[str, Any]) -> EmbeddingWindows:
+        """The settings of the gLM entry ``where`` (``models.<name>``); errors name the key."""
+        length = int(model["input_length"])
+        context = int(model.get("context") or length)
+        pooling = dict(model.get("pooling") or {})
+        windows = cls(
+            input_length=length,
+            context=context,
+            stride=int(model.get("stride") or context),
+            region=str(pooling.get("region", "window")),
+            tss_window=pooling.get("tss_window"),
+            bin_size=int(pooling.get("bin_size", 1)),
+        )
+        windows.check(where)
+        return windows
+
+    def check(self, where: str) -> None:
+        """Raise ConfigError unless the tiles cover the window and the region fits in it."""
+        if not 1 <= self.context <= self.input_length:
+            raise ConfigError(
+                f"{where}.context ({self.context}) must be between 1 and input_length"
+                f" ({self.input_length})"
+            )
+        if not 1 <= self.stride <= self.context:
+            raise ConfigError(
+                f"{where}.stride ({self.stride}) must be between 1 and context ({self.context})"
+                " so that the tiles leave no base out"
+            )
+        if self.region not in ("window", "tss"):
+            raise ConfigError(f"{where}.pooling.region must be window or tss, not {self.region!r}")
+        if self.region == "tss" and not (
+            self.tss_window is not None and 1 <= self.tss_window <= self.input_length
+        ):
+            raise ConfigError(
+                f"{where}.pooling.tss_window must be between 1 and input_length"
+                f" ({self.input_length}) with region: tss, got {self.tss_window}"
+            )
+        if self.bin_size < 1:
+            raise ConfigError(f"{where}.pooling.bin_size must be >= 1, got {self.bin_size}")
+
+    def check_model(self, where: str, max_bases: int | None) -> None:
+        """Raise ConfigError if a tile is longer than the model reads in one pass."""
+        if max_bases is not None and self.context > max_bases:
+            raise ConfigError(
+                f"{where}: tiles of {self.context:,} bases exceed the model's {max_bases:,} per"
+                " forward pass; set context (and stride) to tile the window"
+            )
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The kept bases ``[start, end)`` of the window."""
+        if self.region == "window":
+            return 0, self.input_length
+        start = self.input_length // 2 - self.tss_window // 2
+        return start, start + self.tss_window
+
+    @property
+    def positions(self) -> int:
+        """Rows stored per haplotype."""
+        start, end = self.span
+        return math.ceil((end - start) / self.bin_size)
+
+    @property
+    def tile_starts(self) -> list[int]:
+        """Starts of the tiles overlapping the kept span; the last one ends at the window's end."""
+        last = self.input_length - self.context
+        starts = list(range(0, last, self.stride)) + [last]
+        start, end = self.span
+        return [s for s in starts if s < end and s + self.context > start]
+
+    def embed(self, embedder: Embedder, seqs: Sequence[str]) -> np.ndarray:
+        """Pooled states ``(B, positions, D)`` float32 of ``input_length``-base sequences."""
+        if any(len(s) != self.input_length for s in seqs):
+            raise ValueError(f"every sequence must have {self.input_length} bases")
+        start, end = self.span
+        bins = (np.arange(start, end) - start) // self.bin_size
+        starts = self.tile_starts
+        coverage = np.zeros(self.input_length)  # tiles over each base: overlaps average
+        for tile in starts:
+            coverage[tile : tile + self.context] += 1
+        sums = np.zeros((len(seqs), self.positions, embedder.embedding_dim), dtype=np.float64)
+        spans = embedder.bases_per_position(self.context)
+        for tile in starts:
+            states = embedder.embed([s[tile : tile + self.context] for s in seqs])
+            per_base = states if np.all(spans == 1) else np.repeat(states, spans, axis=1)
+            lo, hi = max(start, tile), min(end, tile + self.context)
+            kept_bins = bins[lo - start : hi - start]
+            first = np.flatnonzero(np.diff(kept_bins, prepend=-1))  # each bin's first base
+            chunk = per_base[:, lo - tile : hi - tile] / coverage[None, lo:hi, None]
+            sums[:, kept_bins[first]] += np.add.reduceat(chunk, first, axis=1)
+        return (sums / np.bincount(bins)[None, :, None]).astype(np.float32)
