@@ -32,6 +32,21 @@ def test_gpu_s2f_step_tiny_times_both_models():
         assert re.search(r"training step [\d.]+ s, .*prediction [\d.]+ s", line), line
 
 
+def test_embed_throughput_tiny_reports_both_loops_for_each_glm(tmp_path):
+    out = run_benchmark("embed_throughput.py", "--tiny", "--workdir", str(tmp_path))
+    for model in ("nt", "caduceus"):
+        line = next(x for x in out.splitlines() if x.startswith(model))
+        assert re.search(r"[\d,]+ windows of 2,048 bp: pipeline [\d.,]+ windows/s", line), line
+        assert re.search(r"bare forward loop [\d.,]+ windows/s, ratio [\d.]+x", line), line
+
+
+def test_gpu_glm_embed_tiny_times_each_glm():
+    out = run_benchmark("gpu_glm_embed.py", "--tiny", "--windows", "1")
+    for model in ("nt", "caduceus"):
+        line = next(x for x in out.splitlines() if x.startswith(model))
+        assert re.search(r"600 bp: [\d.]+ s per window, peak (nan|[\d.]+) GiB", line), line
+
+
 def test_personal_sequences_tiny_matches_bcftools():
     out = run_benchmark("personal_sequences.py", "--tiny")
     match = re.search(r"fast engine vs bcftools 1\.24 \(pysam\): (\d+)/(\d+) identical", out)

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from haplexpr.evaluation.report import training_summary, write_report
+from haplexpr.evaluation.report import report_notes, training_summary, write_report
 from haplexpr.training.loop import LOG_COLUMNS
 
 
@@ -74,3 +74,18 @@ def test_report_without_training_logs_has_no_training_section(tmp_path):
     path = write_report({"b/p": summary(0.3)}, {"b/p": per_gene(0.3)}, [], tmp_path / "r.html")
     page = path.read_text()
     assert "<h2>Training</h2>" not in page and page.count("data:image/png;base64,") == 1
+
+
+def test_each_model_note_says_what_configuration_ran():
+    glm = {"enabled": True, "family": "glm", "architecture": "caduceus", "pretrained": "ckpt/",
+           "input_length": 64_000, "layer": -1, "context": 16_000, "stride": 8_000,
+           "pooling": {"region": "tss", "tss_window": 4_000, "bin_size": 32}}  # fmt: skip
+    s2f = {"enabled": True, "family": "s2f", "architecture": "enformer", "pretrained": None,
+           "input_length": 2048, "tiny": {"dim": 48, "depth": 1}}  # fmt: skip
+    notes = report_notes({"cad": glm, "enf": s2f, "off": {**s2f, "enabled": False}})
+    assert notes[0] == (
+        "cad: pretrained weights from ckpt/. Ran: caduceus; input 64,000 bp; layer -1; tiles of"
+        " 16,000 bp every 8,000 bp; 4,000 bp at TSS in bins of 32 bp (125 positions)."
+    )
+    assert notes[1].endswith("Ran: enformer; input 2,048 bp; dim 48, depth 1.")
+    assert notes[2] == "off: not run in this configuration."

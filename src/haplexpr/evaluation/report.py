@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from haplexpr.atomic import atomic_path  # noqa: E402
+from haplexpr.models.embedding_windows import EmbeddingWindows  # noqa: E402
 from haplexpr.models.registry import architecture  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 
@@ -182,6 +183,27 @@ def write_report(
     return Path(path)
 
 
+def model_configuration(model: dict) -> str:
+    """One line of what ran: architecture, sizes, input and, for gLMs, layer and pooling."""
+    parts = [model["architecture"], f"input {model['input_length']:,} bp"]
+    if model["pretrained"] is None and model.get("tiny"):
+        parts.append(", ".join(f"{k} {v}" for k, v in model["tiny"].items()))
+    if model["family"] == "glm":
+        windows = EmbeddingWindows.from_config("", model)
+        tiles = (
+            f"tiles of {windows.context:,} bp every {windows.stride:,} bp"
+            if windows.context < windows.input_length
+            else "one pass per window"
+        )
+        kept = "whole window" if windows.region == "window" else f"{windows.tss_window:,} bp at TSS"
+        parts += [
+            f"layer {model['layer']}",
+            tiles,
+            f"{kept} in bins of {windows.bin_size} bp ({windows.positions:,} positions)",
+        ]
+    return "; ".join(parts)
+
+
 def report_notes(models: dict) -> list[str]:
     """What each configured model really was in this run (tiny, pretrained, or not run)."""
     notes = []
@@ -194,10 +216,13 @@ def report_notes(models: dict) -> list[str]:
             notes.append(
                 f"{name}: tiny random-initialised configuration of the real architecture "
                 "(demo/test scale); its numbers say the pipeline works, not how the "
-                "pretrained model performs."
+                f"pretrained model performs. Ran: {model_configuration(model)}."
             )
         else:
-            notes.append(f"{name}: pretrained weights from {model['pretrained']}.")
+            notes.append(
+                f"{name}: pretrained weights from {model['pretrained']}."
+                f" Ran: {model_configuration(model)}."
+            )
         if model["enabled"] and model.get("zero_shot"):
             untrained = model["pretrained"] is None
             notes.append(

@@ -1,0 +1,164 @@
+"""How much does the pipeline's embedding step cost on top of the model? Measure it.
+
+For each gLM, embeds the same haplotype windows twice in one process: once through the
+pipeline's embedding step (:func:`haplexpr.training.embeddings.compute_embeddings`:
+haplotypes rebuilt from the sequence store, tokenised, tiled and pooled, written as float16
+to a memory-mapped shard and its index), and once as a bare loop of the model's forward
+pass over the same token tensors, made beforehand. It prints windows per second of both
+and their ratio (target: the pipeline within 1.5x of the bare loop).
+
+    python benchmarks/embed_throughput.py [--models nt caduceus] [--individuals 8]
+        [--threads 1] [--repeats 3] [--workdir results/benchmarks/embed_throughput] [--tiny]
+
+Models come from config.yaml (the demo's tiny random-weight configurations unless
+``pretrained`` is set there); the sequence store is the demo's, built once in
+``--workdir`` by the real workflow (``snakemake sequences``). Model loading (once per job)
+is timed but kept out of the ratio. ``--tiny``: a smoke test for the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from haplexpr.haplotypes.store import HaplotypeStore  # noqa: E402
+from haplexpr.models import caduceus, nt_tokenizer  # noqa: E402
+from haplexpr.training import embeddings  # noqa: E402
+
+
+def bare_forward(name: str, embedder, seqs: list[str]):
+    """A loop over the model's forward pass alone, its inputs tokenised before the clock."""
+    size = embedder.batch_size
+    if name == "nucleotide_transformer":
+        ids = [nt_tokenizer.token_ids(s)[1] for s in seqs]
+        batches = []
+        for lo in range(0, len(ids), size):
+            chunk = ids[lo : lo + size]
+            width = max(map(len, chunk))
+            padded = torch.full((len(chunk), width), nt_tokenizer.PAD_ID)
+            for row, tokens in enumerate(chunk):
+                padded[row, : len(tokens)] = torch.tensor(tokens)
+            batches.append(padded)
+
+        def run(batch):
+            out = embedder.model(
+                input_ids=batch,
+                attention_mask=batch != nt_tokenizer.PAD_ID,
+                output_hidden_states=True,
+            )
+            return out.hidden_states[embedder.layer]
+
+    elif name == "caduceus":
+        forward = np.stack([caduceus.token_ids(s) for s in seqs])
+        strands = [
+            np.concatenate([f, caduceus.reverse_complement_ids(f)])
+            for f in (forward[lo : lo + size] for lo in range(0, len(seqs), size))
+        ]
+        sep = caduceus.VOCAB.index("[SEP]")
+        batches = [
+            torch.from_numpy(np.concatenate([s, np.full((len(s), 1), sep)], axis=1))
+            for s in strands
+        ]
+
+        def run(batch):
+            return embedder.model(batch, layer=embedder.layer, scan_chunk=embedder.scan_chunk)
+
+    else:
+        raise SystemExit(f"no bare forward loop for architecture {name!r}")
+
+    def loop():
+        with torch.inference_mode():
+            for batch in batches:
+                run(batch)
+
+    return loop
+
+
+def ensure_store(workdir: Path) -> HaplotypeStore:
+    """The demo's sequence store in ``workdir``, built there by the workflow if absent."""
+    folder = workdir / "results" / "sequences"
+    if not (folder / "reference.tsv").exists():
+        shutil.copytree(REPO / "data" / "demo", workdir / "data" / "demo", dirs_exist_ok=True)
+        shutil.copy(REPO / "config.yaml", workdir / "config.yaml")
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+            + ["--cores", "2", "sequences"],
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+        )
+    shards = sorted(folder.glob("shard*.haplotypes.npz"))
+    return HaplotypeStore(folder / "reference", shards)
+
+
+def main() -> None:
+    """Time both ways of embedding for each model and print the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["nt", "caduceus"])
+    parser.add_argument("--individuals", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--workdir", type=Path, default=REPO / "results" / "benchmarks" / "embed_throughput"
+    )
+    parser.add_argument("--tiny", action="store_true", help="smoke test: 2 individuals")
+    args = parser.parse_args()
+    if args.tiny:
+        args.individuals, args.repeats = 2, 1
+    torch.set_num_threads(args.threads)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    store = ensure_store(args.workdir)
+    individuals = store.individuals()[: args.individuals]
+    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__},"
+          f" {args.threads} thread(s); best of {args.repeats}")  # fmt: skip
+    for name in args.models:
+        model = config["models"][name]
+        settings = {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}
+        started = time.perf_counter()
+        embedder = embeddings.load_embedder(settings, "cpu")
+        load_seconds = time.perf_counter() - started
+        # The step loads its model once per job; timed above, kept out of the ratio.
+        embeddings.load_embedder = lambda config, device, embedder=embedder: embedder
+        length = int(model["input_length"])
+        seqs = [
+            store.model_input(i, g, h, length)
+            for i in individuals
+            for g in store.genes()
+            for h in store.haplotypes(i, g)
+        ]
+        loop = bare_forward(model["architecture"], embedder, seqs)
+        with tempfile.TemporaryDirectory() as tmp:
+            pipeline, bare = [], []
+            for _ in range(args.repeats):
+                started = time.perf_counter()
+                embeddings.compute_embeddings(
+                    store, individuals, settings, Path(tmp) / "a.npy", Path(tmp) / "a.json", "cpu"
+                )
+                pipeline.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                loop()
+                bare.append(time.perf_counter() - started)
+        n = len(seqs)
+        print(
+            f"{name:<10} {n:,} windows of {length:,} bp: pipeline {n / min(pipeline):,.1f}"
+            f" windows/s, bare forward loop {n / min(bare):,.1f} windows/s,"
+            f" ratio {min(pipeline) / min(bare):.2f}x (model load, once per job:"
+            f" {load_seconds:.1f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
