@@ -159,6 +159,8 @@ def test_tiny_settings_are_checked():
         tiny_config({"num_layers": 5})
     with pytest.raises(ValueError, match="no layer 'blocks.9.mlp.l3'"):
         Evo2Embedder.from_config({**TINY, "layer": "blocks.9.mlp.l3"})
+    with pytest.raises(ValueError, match="neither a local checkpoint"):
+        Evo2Embedder.from_config({**TINY, "pretrained": "evo2_7"})
     with pytest.raises(ValueError, match="exceeds Evo2's max_seqlen"):
         Evo2Embedder.from_config({**TINY, "tiny": {"max_seqlen": 128}})
 

@@ -247,13 +247,20 @@ def load_pretrained(pretrained: str | Path) -> nn.Module:
     """The StripedHyena 2 of an Evo2 model name (downloaded by evo2) or a local ``.pt``."""
     if Path(pretrained).suffix == ".pt":
         return load_checkpoint(pretrained)
+    _vortex()  # before evo2, which imports vortex
+    from evo2.utils import MODEL_NAMES
+
+    if pretrained not in MODEL_NAMES:
+        raise ValueError(
+            f"Evo2 pretrained {pretrained!r} is neither a local checkpoint (<name>.pt) nor"
+            f" an Evo2 model name ({', '.join(MODEL_NAMES)})"
+        )
     if not torch.cuda.is_available():
         raise RuntimeError(
             f"Evo2 model {pretrained!r} is built by evo2 with flash attention on a CUDA GPU;"
             " run this rule on a GPU node (profiles/slurm), or set pretrained to a local"
             " checkpoint (<name>.pt) to run it with PyTorch attention"
         )
-    _vortex()
     from evo2 import Evo2
 
     return Evo2(str(pretrained)).model
