@@ -220,10 +220,10 @@ def load_checkpoint(checkpoint: str | Path) -> nn.Module:
     Loading is strict: vortex itself refuses missing and mis-shaped tensors, and here a
     tensor the model has no place for (which vortex drops with a print) is refused too.
     """
-    from vortex.model.utils import load_checkpoint as vortex_load_checkpoint
-
     checkpoint = Path(checkpoint)
     model = build_model(_runnable(_checkpoint_config(checkpoint)))
+    from vortex.model.utils import load_checkpoint as vortex_load_checkpoint
+
     try:
         with _cuda_device_context(on_cpu=not torch.cuda.is_available()):
             vortex_load_checkpoint(model, str(checkpoint))

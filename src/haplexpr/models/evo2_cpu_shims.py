@@ -1,7 +1,7 @@
 """What Evo2's StripedHyena 2 (``vtx`` 1.1.0) needs to import and run without flash-attn or CUDA.
 
-vortex imports three things it cannot have on a CPU machine, and enters one CUDA-only
-context; with ``use_flash_attn: false`` nothing else on the forward path needs a GPU.
+vortex imports two modules a CPU machine cannot have and enters one CUDA-only context;
+with ``use_flash_attn: false`` nothing else on the forward path needs a GPU.
 
 1. ``flash_attn_2_cuda``, flash-attn's compiled module: ``vortex.ops`` (the package every
    vortex kernel lives in) imports it unconditionally through ``vortex.ops.attn_interface``.
@@ -18,18 +18,17 @@ context; with ``use_flash_attn: false`` nothing else on the forward path needs a
 3. ``torch.cuda.device(device)``: entered by ``StripedHyena.__init__`` around each block and
    by every hyena block's ``proj_norm`` in forward, with the block's device, which raises
    for a CPU device. :func:`cuda_device_accepts_cpu` lets it take a CPU device as the
-   no-op PyTorch documents for a negative index, for as long as it is entered, then restores it.
-
-:func:`install` puts (1) and (2) in ``sys.modules`` only where the real module cannot be
-used, before vortex is first imported; on a CUDA machine with flash-attn and Triton it
-installs nothing.
-
+   no-op PyTorch documents for a negative index while entered, and restores it after.
 4. Importing ``vortex.logging`` (as every vortex model module does) configures the root
    logger if nothing has (INFO, a rich console handler) and attaches to it a file handler
    that creates ``activations_debug.log`` in the working directory, a pipeline rule's
    included. :func:`import_vortex` imports vortex after :func:`install`, then detaches that
    handler, removes the empty file if the import created it, and restores the root
    logger's level and handlers.
+
+:func:`install` puts (1) and (2) in ``sys.modules`` only where the real module cannot be
+used, before vortex is first imported; on a CUDA machine with flash-attn and Triton it
+installs nothing.
 """
 
 from __future__ import annotations
