@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from haplexpr.haplotypes.store import HaplotypeStore  # noqa: E402
-from haplexpr.models import caduceus, nt_tokenizer  # noqa: E402
+from haplexpr.models import caduceus, evo2, nt_tokenizer  # noqa: E402
 from haplexpr.training import embeddings  # noqa: E402
 
 
@@ -76,6 +76,19 @@ def bare_forward(name: str, embedder, seqs: list[str]):
         def run(batch):
             return embedder.model(batch, layer=embedder.layer, scan_chunk=embedder.scan_chunk)
 
+    elif name == "evo2":
+        ids = torch.from_numpy(np.stack([evo2.token_ids(s) for s in seqs]))
+        batches = [ids[lo : lo + size] for lo in range(0, len(ids), size)]
+        layer = embedder.model.get_submodule(embedder.layer)
+
+        def run(batch):
+            caught = []
+            handle = layer.register_forward_hook(lambda _m, _i, out: caught.append(out))
+            with evo2.cuda_device_context(on_cpu=True):
+                embedder.model(batch)
+            handle.remove()
+            return caught[0]
+
     else:
         raise SystemExit(f"no bare forward loop for architecture {name!r}")
 
@@ -107,7 +120,7 @@ def ensure_store(workdir: Path) -> HaplotypeStore:
 def main() -> None:
     """Time both ways of embedding for each model and print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["nt", "caduceus"])
+    parser.add_argument("--models", nargs="+", default=["nt", "caduceus", "evo2"])
     parser.add_argument("--individuals", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)

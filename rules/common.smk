@@ -119,6 +119,12 @@ def vcf_normalise_inputs(wildcards):
     return inputs
 
 
+def embedding_env(wildcards):
+    """Evo2 embeds in an env of its own (vtx pins einops); the other gLMs in glm.yaml."""
+    evo2 = config["models"][wildcards.model]["architecture"] == "evo2"
+    return "../envs/evo2.yaml" if evo2 else "../envs/glm.yaml"
+
+
 def store_files(individuals):
     """The sequence store holding ``individuals``: reference windows + haplotype shards."""
     wanted = set(individuals)

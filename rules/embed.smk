@@ -15,7 +15,7 @@ rule embeddings_compute:
     wildcard_constraints:
         model=alternatives(GLM_MODELS),
     conda:
-        "../envs/glm.yaml"
+        embedding_env
     threads: 4
     resources:
         mem_mb=16000,

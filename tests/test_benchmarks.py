@@ -34,7 +34,7 @@ def test_gpu_s2f_step_tiny_times_both_models():
 
 def test_embed_throughput_tiny_reports_both_loops_for_each_glm(tmp_path):
     out = run_benchmark("embed_throughput.py", "--tiny", "--workdir", str(tmp_path))
-    for model in ("nt", "caduceus"):
+    for model in ("nt", "caduceus", "evo2"):
         line = next(x for x in out.splitlines() if x.startswith(model))
         assert re.search(r"[\d,]+ windows of 2,048 bp: pipeline [\d.,]+ windows/s", line), line
         assert re.search(r"bare forward loop [\d.,]+ windows/s, ratio [\d.]+x", line), line
@@ -42,7 +42,7 @@ def test_embed_throughput_tiny_reports_both_loops_for_each_glm(tmp_path):
 
 def test_gpu_glm_embed_tiny_times_each_glm():
     out = run_benchmark("gpu_glm_embed.py", "--tiny", "--windows", "1")
-    for model in ("nt", "caduceus"):
+    for model in ("nt", "caduceus", "evo2"):
         line = next(x for x in out.splitlines() if x.startswith(model))
         assert re.search(r"600 bp: [\d.]+ s per window, peak (nan|[\d.]+) GiB", line), line
 

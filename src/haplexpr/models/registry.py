@@ -84,7 +84,7 @@ ARCHITECTURES = {
             "glm",
             "haplexpr.models.evo2",
             "Evo2Embedder",
-            disabled_reason="needs a CUDA GPU",
+            frozenset({"tiny", "dtype"}),
         ),
         Architecture(
             "caduceus",
