@@ -22,7 +22,8 @@ from haplexpr.training import runs as training_runs
 
 pytestmark = pytest.mark.slow
 
-RUNS = [f"{m}/{s}" for m in ("enformer", "borzoi", "nt") for s in ("r", "p", "rp")]
+MODELS = ("enformer", "borzoi", "nt", "caduceus", "evo2")
+RUNS = [f"{m}/{s}" for m in MODELS for s in ("r", "p", "rp")]
 RUNS += ["enformer/zs", "elastic_net/p"]  # zero-shot track readout, genotype baseline
 
 

@@ -52,3 +52,20 @@ def test_the_slurm_profile_does_not_repeat_the_rules_resources():
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     assert "set-resources" not in profile
     assert {"mem_mb", "runtime"} <= set(profile["default-resources"])
+
+
+def test_every_job_rule_names_a_conda_env_that_exists():
+    """A rule's env is a file under envs/, or embedding_env's choice (Evo2's own env)."""
+    common = (REPO / "rules" / "common.smk").read_text()
+    chooser = re.search(r"(?ms)^def embedding_env\(wildcards\):\n(.*?)\n\n", common).group(1)
+    chosen = set(re.findall(r'"\.\./(envs/\w+\.yaml)"', chooser))
+    assert chosen == {"envs/evo2.yaml", "envs/glm.yaml"}
+    for name, block in rule_blocks().items():
+        if "script:" not in block and "shell:" not in block:
+            continue
+        env = re.search(r"(?m)^    conda:\n        (.+)$", block)
+        assert env, f"rule {name} has no conda env"
+        value = env.group(1).strip()
+        files = chosen if value == "embedding_env" else {value.strip('"').removeprefix("../")}
+        for file in files:
+            assert (REPO / file).is_file(), (name, file)

@@ -68,7 +68,9 @@ DEMO_MARGINS: dict[str, float] = {
     "enformer/rp": 0.15,
     "borzoi/p": 0.15,
     "borzoi/rp": 0.15,
-    "nt/p": 0.05,
+    "nt/p": 0.1,
+    "caduceus/p": 0.1,
+    "evo2/p": 0.1,
     "elastic_net/p": 0.3,
 }
 
