@@ -62,9 +62,13 @@ def model_settings(wildcards):
     """Everything in the config that changes a model's weights or predictions.
 
     Rules pass it as a param no script reads: Snakemake reruns a job whose params changed,
-    so editing a model's keys or the training recipe retrains and repredicts that model.
+    so editing a model's keys or its family's training recipe retrains and repredicts that
+    model (the other family's recipe is left out: a tower edit retrains no S2F model).
     """
-    return {"model": config["models"][wildcards.model], "training": config["training"]}
+    model = config["models"][wildcards.model]
+    other = {"s2f": "tower", "glm": "s2f"}[model["family"]]
+    training = {k: v for k, v in config["training"].items() if k != other}
+    return {"model": model, "training": training}
 
 
 def embedding_settings(wildcards):

@@ -42,7 +42,7 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True)
 class EmbeddingWindows:
-    """Tiling and pooling of ``input_length``-base windows (validated on construction)."""
+    """Tiling and pooling of ``input_length``-base windows (:meth:`from_config` checks them)."""
 
     input_length: int
     context: int
