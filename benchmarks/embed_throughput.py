@@ -117,6 +117,16 @@ def ensure_store(workdir: Path) -> HaplotypeStore:
     return HaplotypeStore(folder / "reference", shards)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what platform knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     """Time both ways of embedding for each model and print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -135,13 +145,14 @@ def main() -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     store = ensure_store(args.workdir)
     individuals = store.individuals()[: args.individuals]
-    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__},"
+    print(f"{cpu_name()}, torch {torch.__version__},"
           f" {args.threads} thread(s); best of {args.repeats}")  # fmt: skip
+    load_embedder = embeddings.load_embedder
     for name in args.models:
         model = config["models"][name]
         settings = {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}
         started = time.perf_counter()
-        embedder = embeddings.load_embedder(settings, "cpu")
+        embedder = load_embedder(settings, "cpu")
         load_seconds = time.perf_counter() - started
         # The step loads its model once per job; timed above, kept out of the ratio.
         embeddings.load_embedder = lambda config, device, embedder=embedder: embedder
