@@ -7,7 +7,7 @@ to a memory-mapped shard and its index), and once as a bare loop of the model's 
 pass over the same token tensors, made beforehand. It prints windows per second of both
 and their ratio (target: the pipeline within 1.5x of the bare loop).
 
-    python benchmarks/embed_throughput.py [--models nt caduceus] [--individuals 8]
+    python benchmarks/embed_throughput.py [--models nt caduceus evo2] [--individuals 8]
         [--threads 1] [--repeats 3] [--workdir results/benchmarks/embed_throughput] [--tiny]
 
 Models come from config.yaml (the demo's tiny random-weight configurations unless
