@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from haplexpr.config import enabled_models, validate_config
+from haplexpr.config import embedding_settings, enabled_models, validate_config
 from haplexpr.vcf.download import read_url_list
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.design import Study
@@ -71,10 +71,9 @@ def model_settings(wildcards):
     return {"model": model, "training": training}
 
 
-def embedding_settings(wildcards):
-    """A gLM's config without its tower and training keys: all that changes its embeddings."""
-    model = config["models"][wildcards.model]
-    return {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}
+def embedder_params(wildcards):
+    """The keys of the shard's gLM that change its embeddings (a tower edit reruns none)."""
+    return embedding_settings(config["models"][wildcards.model])
 
 
 def sequence_targets():

@@ -24,7 +24,7 @@ rule embeddings_compute:
     params:
         individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
         # only the keys that change embeddings, so editing the tower reruns no embedding
-        embedder=embedding_settings,
+        embedder=embedder_params,
         device=config["training"]["device"],
     script:
         "../workflow_scripts/embeddings_compute.py"

@@ -32,3 +32,11 @@ def slurm_cluster(tmp_path_factory):
     # 4 CPUs per job, as on a real cluster node.
     with SlurmCluster(tmp_path_factory.mktemp("slurm-cluster"), cpus=8, memory_mb=64000) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def shared_store(tmp_path_factory):
+    """A real store whose haplotypes are alike in places (``SHARED_SNVS``), and the reference."""
+    from support.haplotype_stores import SHARED_SAMPLES, SHARED_SNVS, build_two_gene_store
+
+    return build_two_gene_store(tmp_path_factory.mktemp("shared"), SHARED_SNVS, SHARED_SAMPLES)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.haplotype_stores import build_two_gene_store, hand_one_hot
+from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, hand_one_hot
 
-from haplexpr.config import load_config
+from haplexpr.config import embedding_settings, load_config
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.study.design import Example
 from haplexpr.training import embeddings
@@ -26,6 +26,22 @@ def store(tmp_path_factory) -> HaplotypeStore:
     store = build_two_gene_store(tmp_path_factory.mktemp("store"))
     assert len({store.model_input(*item, LENGTH) for item in ITEMS}) == len(ITEMS)
     return store
+
+
+def test_alike_haplotypes_share_one_stored_row(fake, shared_store, tmp_path):
+    """Six distinct windows for 14 haplotypes: 6 rows, each haplotype reading its own input."""
+    array, index = embed_into(tmp_path, shared_store, SHARED_INDIVIDUALS, batch_size=4)
+    assert array.shape == (6, LENGTH, 4) and fake.batches == [4, 2]
+    assert len(index["items"]) == len(index["rows"]) == 14
+    for item, row in zip(index["items"], index["rows"], strict=True):
+        want = hand_one_hot(shared_store.model_input(*item, LENGTH))
+        np.testing.assert_array_equal(array[row], want)
+    examples = [Example(i, g, 0.5) for i in SHARED_INDIVIDUALS for g in ("gA", "gB")]
+    read = EmbeddingDataset([tmp_path / "shard000.npy"], examples)
+    for (x, _), (want, _) in zip(
+        read, SequenceDataset(shared_store, examples, LENGTH), strict=True
+    ):
+        np.testing.assert_array_equal(x.numpy(), want.numpy())
 
 
 class OneHotEmbedder:
@@ -71,9 +87,11 @@ def test_rows_follow_items_for_any_batch_size(fake, store, tmp_path, batch_size)
     sizes = [min(batch_size, len(ITEMS) - lo) for lo in range(0, len(ITEMS), batch_size)]
     assert fake.batches == sizes
     assert array.dtype == np.float16 and array.shape == (len(ITEMS), LENGTH, 4)
-    assert index == {"shape": [len(ITEMS), LENGTH, 4], "items": [list(i) for i in ITEMS]}
+    assert index["shape"] == [len(ITEMS), LENGTH, 4]
+    assert index["items"] == [list(i) for i in ITEMS]
+    assert sorted(index["rows"]) == list(range(len(ITEMS)))
     expected = np.stack([hand_one_hot(store.model_input(*item, LENGTH)) for item in ITEMS])
-    np.testing.assert_array_equal(array, expected)
+    np.testing.assert_array_equal(array[index["rows"]], expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shard000.json", "shard000.npy"]
 
 
@@ -106,7 +124,7 @@ def nt_config():
     """The demo's tiny NT (random weights, seed 0) with the keys an embedding job gets."""
     model = load_config(ROOT / "config.yaml")["models"]["nt"]
     assert model["pretrained"] is None
-    config = {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}
+    config = embedding_settings(model)
     return {**config, "input_length": LENGTH, "batch_size": 3}
 
 
@@ -119,7 +137,8 @@ def test_tiny_nt_embeddings_equal_what_the_embedder_returns(nt_config, store, tm
     assert embedder.embedding_dim == nt_config["tiny"]["hidden_size"]
     shape = (len(ITEMS), -(-LENGTH // 6), embedder.embedding_dim)  # bins of 6 bases
     assert array.dtype == np.float16 and array.shape == shape == (10, 11, 32)
-    assert index == {"shape": list(shape), "items": [list(i) for i in ITEMS]}
+    assert index["shape"] == list(shape) and index["items"] == [list(i) for i in ITEMS]
+    array = array[index["rows"]]  # in the order of ITEMS
     # Each 6-mer state spread over its bases, then averaged in bins of 6 from the start:
     # bins are the 10 whole 6-mers and the 4 single tail bases' mean.
     windows = [embedder.embed([store.model_input(*i, LENGTH)])[0] for i in ITEMS]
@@ -134,7 +153,9 @@ def test_tiny_nt_embeddings_equal_what_the_embedder_returns(nt_config, store, tm
     np.testing.assert_array_equal(read[0][0].numpy(), array[8:10].astype(np.float32))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "longer", "index_rows", "index_missing", "header"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "longer", "index_items", "index_rows", "index_missing", "header"]
+)
 def test_a_damaged_shard_is_named_when_read(fake, store, tmp_path, damage):
     """A shard cut short, grown, or out of step with its index is refused by name."""
     embed_into(tmp_path, store, INDIVIDUALS, batch_size=4)
@@ -144,9 +165,12 @@ def test_a_damaged_shard_is_named_when_read(fake, store, tmp_path, damage):
         array.write_bytes(data[:-2])
     elif damage == "longer":
         array.write_bytes(data + b"\0\0")
-    elif damage == "index_rows":
+    elif damage.startswith("index_"):
         content = json.loads(index.read_text())
-        content["items"] = content["items"][:-1]
+        if damage == "index_items":
+            content["items"] = content["items"][:-1]
+        else:  # a row left out, another named twice
+            content["rows"] = [content["rows"][0], *content["rows"][:-1]]
         index.write_text(json.dumps(content))
     elif damage == "index_missing":
         index.unlink()

@@ -68,3 +68,8 @@ def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
         for name, model in config["models"].items()
         if model["enabled"] and (family is None or model["family"] == family)
     }
+
+
+def embedding_settings(model: dict) -> dict:
+    """A gLM's config without its tower and training keys: all that changes its embeddings."""
+    return {k: v for k, v in model.items() if k not in ("enabled", "tower", "training")}

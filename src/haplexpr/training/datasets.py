@@ -49,9 +49,9 @@ class EmbeddingDataset(Dataset):
         self._arrays = []
         self._rows: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for number, path in enumerate(shard_arrays):
-            array, items = open_shard(path)
+            array, items, rows = open_shard(path)
             self._arrays.append(array)
-            for row, (individual, gene, _haplotype) in enumerate(items):
+            for (individual, gene, _haplotype), row in zip(items, rows, strict=True):
                 self._rows.setdefault((individual, gene), []).append((number, row))
         absent = [e for e in examples if (e.individual, e.gene) not in self._rows]
         if absent:

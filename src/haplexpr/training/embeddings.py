@@ -1,7 +1,8 @@
 """Frozen gLM embeddings, computed once per (gLM, individual) and reused by every run.
 
 The seed kept one ``.pt`` per sample x gene x haplotype (0.5-1 GB each for Evo2); here
-each shard of individuals (one GPU job) gets one float16 array ``(items, tokens, dim)``
+each shard of individuals (one GPU job) gets one float16 array ``(rows, positions, dim)``,
+one row per distinct window (haplotypes with the same sequence share it),
 written straight to a memory-mapped ``.npy`` (never whole in memory) plus a JSON index of
 its rows, both renamed into place only when complete.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from haplexpr.atomic import atomic_path
+from haplexpr.haplotypes.distinct import batches, distinct_windows
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
@@ -39,23 +41,32 @@ def compute_embeddings(
 ) -> Path:
     """Embed every gene window and haplotype of some individuals into one array + index.
 
-    The array is ``(items, positions, dim)`` float16, each window tiled and pooled as its
-    config says (:class:`~haplexpr.models.embedding_windows.EmbeddingWindows`); the index
-    lists each row's individual, gene and haplotype, so readers never need to know how
-    individuals were sharded.
+    The array is ``(rows, positions, dim)`` float16, one row per distinct window of a gene
+    (:mod:`haplexpr.haplotypes.distinct`), each tiled and pooled as its config says
+    (:class:`~haplexpr.models.embedding_windows.EmbeddingWindows`); the index lists every
+    haplotype's individual, gene and haplotype number with its row, so readers never need
+    to know how individuals were sharded or which haplotypes were alike.
     """
     started = time.monotonic()
     windows = EmbeddingWindows.from_config("the gLM's config", model_config)
     embedder = load_embedder(model_config, device)
+    genes = store.genes()
     length = windows.input_length
+    # First pass: which haplotypes share a row (the array's size must be known up front).
+    groups = [w.items for w in distinct_windows(store, individuals, genes, length)]
+    row_of = {item: row for row, items in enumerate(groups) for item in items}
     items = [
         (individual, gene, h)
         for individual in individuals
-        for gene in store.genes()
+        for gene in genes
         for h in store.haplotypes(individual, gene)
     ]
     batch = int(model_config.get("batch_size", 8))
-    shape = (len(items), windows.positions, embedder.embedding_dim)
+    shape = (len(groups), windows.positions, embedder.embedding_dim)
+    log.info(
+        "%d haplotype windows of %d individuals, %d distinct", len(items), len(individuals),
+        len(groups),
+    )  # fmt: skip
     with atomic_path(array_path) as tmp:
         with tmp.open("wb") as handle:  # open_memmap would append .npy to the temp name
             np.lib.format.write_array_header_1_0(
@@ -65,20 +76,24 @@ def compute_embeddings(
             handle.truncate(offset + int(np.prod(shape)) * 2)
         array = np.memmap(tmp, dtype=np.float16, mode="r+", offset=offset, shape=shape)
         last_report = time.monotonic()
-        for lo in range(0, len(items), batch):
-            chunk = items[lo : lo + batch]
-            seqs = [store.model_input(ind, gene, h, length) for ind, gene, h in chunk]
-            array[lo : lo + len(chunk)] = windows.embed(embedder, seqs)
+        lo = 0
+        for chunk in batches(distinct_windows(store, individuals, genes, length), batch):
+            if [w.items for w in chunk] != groups[lo : lo + len(chunk)]:
+                raise RuntimeError("the sequence store changed while embedding it")
+            array[lo : lo + len(chunk)] = windows.embed(embedder, [w.sequence for w in chunk])
+            lo += len(chunk)
             if time.monotonic() - last_report > 30:
-                log.info("embedded %d/%d haplotype windows", lo + len(chunk), len(items))
+                log.info("embedded %d/%d distinct windows", lo, len(groups))
                 last_report = time.monotonic()
         array.flush()
         del array
     with atomic_path(index_path) as tmp:
-        tmp.write_text(json.dumps({"shape": list(shape), "items": items}) + "\n")
+        index = {"shape": list(shape), "items": items, "rows": [row_of[i] for i in items]}
+        tmp.write_text(json.dumps(index) + "\n")
     log.info(
-        "embedded %d haplotype windows of %d individuals (%s) in %.1f s -> %s",
+        "embedded %d haplotype windows (%d distinct) of %d individuals (%s) in %.1f s -> %s",
         len(items),
+        len(groups),
         len(individuals),
         "x".join(map(str, shape)),
         time.monotonic() - started,
@@ -91,13 +106,15 @@ class DamagedShardError(ValueError):
     """An embedding shard whose array or index is missing, cut short or inconsistent."""
 
 
-def open_shard(array_path: str | Path) -> tuple[np.memmap, list[tuple[str, str, int]]]:
-    """Memory-map one shard and return it with its rows' (individual, gene, haplotype).
+def open_shard(
+    array_path: str | Path,
+) -> tuple[np.memmap, list[tuple[str, str, int]], list[int]]:
+    """Memory-map one shard; return it, every haplotype's (individual, gene, haplotype), its row.
 
-    The array's header, its index and the file's length must agree: a file cut short by a
-    full disk or a copy, or an index from another run, raises :class:`DamagedShardError`
-    naming the shard (delete it and rerun its ``embeddings_compute`` job) rather than
-    training on zeros or misattributed rows.
+    The array's header, its index and the file's length must agree, and every row must be
+    some haplotype's: a file cut short by a full disk or a copy, or an index from another
+    run, raises :class:`DamagedShardError` naming the shard (delete it and rerun its
+    ``embeddings_compute`` job) rather than training on zeros or misattributed rows.
     """
     path = Path(array_path)
     index_path = path.with_suffix(".json")
@@ -111,6 +128,8 @@ def open_shard(array_path: str | Path) -> tuple[np.memmap, list[tuple[str, str, 
     try:
         index = json.loads(index_path.read_text())
         shape, items = tuple(index["shape"]), [tuple(item) for item in index["items"]]
+        # Shards written before rows were shared hold one row per haplotype, in order.
+        rows = [int(row) for row in index.get("rows", range(len(items)))]
         with path.open("rb") as handle:
             read_header = {
                 (1, 0): np.lib.format.read_array_header_1_0,
@@ -120,12 +139,15 @@ def open_shard(array_path: str | Path) -> tuple[np.memmap, list[tuple[str, str, 
             offset = handle.tell()
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise damaged(f"unreadable: {error}") from error
-    if dtype != np.float16 or header_shape != shape or len(items) != shape[0]:
+    if dtype != np.float16 or header_shape != shape:
+        raise damaged(f"array {header_shape} {dtype}, index {shape}; expected float16, the same")
+    if len(rows) != len(items) or set(rows) != set(range(shape[0])):
         raise damaged(
-            f"array {header_shape} {dtype}, index {shape} with {len(items)} rows; expected"
-            " float16 and the same shape"
+            f"index of {len(items)} haplotypes and {len(rows)} row numbers, which must name"
+            f" each of the array's {shape[0]} rows"
         )
     expected = offset + int(np.prod(shape)) * 2
     if path.stat().st_size != expected:
         raise damaged(f"{path.stat().st_size:,} bytes, expected {expected:,}")
-    return np.memmap(path, dtype=np.float16, mode="r", offset=offset, shape=shape), items
+    array = np.memmap(path, dtype=np.float16, mode="r", offset=offset, shape=shape)
+    return array, items, rows

@@ -21,15 +21,19 @@ from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.metrics import row_correlations
+from haplexpr.haplotypes.distinct import batches, distinct_windows
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
+from haplexpr.models.precision import mixed_precision_context
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
+from haplexpr.sequence_encoding import one_hot
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (
     TrainingSettings,
     Validation,
     predict,
+    resolve_device,
     train,
 )
 
@@ -157,6 +161,42 @@ def validation_score(examples: list[Example], predictions: np.ndarray) -> float:
     return float(np.nan_to_num(r[0]))
 
 
+@torch.inference_mode()
+def predict_distinct(
+    model: HaplotypeAverage, dataset: SequenceDataset, settings: TrainingSettings
+) -> np.ndarray:
+    """The haplotype-averaged prediction of each example, each distinct window run once.
+
+    In eval mode a sequence's prediction does not depend on its batch, so a window that
+    several haplotypes share (:mod:`haplexpr.haplotypes.distinct`) is predicted once, in
+    batches of ``2 * batch_size`` windows (as many as ``batch_size`` individuals bring).
+    """
+    target = resolve_device(settings.device)
+    per_sequence = model.to(target).eval().model
+    store, examples = dataset.store, dataset.examples
+    individuals = list(dict.fromkeys(e.individual for e in examples))
+    genes = list(dict.fromkeys(e.gene for e in examples))
+    windows = distinct_windows(store, individuals, genes, dataset.input_length)
+    per_haplotype: dict[tuple[str, str, int], float] = {}
+    with mixed_precision_context(target, settings.mixed_precision):
+        for chunk in batches(windows, 2 * settings.batch_size):
+            x = torch.from_numpy(np.stack([one_hot(w.sequence) for w in chunk]))
+            values = per_sequence(x.to(target)).float().cpu().numpy()
+            for window, value in zip(chunk, values, strict=True):
+                per_haplotype.update(dict.fromkeys(window.items, float(value)))
+    return np.array(
+        [
+            np.mean(
+                [
+                    per_haplotype[(e.individual, e.gene, h)]
+                    for h in store.haplotypes(e.individual, e.gene)
+                ]
+            )
+            for e in examples
+        ]
+    )
+
+
 def predict_run(
     study: Study,
     config: dict,
@@ -185,16 +225,19 @@ def predict_run(
     if model_path is not None:
         state = torch.load(model_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["state_dict"])
-    # The reference has one haplotype, individuals two: batch them apart.
-    values = np.empty(len(examples))
-    for group in (
-        [i for i, e in enumerate(examples) if e.individual == REFERENCE_INDIVIDUAL],
-        [i for i, e in enumerate(examples) if e.individual != REFERENCE_INDIVIDUAL],
-    ):
-        subset = Subset(dataset, group)
-        values[group] = predict(
-            model, subset, settings.batch_size, settings.device, settings.mixed_precision
-        )
+    if isinstance(dataset, SequenceDataset):
+        values = predict_distinct(model, dataset, settings)
+    else:  # towers read stored embeddings, which hold each distinct window once already
+        values = np.empty(len(examples))
+        # The reference has one haplotype, individuals two: batch them apart.
+        for group in (
+            [i for i, e in enumerate(examples) if e.individual == REFERENCE_INDIVIDUAL],
+            [i for i, e in enumerate(examples) if e.individual != REFERENCE_INDIVIDUAL],
+        ):
+            subset = Subset(dataset, group)
+            values[group] = predict(
+                model, subset, settings.batch_size, settings.device, settings.mixed_precision
+            )
     frame = pd.DataFrame(items, columns=["sample", "gene"]).assign(prediction=values)
     with atomic_path(out_path) as tmp:
         frame.to_parquet(tmp, index=False)
