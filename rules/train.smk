@@ -150,7 +150,10 @@ rule baseline_elastic_net:
         table=config["data"]["partition_table"],
         reference=config["data"]["reference"],
     output:
-        "results/predictions/elastic_net/p.parquet",
+        predictions="results/predictions/elastic_net/p.parquet",
+        # per gene: cis variants kept and CV R² on the training individuals (the
+        # heritability proxy the report plots every model's R against)
+        heritability="results/predictions/elastic_net/heritability.tsv",
     log:
         "results/logs/predictions/elastic_net/p.log",
     benchmark:

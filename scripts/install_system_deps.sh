@@ -3,6 +3,7 @@
 #
 #   scripts/install_system_deps.sh            # bcftools, tabix, samtools
 #   scripts/install_system_deps.sh --slurm    # ... plus slurm-wlm and munge (SLURM tests)
+#   scripts/install_system_deps.sh --browser  # ... plus chromium (the report's browser test)
 #
 # Prints nothing and exits 0 when everything is already present (root or not). A package
 # counts as present when dpkg lists it as installed or its main binary is on PATH (e.g. from
@@ -11,13 +12,15 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "$0"
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
 }
 
 want_slurm=0
+want_browser=0
 for arg in "$@"; do
     case "$arg" in
         --slurm) want_slurm=1 ;;
+        --browser) want_browser=1 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install_system_deps.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
     esac
@@ -27,6 +30,9 @@ done
 wanted=(bcftools:bcftools tabix:tabix samtools:samtools)
 if [ "$want_slurm" = 1 ]; then
     wanted+=(slurm-wlm:slurmctld munge:munged)
+fi
+if [ "$want_browser" = 1 ]; then
+    wanted+=(chromium:chromium)
 fi
 
 have_binary() {

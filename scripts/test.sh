@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install what the tests need (Debian packages incl. SLURM + munge, .venv) and run them:
-# style and workflow checks, then pytest (unit, snakemake end-to-end, real SLURM end-to-end).
+# Install what the tests need (Debian packages incl. SLURM + munge and Chromium, .venv) and
+# run them: style and workflow checks, then pytest (unit, snakemake end-to-end, real SLURM
+# end-to-end, the report in a headless browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install_system_deps.sh --slurm
+bash scripts/install_system_deps.sh --slurm --browser
 bash scripts/setup.sh
 export PATH="$(pwd)/.venv/bin:$PATH"
 start=$(date +%s)

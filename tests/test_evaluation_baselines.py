@@ -133,7 +133,8 @@ def planted(tmp_path_factory):
 
 def predict(planted, **changes):
     study, windows, vcfs, _ = planted
-    return elastic_net_predictions(study, windows, vcfs, **{**SETTINGS, "seed": 0, **changes})
+    fit = elastic_net_predictions(study, windows, vcfs, **{**SETTINGS, "seed": 0, **changes})
+    return fit.predictions
 
 
 def by_sample(predictions: pd.DataFrame, gene: str) -> pd.Series:
@@ -197,5 +198,35 @@ def test_held_out_expression_is_never_used(planted, tmp_path):
     """Shifting every held-out individual's expression changes no prediction."""
     study, windows, vcfs, genotypes = planted
     shifted = planted_study(tmp_path, genotypes, shift_test=100.0)
-    again = elastic_net_predictions(shifted, windows, vcfs, **SETTINGS, seed=0)
+    again = elastic_net_predictions(shifted, windows, vcfs, **SETTINGS, seed=0).predictions
     pd.testing.assert_frame_equal(predict(planted), again, check_exact=True)
+
+
+def test_cv_r2_is_the_share_the_cis_genotypes_explain(planted):
+    """GENE is mostly its CAUSAL dosage (R² ~0.78); QUIET has no cis variants."""
+    study, windows, vcfs, _ = planted
+    fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0).heritability
+    assert list(fit.columns) == ["gene", "n_variants", "cv_r2"]
+    fit = fit.set_index("gene")
+    assert fit.loc["GENE", "n_variants"] == 2  # CAUSAL and NULL; RARE and FIXED dropped
+    assert 0.65 < fit.loc["GENE", "cv_r2"] < 0.85  # 0.48 of 0.48 + 0.01 noise + 0.125 outliers
+    assert fit.loc["QUIET", "n_variants"] == 0 and fit.loc["QUIET", "cv_r2"] == 0.0
+    few = elastic_net_predictions(study, windows, vcfs, **{**SETTINGS, "cv_folds": 37}, seed=0)
+    assert few.heritability["cv_r2"].isna().all()
+
+
+def test_the_seed_picks_the_cv_folds(planted, monkeypatch):
+    """Folds are shuffled by the seed, so another seed hands ElasticNetCV other folds."""
+    from haplexpr.evaluation import baselines
+
+    seen = []
+    original = baselines.KFold
+
+    def recording(**kwargs):
+        seen.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(baselines, "KFold", recording)
+    study, windows, vcfs, _ = planted
+    elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=3)
+    assert seen == [{"n_splits": 5, "shuffle": True, "random_state": 3}]

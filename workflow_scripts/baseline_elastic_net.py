@@ -12,7 +12,7 @@ study = Study.from_config(config)
 lengths = contig_lengths(snakemake.input.reference)
 windows = gene_windows(study.genes, lengths, 1, config["data"]["tss_coordinate_base"])
 settings = snakemake.params.settings
-predictions = elastic_net_predictions(
+fit = elastic_net_predictions(
     study,
     windows,
     dict(zip(snakemake.params.chroms, snakemake.input.vcfs, strict=True)),
@@ -22,5 +22,7 @@ predictions = elastic_net_predictions(
     cv_folds=settings["cv_folds"],
     seed=config["training"]["seed"],
 )
-with atomic_path(snakemake.output[0]) as tmp:
-    predictions.to_parquet(tmp, index=False)
+with atomic_path(snakemake.output.predictions) as tmp:
+    fit.predictions.to_parquet(tmp, index=False)
+with atomic_path(snakemake.output.heritability) as tmp:
+    fit.heritability.to_csv(tmp, sep="\t", index=False)
