@@ -141,7 +141,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
     from haplexpr.atomic import atomic_path
     from haplexpr.config import validate_config
-    from haplexpr.evaluation.metrics import evaluate, primary_row
+    from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
     from haplexpr.haplotypes.store import HaplotypeStore
     from haplexpr.study.design import Study
     from haplexpr.training.runs import predict_run, train_run
@@ -177,12 +177,9 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
             train_run(study, config, model, strategy, run_dir, inputs, init)
             predictions = run_dir / "predictions.parquet"
             predict_run(study, config, model, strategy, run_dir / "model.pt", predictions, inputs)
-            summary, _ = evaluate(
-                pd.read_parquet(predictions),
-                study,
-                permutations=config["evaluation"]["permutations"],
-                seed=0,
-            )
+            # The control as the pipeline computes it; no per-gene tests or CIs needed here.
+            settings = EvaluationSettings(config["evaluation"]["permutations"], 100, 99, seed=0)
+            summary, _ = evaluate(pd.read_parquet(predictions), study, settings)
             primary = primary_row(summary)
             log = pd.read_csv(run_dir / "train_log.tsv", sep="\t")
             rows.append(

@@ -58,6 +58,13 @@ def prediction_targets():
     return [f"results/predictions/{m}/{s}.parquet" for m, s in runs()]
 
 
+def heritability_targets():
+    """The elastic net's per-gene CV R² (the report's heritability proxy), if it runs."""
+    if "elastic_net" in BASELINES:
+        return ["results/predictions/elastic_net/heritability.tsv"]
+    return []
+
+
 def model_settings(wildcards):
     """Everything in the config that changes a model's weights or predictions.
 

@@ -22,16 +22,51 @@ rule metrics_evaluate:
         mem_mb=4000,
         runtime=30,
     params:
-        permutations=config["evaluation"]["permutations"],
+        settings=config["evaluation"],
         seed=config["training"]["seed"],
+        kind=lambda wildcards: (
+            "genotype_baseline"
+            if wildcards.model in config["baselines"]
+            else "sequence_model"
+        ),
     script:
         "../workflow_scripts/metrics_evaluate.py"
+
+
+rule metrics_compare:
+    input:
+        summaries=metrics_targets(),
+        per_gene=[t.replace(".tsv", ".per_gene.tsv") for t in metrics_targets()],
+    output:
+        report(
+            "results/metrics/comparisons.tsv",
+            caption="../report/comparisons.rst",
+            category="Metrics",
+        ),
+    log:
+        "results/logs/metrics/comparisons.log",
+    benchmark:
+        "results/benchmarks/metrics/comparisons.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        runs=[f"{m}/{s}" for m, s in runs()],
+        bootstrap=config["evaluation"]["bootstrap"],
+        seed=config["training"]["seed"],
+    script:
+        "../workflow_scripts/metrics_compare.py"
 
 
 rule report_html:
     input:
         summaries=metrics_targets(),
         per_gene=[t.replace(".tsv", ".per_gene.tsv") for t in metrics_targets()],
+        predictions=prediction_targets(),
+        comparisons="results/metrics/comparisons.tsv",
+        heritability=heritability_targets(),
         train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in trained_runs()],
     output:
         report(

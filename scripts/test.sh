@@ -19,5 +19,7 @@ echo "$lint" | grep -q "Congratulations" || { echo "$lint"; exit 1; }
 echo "== pytest"
 # As root (CI), the SLURM end-to-end test must run, not skip.
 if [ "$(id -u)" = 0 ]; then export HAPLEXPR_REQUIRE_SLURM=1; fi
+# Chromium was installed above: the report's browser test must run, not skip.
+export HAPLEXPR_REQUIRE_BROWSER=1
 pytest -ra "$@"
 echo "tests finished in $(( $(date +%s) - start )) s"

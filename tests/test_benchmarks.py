@@ -36,7 +36,10 @@ def test_embed_throughput_tiny_reports_both_loops_for_each_glm(tmp_path):
     out = run_benchmark("embed_throughput.py", "--tiny", "--workdir", str(tmp_path))
     for model in ("nt", "caduceus", "evo2"):
         line = next(x for x in out.splitlines() if x.startswith(model))
-        assert re.search(r"[\d,]+ windows of 2,048 bp: pipeline [\d.,]+ windows/s", line), line
+        pattern = (
+            r"[\d,]+ distinct windows \([\d,]+ haplotypes\) of 2,048 bp: pipeline [\d.,]+ windows/s"
+        )
+        assert re.search(pattern, line), line
         assert re.search(r"bare forward loop [\d.,]+ windows/s, ratio [\d.]+x", line), line
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -11,10 +11,14 @@ import pytest
 from haplexpr.evaluation.metrics import (
     HELD_OUT_COLUMNS,
     PER_GENE_COLUMNS,
+    SUMMARY_SCHEMA,
+    EvaluationSettings,
+    TableSchemaError,
+    check_table,
     evaluate,
     gene_sets,
     held_out_table,
-    row_correlations,
+    read_table,
 )
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 from haplexpr.study.genes import gene_table
@@ -68,6 +72,13 @@ def predictions_from(study: Study, transform) -> pd.DataFrame:
     return pd.concat([reference, individual], ignore_index=True)
 
 
+def settings(permutations: int, seed: int = 0) -> EvaluationSettings:
+    """Few resamples: these tests check values, not the statistics' precision."""
+    return EvaluationSettings(
+        permutations=permutations, bootstrap=200, gene_permutations=199, seed=seed
+    )
+
+
 def per_individual_rows(summary: pd.DataFrame) -> pd.DataFrame:
     wanted = summary["individuals"].isin(["held_out_individuals", "training_individuals"])
     return summary[wanted].set_index(["individuals", "gene_set"])
@@ -77,32 +88,6 @@ def pearson(a, b) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     a, b = a - a.mean(), b - b.mean()
     return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
-
-
-# --------------------------------------------------------------------------- row_correlations
-
-
-def test_row_correlations_equal_corrcoef():
-    rng = np.random.default_rng(1)
-    predicted = rng.normal(size=(6, 9))
-    observed = 0.5 * predicted + rng.normal(size=(6, 9))
-    r = row_correlations(predicted, observed)
-    expected = [np.corrcoef(p, o)[0, 1] for p, o in zip(predicted, observed, strict=True)]
-    np.testing.assert_allclose(r, expected, rtol=1e-12)
-
-
-@pytest.mark.parametrize("value", [0.0, 2.0, 0.1, -0.1321048632913019, 0.6404226504432821, 1e6])
-def test_row_correlations_nan_for_constant_rows(value):
-    rng = np.random.default_rng(2)
-    predicted = rng.normal(size=(4, 12))
-    observed = rng.normal(size=(4, 12))
-    predicted[1] = value  # constant prediction
-    observed[2] = value  # constant observation
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        r = row_correlations(predicted, observed)
-    assert np.isnan(r[1]) and np.isnan(r[2])
-    assert np.isfinite(r[[0, 3]]).all()
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -115,7 +100,7 @@ def test_gene_sets():
 
 def test_perfect_predictions():
     study = make_study()
-    summary, per_gene = evaluate(predictions_from(study, lambda v, s: v), study, permutations=20)
+    summary, per_gene = evaluate(predictions_from(study, lambda v, s: v), study, settings(20))
     rows = per_individual_rows(summary)
     assert len(rows) == 4
     np.testing.assert_allclose(rows["mean_r"], 1.0)
@@ -133,7 +118,7 @@ def test_perfect_predictions():
 
 def test_negated_predictions():
     study = make_study()
-    summary, _ = evaluate(predictions_from(study, lambda v, s: -v), study, permutations=0)
+    summary, _ = evaluate(predictions_from(study, lambda v, s: -v), study, settings(0))
     rows = per_individual_rows(summary)
     np.testing.assert_allclose(rows["mean_r"], -1.0)
     np.testing.assert_allclose(rows["sign_agreement"], 0.0)
@@ -144,7 +129,7 @@ def test_held_out_and_training_individuals_are_scored_apart():
     study = make_study()
     train = set(study.train_individuals)
     predictions = predictions_from(study, lambda v, s: -v if s in train else 2 * v + 1)
-    rows = per_individual_rows(evaluate(predictions, study, permutations=0)[0])
+    rows = per_individual_rows(evaluate(predictions, study, settings(0))[0])
     np.testing.assert_allclose(rows.loc["held_out_individuals", "mean_r"], 1.0)
     np.testing.assert_allclose(rows.loc["training_individuals", "mean_r"], -1.0)
 
@@ -153,7 +138,7 @@ def test_held_out_and_training_individuals_are_scored_apart():
 @pytest.mark.parametrize("value", [0.0, 0.3, 0.1, -0.1321048632913019])
 def test_constant_predictions_count_as_zero(value):
     study = make_study(n_train=12, n_test=12)
-    summary, per_gene = evaluate(predictions_from(study, lambda v, s: value), study, 10)
+    summary, per_gene = evaluate(predictions_from(study, lambda v, s: value), study, settings(10))
     rows = per_individual_rows(summary)
     assert (rows["mean_r"] == 0.0).all()
     assert (rows["sign_agreement"] == 0.0).all()
@@ -168,7 +153,7 @@ def test_per_gene_r_is_pearson_over_held_out_individuals():
     study = make_study()
     rng = np.random.default_rng(3)
     noisy = predictions_from(study, lambda v, s: v + rng.normal(0, 1.0))
-    _, per_gene = evaluate(noisy, study, permutations=0)
+    _, per_gene = evaluate(noisy, study, settings(0))
     merged = noisy.merge(study.observed(), on=["sample", "gene"])
     for gene in SEEN:
         rows = merged[(merged["gene"] == gene) & merged["sample"].isin(study.test_individuals)]
@@ -182,14 +167,14 @@ def test_per_gene_r_is_pearson_over_held_out_individuals():
 def test_shuffled_control_is_near_zero_and_seeded():
     study = make_study(n_train=30, n_test=30)
     predictions = predictions_from(study, lambda v, s: v)
-    summary, _ = evaluate(predictions, study, permutations=200, seed=11)
+    summary, _ = evaluate(predictions, study, settings(200, seed=11))
     rows = per_individual_rows(summary)
     assert (rows["shuffled_mean_r"].abs() < 0.15).all()
     assert (rows["shuffled_p95_mean_r"] > rows["shuffled_mean_r"]).all()
     assert (rows["shuffled_p95_mean_r"] < 1.0).all()
-    again, _ = evaluate(predictions, study, permutations=200, seed=11)
+    again, _ = evaluate(predictions, study, settings(200, seed=11))
     pd.testing.assert_frame_equal(summary, again)
-    other, _ = evaluate(predictions, study, permutations=200, seed=12)
+    other, _ = evaluate(predictions, study, settings(200, seed=12))
     assert not np.allclose(per_individual_rows(other)["shuffled_mean_r"], rows["shuffled_mean_r"])
     # The real scores do not depend on the seed.
     pd.testing.assert_series_equal(per_individual_rows(other)["mean_r"], rows["mean_r"])
@@ -199,7 +184,7 @@ def test_reference_genome_across_gene_r():
     study = make_study()
     rng = np.random.default_rng(4)
     predictions = predictions_from(study, lambda v, s: v + rng.normal(0, 0.5))
-    summary, _ = evaluate(predictions, study, permutations=0)
+    summary, _ = evaluate(predictions, study, settings(0))
     ref_rows = summary[summary["individuals"] == "reference_genome"].set_index("gene_set")
     expected = pearson([REF_PREDICTIONS[g] for g in SEEN], [REF_TARGETS[g] for g in SEEN])
     assert ref_rows.loc["seen_genes", "across_gene_r"] == pytest.approx(expected, rel=1e-10)
@@ -211,7 +196,7 @@ def test_held_out_individuals_across_genes():
     study = make_study()
     rng = np.random.default_rng(5)
     predictions = predictions_from(study, lambda v, s: v + rng.normal(0, 0.5))
-    summary, _ = evaluate(predictions, study, permutations=0)
+    summary, _ = evaluate(predictions, study, settings(0))
     row = summary[
         (summary["individuals"] == "held_out_individuals_across_genes")
         & (summary["gene_set"] == "seen_genes")
@@ -247,3 +232,103 @@ def test_held_out_table_lists_every_run_and_skips_per_gene_files(tmp_path):
     assert table["mean_r"].tolist() == [0.4, 0.4, 0.1, 0.1, 0.2, 0.2]
     with pytest.raises(FileNotFoundError, match="no metrics summaries"):
         held_out_table(tmp_path / "empty")
+
+
+def noisy_predictions(study: Study, noise: float, seed: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return predictions_from(study, lambda v, s: v + rng.normal(0, noise))
+
+
+def test_spearman_per_gene_equals_scipy_and_cis_bracket_the_estimates():
+    from scipy import stats
+
+    study = make_study(n_train=10, n_test=10)
+    predictions = noisy_predictions(study, 1.0)
+    summary, per_gene = evaluate(predictions, study, settings(0))
+    merged = predictions.merge(study.observed(), on=["sample", "gene"])
+    held_out = per_gene[per_gene["individuals"] == "held_out_individuals"].set_index("gene")
+    for gene in SEEN + HELD_OUT:
+        rows = merged[(merged["gene"] == gene) & merged["sample"].isin(study.test_individuals)]
+        want = stats.spearmanr(rows["prediction"], rows["observed"]).statistic
+        assert abs(held_out.loc[gene, "spearman"] - want) < 1e-12
+    rows = per_individual_rows(summary)
+    for name in ("mean_r", "median_r", "mean_spearman"):
+        assert (rows[f"{name}_low"] <= rows[name]).all() and (
+            rows[name] <= rows[f"{name}_high"]
+        ).all()
+        assert (rows[f"{name}_low"] < rows[f"{name}_high"]).all()
+    seen = rows.loc[("held_out_individuals", "seen_genes")]
+    assert seen["mean_spearman"] == pytest.approx(held_out.loc[SEEN, "spearman"].mean(), abs=1e-12)
+
+
+def test_a_gene_that_does_not_vary_is_counted_and_left_out_of_the_means():
+    study = make_study()
+    table = study.table.copy()
+    table.loc[table["gene"] == "g2", TARGET] = 4.0  # every individual, and the reference
+    study = dataclasses.replace(study, table=table)
+    summary, per_gene = evaluate(noisy_predictions(study, 0.5), study, settings(20))
+    rows = per_individual_rows(summary)
+    seen = per_gene[(per_gene["gene_set"] == "seen_genes")].set_index(["individuals", "gene"])
+    for individuals in ("held_out_individuals", "training_individuals"):
+        row = rows.loc[(individuals, "seen_genes")]
+        assert (row["n_genes"], row["n_constant_observed"], row["n_constant_predictions"]) == (
+            3,
+            1,
+            0,
+        )
+        assert bool(seen.loc[(individuals, "g2"), "constant_observed"])
+        assert np.isnan(seen.loc[(individuals, "g2"), "r"])
+        others = seen.loc[[(individuals, "g1"), (individuals, "g3")], "r"]
+        assert row["mean_r"] == pytest.approx(others.mean(), abs=1e-12)
+    assert (rows.loc[(slice(None), "unseen_genes"), "n_constant_observed"] == 0).all()
+
+
+def test_individuals_missing_in_a_gene_are_left_out_of_that_gene_only():
+    study = make_study(n_train=6, n_test=8)
+    gone = study.test_individuals[:3]
+    table = study.table[~((study.table["gene"] == "g1") & study.table["sample"].isin(gone))]
+    study = dataclasses.replace(study, table=table)
+    predictions = noisy_predictions(study, 0.5)
+    _, per_gene = evaluate(predictions, study, settings(10))
+    held_out = per_gene[per_gene["individuals"] == "held_out_individuals"].set_index("gene")
+    assert held_out.loc["g1", "n"] == 5 and (held_out.loc[["g2", "g3", "g4", "g5"], "n"] == 8).all()
+    merged = predictions.merge(study.observed(), on=["sample", "gene"])
+    rows = merged[(merged["gene"] == "g1") & merged["sample"].isin(study.test_individuals)]
+    assert len(rows) == 5
+    assert held_out.loc["g1", "r"] == pytest.approx(
+        pearson(rows["prediction"], rows["observed"]), abs=1e-12
+    )
+    assert held_out[["r", "p_value", "q_value"]].notna().all().all()
+
+
+def test_genes_predicted_significantly_are_counted_at_the_fdr():
+    study = make_study(n_train=20, n_test=20)
+    good, _ = evaluate(noisy_predictions(study, 0.05), study, settings(0))
+    rows = per_individual_rows(good)
+    assert (rows["n_significant"] == rows["n_genes"]).all()  # p = 1/200 each, q <= 0.005
+    assert (rows["share_significant"] == 1.0).all()
+    rng = np.random.default_rng(9)
+    unrelated, per_gene = evaluate(
+        predictions_from(study, lambda v, s: rng.normal()), study, settings(0)
+    )
+    assert per_individual_rows(unrelated)["n_significant"].sum() <= 1
+    assert ((per_gene["q_value"] >= per_gene["p_value"] - 1e-12) & (per_gene["p_value"] > 0)).all()
+
+
+def test_rows_are_labelled_with_their_kind_and_checked_against_the_schema(tmp_path):
+    study = make_study()
+    summary, per_gene = evaluate(
+        noisy_predictions(study, 0.5), study, settings(5), kind="genotype_baseline"
+    )
+    assert list(summary.columns) == list(SUMMARY_SCHEMA)
+    assert (summary["kind"] == "genotype_baseline").all()
+    path = tmp_path / "m.tsv"
+    summary.to_csv(path, sep="\t", index=False)
+    pd.testing.assert_frame_equal(read_table(path, SUMMARY_SCHEMA), summary, check_dtype=False)
+    with pytest.raises(TableSchemaError, match=r"missing columns \['kind'\]"):
+        check_table(summary.drop(columns="kind"), SUMMARY_SCHEMA, "summary")
+    with pytest.raises(TableSchemaError, match="column mean_r is .*, expected float64"):
+        check_table(summary.assign(mean_r="high"), SUMMARY_SCHEMA, "summary")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        evaluate(noisy_predictions(study, 0.5), study, settings(0), kind="deep")
+    assert list(per_gene.columns) == PER_GENE_COLUMNS

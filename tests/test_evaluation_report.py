@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
+from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, check_table
 from haplexpr.evaluation.report import report_notes, training_summary, write_report
 from haplexpr.training.loop import LOG_COLUMNS
 
 
-def summary(mean_r: float) -> pd.DataFrame:
+def summary(mean_r: float, kind: str = "sequence_model") -> pd.DataFrame:
     rows = [
-        {"individuals": ind, "gene_set": gs, "n_genes": 3, "n_individuals": 4, "mean_r": mean_r,
-         "median_r": mean_r, "sign_agreement": 0.5, "n_constant_predictions": 0,
-         "shuffled_mean_r": 0.0, "shuffled_p95_mean_r": 0.05, "across_gene_r": float("nan")}
+        {"individuals": ind, "gene_set": gs, "kind": kind, "n_genes": 3, "n_individuals": 4,
+         "n_constant_observed": 0, "n_constant_predictions": 0,
+         **{f"{m}{end}": mean_r + d for m in ("mean_r", "median_r", "mean_spearman")
+            for end, d in (("", 0), ("_low", -0.1), ("_high", 0.1))},
+         "median_spearman": mean_r, "sign_agreement": 0.5, "n_significant": 1,
+         "share_significant": 1 / 3, "shuffled_mean_r": 0.0, "shuffled_p95_mean_r": 0.05,
+         "across_gene_r": float("nan")}
         for ind in ("held_out_individuals", "training_individuals")
         for gs in ("seen_genes", "unseen_genes")
     ]  # fmt: skip
     rows.append({**rows[0], "individuals": "reference_genome", "gene_set": "all_genes",
                  "across_gene_r": 0.6})  # fmt: skip
-    return pd.DataFrame(rows)
+    return check_table(pd.DataFrame(rows), SUMMARY_SCHEMA, "test summary")
 
 
 def per_gene(mean_r: float) -> pd.DataFrame:
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         [
-            {"individuals": "held_out_individuals", "gene_set": gs, "gene": g, "n": 4, "r": r}
+            {"individuals": "held_out_individuals", "gene_set": gs, "gene": g, "n": 4, "r": r,
+             "spearman": r, "p_value": 0.01, "q_value": 0.03, "constant_observed": False,
+             "constant_predicted": False}
             for gs in ("seen_genes", "unseen_genes")
             for g, r in (("g1", mean_r - 0.1), ("g2", mean_r), ("g3", mean_r + 0.1))
         ]
-    )
+    )  # fmt: skip
+    return check_table(rows, PER_GENE_SCHEMA, "test per-gene table")
 
 
 def train_log(scores: list[float], kept: int | None) -> pd.DataFrame:
@@ -60,20 +66,21 @@ def test_report_has_the_study_table_and_training_curves(tmp_path):
         logs,
     )
     page = path.read_text()
-    assert page.count("data:image/png;base64,") == 2  # per-gene R, training curves
+    # per-gene R, strategies, anchors, training curves
+    assert page.count("data:image/png;base64,") == 4
     assert "<h2>Training</h2>" in page and "m: tiny random weights." in page
     table = training_summary(logs)
     assert table.loc["m/r", "kept_epoch"] == 2 and table.loc["m/p", "kept_epoch"] == 1
     assert table.loc["m/p", "kept_valid_score"] == 0.3
     assert pd.isna(table.loc["m/rp", "kept_epoch"]) and table.loc["m/rp", "epochs"] == 3
     assert "<th>kept_epoch</th>" in page.split("<h2>Training</h2>")[1]
-    assert re.search(r"<td>0\.4</td>", page)  # m/p's mean R in the study table
+    assert "<td>0.400 [0.300, 0.500]</td>" in page  # m/p's mean R and CI in the study table
 
 
 def test_report_without_training_logs_has_no_training_section(tmp_path):
     path = write_report({"b/p": summary(0.3)}, {"b/p": per_gene(0.3)}, [], tmp_path / "r.html")
     page = path.read_text()
-    assert "<h2>Training</h2>" not in page and page.count("data:image/png;base64,") == 1
+    assert "<h2>Training</h2>" not in page and page.count("data:image/png;base64,") == 3
 
 
 def test_each_model_note_says_what_configuration_ran():

@@ -53,7 +53,7 @@ def test_constant_rows_give_nan_not_a_rounding_residue():
     ("predicted", "observed", "why"),
     [
         (np.zeros((2, 5)), np.zeros((2, 4)), "same"),
-        (np.zeros((2, 2)), np.zeros((2, 2)), "at least 3"),
+        (np.zeros((2, 1)), np.zeros((2, 1)), "at least 2"),
         (np.full((1, 4), np.nan), np.zeros((1, 4)), "no missing"),
     ],
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,6 +37,10 @@ def demo(tmp_path_factory):
     result = snakemake(workdir, "--profile", str(LOCAL_PROFILE), "--cores", "2", "all")
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
+
+
+#: Where the browser test leaves its screenshot of the report (CI keeps it as an artifact).
+ARTIFACTS = Path(os.environ.get("HAPLEXPR_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 
 def job_counts(dry_run_output: str) -> dict[str, int]:
@@ -127,6 +133,53 @@ def test_rp_first_step_starts_from_the_r_weights(demo, model_name, monkeypatch, 
     assert any(not torch.equal(fresh.state_dict()[k], v) for k, v in r_state.items())
 
 
+def chromium() -> str:
+    """Debian's chromium (scripts/test.sh installs it); skip without it unless required."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("HAPLEXPR_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (HAPLEXPR_REQUIRE_BROWSER) but not installed")
+        pytest.skip("chromium is not installed (scripts/install_system_deps.sh --browser)")
+    return found
+
+
+def headless(*args: str) -> subprocess.CompletedProcess:
+    browser = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    return subprocess.run(
+        [*browser, *args], capture_output=True, text=True, timeout=300, check=True
+    )
+
+
+def test_the_report_renders_in_a_real_browser(demo):
+    """Every figure decodes in Chromium, the summary table lists every run with its CI."""
+    page = (demo / "results" / "report" / "report.html").as_uri()
+    dom = headless("--virtual-time-budget=20000", "--dump-dom", page).stdout
+    body = re.search(r'<body data-figures="(\d+)" data-figures-loaded="(\d+)"', dom)
+    assert body is not None, "the page's load check did not run"
+    figures, loaded = map(int, body.groups())
+    # per-gene R, strategies, comparisons, heritability, predicted vs observed, anchors,
+    # training curves
+    assert figures == 7 and loaded == figures
+    table = dom.split('<div id="summary-table">')[1].split("</div>")[0]
+    interval = r"<td>-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]</td>"
+    for run in RUNS:  # run, genes, individuals, mean R [CI]
+        row = rf"<th>{re.escape(run)}</th>\s*<td>\d+</td>\s*<td>\d+</td>\s*{interval}"
+        assert re.search(row, table), run
+    assert "unseen genes (fitted per gene)" in table  # the elastic net, set apart
+    for heading in ("Model against model", "Beside published numbers", "Training"):
+        assert f"<h2>{heading}</h2>" in dom
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    shot.unlink(missing_ok=True)
+    headless("--window-size=1400,12000", f"--screenshot={shot}", page)
+    from matplotlib.image import imread
+
+    pixels = imread(shot)[..., :3].mean(axis=-1)  # grey levels in [0, 1]
+    assert pixels.shape == (12000, 1400)
+    assert pixels.min() < 0.2 and pixels.max() > 0.9  # text and figures on a white page
+    assert (pixels < 0.9).mean() > 0.02  # not an empty page
+
+
 def test_second_run_does_nothing(demo):
     result = snakemake(demo, "--cores", "2", "-n", "all")
     assert result.returncode == 0, result.stderr
@@ -142,6 +195,7 @@ def test_deleting_one_metrics_file_rebuilds_only_what_depends_on_it(demo):
     assert dry.returncode == 0, dry.stderr
     assert job_counts(dry.stdout + dry.stderr) == {
         "metrics_evaluate": 1,
+        "metrics_compare": 1,
         "report_html": 1,
         "all": 1,
     }

@@ -5,7 +5,7 @@ import logging
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.metrics import evaluate, primary_row
+from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 
@@ -14,8 +14,8 @@ study = Study.from_config(snakemake.config)
 summary, per_gene = evaluate(
     pd.read_parquet(snakemake.input.predictions),
     study,
-    permutations=snakemake.params.permutations,
-    seed=snakemake.params.seed,
+    EvaluationSettings(**snakemake.params.settings, seed=snakemake.params.seed),
+    kind=snakemake.params.kind,
 )
 with atomic_path(snakemake.output.per_gene) as tmp:
     per_gene.to_csv(tmp, sep="\t", index=False)
@@ -23,10 +23,15 @@ with atomic_path(snakemake.output.summary) as tmp:
     summary.to_csv(tmp, sep="\t", index=False)
 primary = primary_row(summary)
 logging.getLogger("metrics").info(
-    "%s/%s: held-out individuals, seen genes: mean per-gene R %.3f (shuffled control %.3f) -> %s",
+    "%s/%s: held-out individuals, seen genes: mean per-gene R %.3f [95%% CI %.3f, %.3f],"
+    " %d of %d genes significant (shuffled control %.3f) -> %s",
     snakemake.wildcards.model,
     snakemake.wildcards.strategy,
     primary["mean_r"],
+    primary["mean_r_low"],
+    primary["mean_r_high"],
+    primary["n_significant"],
+    primary["n_genes"],
     primary["shuffled_mean_r"],
     snakemake.output.summary,
 )

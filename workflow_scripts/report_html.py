@@ -2,18 +2,29 @@
 
 import pandas as pd
 
+from haplexpr.evaluation.comparisons import COMPARISON_SCHEMA
+from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
 from haplexpr.evaluation.report import report_notes, write_report
 from haplexpr.runlog import configure
+from haplexpr.study.design import Study
 
 configure(snakemake.log[0])
 runs = list(snakemake.params.runs)
+inputs = snakemake.input
+observed = Study.from_config(snakemake.config).observed()
 write_report(
-    {run: pd.read_csv(p, sep="\t") for run, p in zip(runs, snakemake.input.summaries, strict=True)},
-    {run: pd.read_csv(p, sep="\t") for run, p in zip(runs, snakemake.input.per_gene, strict=True)},
+    {run: read_table(p, SUMMARY_SCHEMA) for run, p in zip(runs, inputs.summaries, strict=True)},
+    {run: read_table(p, PER_GENE_SCHEMA) for run, p in zip(runs, inputs.per_gene, strict=True)},
     report_notes(snakemake.params.models),
     snakemake.output[0],
     {
         run: pd.read_csv(p, sep="\t")
-        for run, p in zip(snakemake.params.trained, snakemake.input.train_logs, strict=True)
+        for run, p in zip(snakemake.params.trained, inputs.train_logs, strict=True)
     },
+    comparisons=read_table(inputs.comparisons, COMPARISON_SCHEMA),
+    predictions={
+        run: pd.read_parquet(p).merge(observed, on=["sample", "gene"])
+        for run, p in zip(runs, inputs.predictions, strict=True)
+    },
+    heritability=pd.read_csv(inputs.heritability[0], sep="\t") if inputs.heritability else None,
 )

@@ -1,24 +1,126 @@
 """Metrics of personal expression prediction, the question that matters first.
 
-Per gene, Pearson R between predicted and observed expression across held-out
+Per gene, Pearson and Spearman R between predicted and observed expression across held-out
 individuals (the cross-individual question), on genes seen in individual-level training
-and on held-out genes; the same on training individuals (fit, not generalisation); the
-share of genes whose R is positive (sign agreement: zero-shot models often get the sign
-of the cross-individual effect wrong); across-gene R of the reference predictions; and a
-shuffled-expression control: the same predictions scored against expression permuted
-across individuals within each gene, which is what any model scores by chance.
+and on held-out genes; the same on training individuals (fit, not generalisation). Over
+genes: mean and median with bootstrap 95% CIs; the share of genes whose R is positive (sign
+agreement: zero-shot models often get the sign of the cross-individual effect wrong); how
+many genes are predicted significantly (permutation test per gene, Benjamini-Hochberg);
+genes with constant observed or predicted values, counted. Also across-gene R of the
+reference predictions, and a shuffled-expression control: the same predictions scored
+against expression permuted across individuals within each gene, which is what any model
+scores by chance. Model-to-model comparisons are in :mod:`haplexpr.evaluation.comparisons`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from haplexpr.evaluation.statistics import (
+    benjamini_hochberg,
+    bootstrap_ci,
+    constant_rows,
+    pearson_rows,
+    permutation_pvalues,
+    spearman_rows,
+)
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 
-PER_GENE_COLUMNS = ["individuals", "gene_set", "gene", "n", "r"]
+#: Per-gene table: one row per (individuals, gene set, gene); ``p_value`` tests R > 0 by
+#: permutation within the gene, ``q_value`` is its Benjamini-Hochberg q over the gene set.
+PER_GENE_SCHEMA = {
+    "individuals": "object",
+    "gene_set": "object",
+    "gene": "object",
+    "n": "int64",
+    "r": "float64",
+    "spearman": "float64",
+    "p_value": "float64",
+    "q_value": "float64",
+    "constant_observed": "bool",
+    "constant_predicted": "bool",
+}
+PER_GENE_COLUMNS = list(PER_GENE_SCHEMA)
+
+#: Summary table: one row per (individuals, gene set); ``_low``/``_high`` bound the 95%
+#: bootstrap CI over genes. Across-gene rows fill only the counts and ``across_gene_r``.
+SUMMARY_SCHEMA = {
+    "individuals": "object",
+    "gene_set": "object",
+    "kind": "object",
+    "n_genes": "int64",
+    "n_individuals": "int64",
+    "n_constant_observed": "float64",
+    "n_constant_predictions": "float64",
+    "mean_r": "float64",
+    "mean_r_low": "float64",
+    "mean_r_high": "float64",
+    "median_r": "float64",
+    "median_r_low": "float64",
+    "median_r_high": "float64",
+    "mean_spearman": "float64",
+    "mean_spearman_low": "float64",
+    "mean_spearman_high": "float64",
+    "median_spearman": "float64",
+    "sign_agreement": "float64",
+    "n_significant": "float64",
+    "share_significant": "float64",
+    "shuffled_mean_r": "float64",
+    "shuffled_p95_mean_r": "float64",
+    "across_gene_r": "float64",
+}
+
+#: What produced a run's predictions: a sequence model, or a per-gene genotype model
+#: (the elastic net), which is fitted on every gene and so has no genes it has not seen.
+KINDS = ("sequence_model", "genotype_baseline")
+
+
+class TableSchemaError(ValueError):
+    """A metrics table whose columns or types are not what the schema says."""
+
+
+def check_table(frame: pd.DataFrame, schema: dict[str, str], what: str) -> pd.DataFrame:
+    """Return ``frame`` with the schema's columns in order, or raise naming what is wrong."""
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise TableSchemaError(f"{what}: missing columns {missing}")
+    frame = frame[list(schema)]
+    for column, dtype in schema.items():
+        kind = frame[column].dtype
+        ok = {
+            "object": pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind),
+            "int64": pd.api.types.is_integer_dtype(kind),
+            "float64": pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind),
+            "bool": pd.api.types.is_bool_dtype(kind),
+        }[dtype]
+        if not ok:
+            raise TableSchemaError(f"{what}: column {column} is {kind}, expected {dtype}")
+    return frame
+
+
+def read_table(path: str | Path, schema: dict[str, str]) -> pd.DataFrame:
+    """Read a metrics TSV and check it against its schema (errors name the file)."""
+    return check_table(pd.read_csv(path, sep="\t"), schema, str(path))
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Config ``evaluation`` plus the seed: permutations, bootstrap resamples and the FDR."""
+
+    permutations: int = 200
+    bootstrap: int = 2000
+    gene_permutations: int = 10000
+    fdr: float = 0.05
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict) -> EvaluationSettings:
+        """Settings from a validated config."""
+        return cls(**config["evaluation"], seed=config["training"]["seed"])
 
 
 def gene_sets(study: Study) -> dict[str, list[str]]:
@@ -27,34 +129,98 @@ def gene_sets(study: Study) -> dict[str, list[str]]:
     return {"seen_genes": list(study.individual_genes), "unseen_genes": held_out}
 
 
-def row_correlations(predicted: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """Pearson R of each row pair; NaN where either row is constant."""
-    p = predicted - predicted.mean(axis=1, keepdims=True)
-    o = observed - observed.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((p**2).sum(axis=1) * (o**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (p * o).sum(axis=1) / denominator
-    # A constant row need not centre to exact zeros (the float mean of c, c, ... can differ
-    # from c), which would leave R = +-1e-17 instead of NaN: test constancy directly.
-    constant = (predicted == predicted[:, :1]).all(axis=1)
-    constant |= (observed == observed[:, :1]).all(axis=1)
-    r[(denominator == 0) | constant] = np.nan
-    return r
+def scored_r(r: np.ndarray, constant_observed: np.ndarray) -> np.ndarray:
+    """Per-gene R as the means count it: genes with nothing to predict left out, NaN as 0.
+
+    A gene whose observed expression does not vary has no cross-individual question; a gene
+    whose predictions do not vary was asked and predicted no variation, so it scores 0.
+    """
+    return np.nan_to_num(r[~constant_observed])
+
+
+def complete_groups(obs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rows that miss the same columns (NaN), as (row numbers, columns present) pairs.
+
+    Rows with fewer than two values present are left out: nothing can vary in them.
+    """
+    masks, group_of = np.unique(~np.isnan(obs), axis=0, return_inverse=True)
+    groups = [(np.flatnonzero(group_of.ravel() == n), mask) for n, mask in enumerate(masks)]
+    return [(rows, mask) for rows, mask in groups if mask.sum() >= 2]
+
+
+def gene_statistics(
+    pred: np.ndarray, obs: np.ndarray, settings: EvaluationSettings, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Per-gene columns of a (genes x individuals) pair, and ``null``: permuted R per gene.
+
+    Individuals without an observed value (NaN) in a gene are left out of that gene only:
+    genes are handled in groups that miss the same individuals, each group vectorised.
+    """
+    n_genes = len(obs)
+    out = {
+        "n": (~np.isnan(obs)).sum(axis=1),
+        **{k: np.full(n_genes, np.nan) for k in ("r", "spearman", "p_value")},
+        "constant_observed": np.ones(n_genes, bool),
+        "constant_predicted": np.zeros(n_genes, bool),
+        "null": np.full((settings.permutations, n_genes), np.nan),
+    }
+    for rows, mask in complete_groups(obs):
+        p, o = pred[np.ix_(rows, mask)], obs[np.ix_(rows, mask)]
+        out["constant_observed"][rows] = constant_rows(o)
+        out["constant_predicted"][rows] = constant_rows(p)
+        out["r"][rows] = pearson_rows(p, o)
+        out["spearman"][rows] = spearman_rows(p, o)
+        out["p_value"][rows] = permutation_pvalues(p, o, settings.gene_permutations, settings.seed)
+        for k in range(settings.permutations):
+            out["null"][k, rows] = pearson_rows(p, rng.permuted(o, axis=1))
+    out["q_value"] = benjamini_hochberg(out["p_value"])
+    return out
+
+
+def summarise(genes: dict[str, np.ndarray], settings: EvaluationSettings) -> dict:
+    """Summary numbers over genes: means and medians with CIs, significance, the control."""
+    varies = ~genes["constant_observed"]
+    scored, scored_rho = scored_r(genes["r"], ~varies), scored_r(genes["spearman"], ~varies)
+    significant = genes["q_value"][varies] < settings.fdr
+    null = np.array([np.mean(scored_r(r, ~varies)) for r in genes["null"]])
+
+    def ci(names: list[str], values: np.ndarray, statistic: str) -> dict[str, float]:
+        numbers = bootstrap_ci(values, statistic, settings.bootstrap, seed=settings.seed)
+        return dict(zip(names, numbers, strict=True))
+
+    return {
+        "n_genes": len(varies),
+        "n_individuals": int(genes["n"].max()) if len(varies) else 0,
+        "n_constant_observed": int((~varies).sum()),
+        "n_constant_predictions": int((genes["constant_predicted"] & varies).sum()),
+        **ci(["mean_r", "mean_r_low", "mean_r_high"], scored, "mean"),
+        **ci(["median_r", "median_r_low", "median_r_high"], scored, "median"),
+        **ci(["mean_spearman", "mean_spearman_low", "mean_spearman_high"], scored_rho, "mean"),
+        "median_spearman": float(np.median(scored_rho)) if scored_rho.size else np.nan,
+        "sign_agreement": float((scored > 0).mean()) if scored.size else np.nan,
+        "n_significant": int(significant.sum()),
+        "share_significant": float(significant.mean()) if significant.size else np.nan,
+        "shuffled_mean_r": float(null.mean()) if null.size else np.nan,
+        "shuffled_p95_mean_r": float(np.quantile(null, 0.95)) if null.size else np.nan,
+    }
 
 
 def evaluate(
     predictions: pd.DataFrame,
     study: Study,
-    permutations: int,
-    seed: int = 0,
+    settings: EvaluationSettings,
+    kind: str = "sequence_model",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (summary rows, per-gene rows) for one model's predictions.
 
-    A gene whose predictions do not vary across individuals has R = NaN; it counts as 0 in
-    the means, because a model that predicts no variation has predicted none of it.
+    ``kind`` labels the rows (:data:`KINDS`): a genotype baseline's "unseen genes" were
+    fitted like the others, so readers and comparisons must not set them beside a sequence
+    model's.
     """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     merged = predictions.merge(study.observed(), on=["sample", "gene"], how="inner")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(settings.seed)
     summary, per_gene = [], []
     for individuals_name, individuals in (
         ("held_out_individuals", study.test_individuals),
@@ -67,37 +233,20 @@ def evaluate(
             obs_frame = subset.pivot(index="gene", columns="sample", values="observed")
             pred_frame = subset.pivot(index="gene", columns="sample", values="prediction")
             pred = pred_frame.loc[obs_frame.index, obs_frame.columns].to_numpy()
-            obs = obs_frame.to_numpy()
-            r = row_correlations(pred, obs)
-            null = np.array(
-                [
-                    np.nanmean(np.nan_to_num(row_correlations(pred, rng.permuted(obs, axis=1))))
-                    for _ in range(permutations)
-                ]
-            )
-            filled = np.nan_to_num(r)
-            summary.append(
-                {
-                    "individuals": individuals_name,
-                    "gene_set": set_name,
-                    "n_genes": len(r),
-                    "n_individuals": obs.shape[1],
-                    "mean_r": float(filled.mean()),
-                    "median_r": float(np.median(filled)),
-                    "sign_agreement": float((r > 0).mean()),
-                    "n_constant_predictions": int(np.isnan(r).sum()),
-                    "shuffled_mean_r": float(null.mean()) if permutations else np.nan,
-                    "shuffled_p95_mean_r": float(np.quantile(null, 0.95))
-                    if permutations
-                    else np.nan,
-                }
-            )
-            per_gene += [
-                (individuals_name, set_name, g, obs.shape[1], v)
-                for g, v in zip(obs_frame.index, r, strict=True)
-            ]
+            genes_found = gene_statistics(pred, obs_frame.to_numpy(), settings, rng)
+            where = {"individuals": individuals_name, "gene_set": set_name}
+            summary.append({**where, **summarise(genes_found, settings)})
+            columns = {k: v for k, v in genes_found.items() if k != "null"}
+            per_gene.append(pd.DataFrame({**where, "gene": obs_frame.index, **columns}))
     summary += across_gene_rows(predictions, merged, study)
-    return pd.DataFrame(summary), pd.DataFrame(per_gene, columns=PER_GENE_COLUMNS)
+    summary = pd.DataFrame(summary).assign(kind=kind).reindex(columns=list(SUMMARY_SCHEMA))
+    for column in ("n_genes", "n_individuals"):
+        summary[column] = summary[column].astype("int64")
+    per_gene = pd.concat(per_gene, ignore_index=True)
+    return (
+        check_table(summary, SUMMARY_SCHEMA, "summary"),
+        check_table(per_gene, PER_GENE_SCHEMA, "per-gene table"),
+    )
 
 
 def across_gene_rows(predictions: pd.DataFrame, merged: pd.DataFrame, study: Study) -> list[dict]:
@@ -122,7 +271,11 @@ def across_gene_rows(predictions: pd.DataFrame, merged: pd.DataFrame, study: Stu
         pred = subset.pivot(index="sample", columns="gene", values="prediction")
         obs = subset.pivot(index="sample", columns="gene", values="observed").loc[:, pred.columns]
         if pred.shape[1] > 2:
-            r = row_correlations(pred.to_numpy(), obs.to_numpy())
+            pred, obs = pred.to_numpy(), obs.to_numpy()
+            r = np.full(len(obs), np.nan)
+            for people, genes_present in complete_groups(obs):
+                cells = np.ix_(people, genes_present)
+                r[people] = pearson_rows(pred[cells], obs[cells])
             rows.append(
                 {"individuals": "held_out_individuals_across_genes", "gene_set": set_name,
                  "n_genes": pred.shape[1], "n_individuals": pred.shape[0],

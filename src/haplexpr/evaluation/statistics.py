@@ -31,8 +31,8 @@ def _check_pair(predicted: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray
             f"predicted {predicted.shape} and observed {observed.shape} must be the same"
             " (genes, individuals) shape"
         )
-    if predicted.shape[1] < 3:
-        raise ValueError(f"a correlation needs at least 3 individuals, got {predicted.shape[1]}")
+    if predicted.shape[1] < 2:
+        raise ValueError(f"a correlation needs at least 2 individuals, got {predicted.shape[1]}")
     if np.isnan(predicted).any() or np.isnan(observed).any():
         raise ValueError("predicted and observed must have no missing values")
     return predicted, observed

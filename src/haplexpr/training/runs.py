@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.metrics import row_correlations
+from haplexpr.evaluation.statistics import pearson_rows
 from haplexpr.haplotypes.distinct import batches, distinct_windows
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
@@ -157,7 +157,9 @@ def validation_score(examples: list[Example], predictions: np.ndarray) -> float:
     if frame["individual"].nunique() > 1:
         by_gene = frame.groupby("gene")[["observed", "predicted"]]
         frame[["observed", "predicted"]] -= by_gene.transform("mean")
-    r = row_correlations(frame[["predicted"]].T.to_numpy(), frame[["observed"]].T.to_numpy())
+    if len(frame) < 2:
+        return 0.0
+    r = pearson_rows(frame[["predicted"]].T.to_numpy(), frame[["observed"]].T.to_numpy())
     return float(np.nan_to_num(r[0]))
 
 
