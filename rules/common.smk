@@ -6,13 +6,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from haplexpr.config import embedding_settings, enabled_models, validate_config
+from haplexpr.config import (
+    embedding_settings,
+    enabled_models,
+    reference_fasta,
+    validate_config,
+)
 from haplexpr.vcf.download import read_url_list
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.design import Study
 
 validate_config(config)  # the schema and the cross-checks, once
 STUDY = Study.from_config(config)
+# The configured FASTA, or where rule reference_download puts the one at its URL.
+REFERENCE = reference_fasta(config)
 VCF_SOURCES = {
     source.chrom: source
     for source in read_url_list(
@@ -122,7 +129,7 @@ def vcf_normalise_inputs(wildcards):
     """The downloaded VCF and the reference, plus the contig map when one is configured."""
     inputs = {
         "vcf": f"results/vcf/download/{wildcards.chrom}.vcf.gz",
-        "reference": config["data"]["reference"],
+        "reference": REFERENCE,
     }
     if config["variants"]["contig_map"]:
         inputs["contig_map"] = config["variants"]["contig_map"]

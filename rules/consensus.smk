@@ -4,7 +4,7 @@
 
 rule sequences_reference:
     input:
-        reference=config["data"]["reference"],
+        reference=REFERENCE,
         table=config["data"]["partition_table"],
     output:
         fasta="results/sequences/reference.fa.gz",
@@ -27,7 +27,7 @@ rule sequences_reference:
 rule sequences_consensus:
     input:
         **vcf_files(),
-        reference=config["data"]["reference"],
+        reference=REFERENCE,
         table=config["data"]["partition_table"],
     output:
         "results/sequences/{shard}.haplotypes.npz",

@@ -3,6 +3,29 @@
 # check them against the reference and the study samples and index them with bcftools.
 
 
+if REFERENCE != config["data"]["reference"]:  # a URL: fetch it
+
+    rule reference_download:
+        output:
+            fasta=REFERENCE,
+            fai=f"{REFERENCE}.fai",
+            gzi=f"{REFERENCE}.gzi",
+        log:
+            "results/logs/reference/download.log",
+        benchmark:
+            "results/benchmarks/reference/download.tsv"
+        conda:
+            "../envs/bcftools.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=240,
+        params:
+            url=config["data"]["reference"],
+            md5=config["data"].get("reference_md5"),
+        script:
+            "../workflow_scripts/reference_download.py"
+
+
 rule vcf_download:
     output:
         "results/vcf/download/{chrom}.vcf.gz",
@@ -47,7 +70,7 @@ rule vcf_normalise:
 rule vcf_index:
     input:
         vcf="results/vcf/{chrom}.vcf.gz",
-        reference=config["data"]["reference"],
+        reference=REFERENCE,
     output:
         index="results/vcf/{chrom}.vcf.gz.csi",
         report="results/vcf/{chrom}.check.json",

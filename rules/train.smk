@@ -148,7 +148,7 @@ rule baseline_elastic_net:
     input:
         **vcf_files(),
         table=config["data"]["partition_table"],
-        reference=config["data"]["reference"],
+        reference=REFERENCE,
     output:
         predictions="results/predictions/elastic_net/p.parquet",
         # per gene: cis variants kept and CV R² on the training individuals (the

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from haplexpr.config import SCHEMA, ConfigError, load_config, validate_config
+from haplexpr.config import (
+    SCHEMA,
+    ConfigError,
+    load_config,
+    reference_fasta,
+    unset_keys,
+    validate_config,
+)
 from haplexpr.models.registry import ARCHITECTURES, architecture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,3 +214,63 @@ def test_registry_entries_name_a_class_with_from_config(name):
     module = importlib.import_module(entry.module)
     assert callable(getattr(module, entry.class_name).from_config)
     assert entry.load() is getattr(module, entry.class_name)
+
+
+def test_values_left_to_set_are_all_named_before_anything_else(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["data"]["partition_table"] = "<set me: path to the table>"
+    config["models"]["nt"]["pretrained"] = "<set me: hub ID>"
+    config["models"]["nt"]["bogus_key"] = 1  # a schema error comes second
+    message = config_error(config)
+    assert message == (
+        "2 config value(s) still to set before the run:\n"
+        "  data.partition_table: <set me: path to the table>\n"
+        "  models.nt.pretrained: <set me: hub ID>"
+    )
+
+
+def test_the_full_study_config_is_complete_but_for_the_values_marked(demo_config):
+    """config/geuvadis.yaml over config.yaml: only the seed's tables are left to set."""
+    study = yaml.safe_load((ROOT / "config" / "geuvadis.yaml").read_text())
+    merged = deep_merge(copy.deepcopy(demo_config), study)
+    assert set(study) == set(demo_config)  # every section set, none of the demo's left over
+    unset = unset_keys(merged)
+    assert [line.split(":")[0] for line in unset] == [
+        "data.partition_table", "data.train_individuals", "data.test_individuals",
+        "data.individual_genes",
+    ]  # fmt: skip
+    for line in unset:
+        section, key = line.split(":")[0].split(".")
+        merged[section][key] = f"/seed/data/{key}"
+    assert validate_config(merged) is merged
+    assert reference_fasta(merged) == "results/reference/hs37d5.fa.gz"
+    urls = (ROOT / study["data"]["vcf_urls"]).read_text().split()
+    assert len(urls) == 22 and all("GEUVADIS.chr" in url for url in urls)
+    models = merged["models"]
+    assert {m: models[m]["pretrained"] for m in models} == {
+        "enformer": "EleutherAI/enformer-official-rough",
+        "borzoi": "johahi/borzoi-replicate-0",
+        "nt": "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species",
+        "evo2": "evo2_7b",
+        "caduceus": "kuleshov-group/caduceus-ph_seqlen-131k_d_model-256_n_layer-16",
+    }
+    assert models["nt"]["input_length"] == 11_000 and models["nt"]["layer"] == 20
+    assert models["evo2"]["layer"] == "blocks.28.mlp.l3"
+    assert merged["training"]["s2f"]["learning_rate"] == 1e-6
+    assert merged["training"]["tower"]["learning_rate"] == 1e-4
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """What snakemake --configfile does: nested mappings merged key by key."""
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def test_a_local_reference_is_read_where_it_is(demo_config):
+    assert reference_fasta(demo_config) == "data/demo/reference.fa"
+    remote = {"data": {"reference": "ftp://host/path/genome.fa"}}
+    assert reference_fasta(remote) == "results/reference/genome.fa.gz"

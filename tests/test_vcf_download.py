@@ -330,3 +330,58 @@ def test_url_list_unsupported_scheme(tmp_path):
     assert str(caught.value) == (
         "unsupported URL scheme in 's3://bucket/demo.chr1.vcf.gz' (use http(s), ftp or file)"
     )
+
+
+# --- the reference genome from a URL ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gzipped_fasta():
+    """A plain-gzip FASTA (as hs37d5.fa.gz is published) and its sequences."""
+    import gzip
+
+    rng = random.Random(3)
+    contigs = {name: "".join(rng.choice("ACGTN") for _ in range(n)) for name, n in
+               (("1", 30_000), ("2", 12_345), ("MT", 500))}  # fmt: skip
+    text = "".join(f">{name} some description\n" + "\n".join(
+        seq[i : i + 60] for i in range(0, len(seq), 60)) + "\n" for name, seq in contigs.items()
+    )  # fmt: skip
+    return gzip.compress(text.encode()), contigs
+
+
+def test_reference_from_a_url_is_bgzipped_and_indexed(server, gzipped_fasta, tmp_path, sleeps):
+    from haplexpr.reference import fetch_reference
+
+    data, contigs = gzipped_fasta
+    server.files["/hs37d5.fa.gz"] = data
+    dest = tmp_path / "reference" / "hs37d5.fa.gz"
+    fetch_reference(server.base + "/hs37d5.fa.gz", dest, md5=md5_of(data))
+    assert dest.read_bytes().endswith(EOF_BLOCK)  # bgzip now, random access through .gzi
+    assert (tmp_path / "reference" / "hs37d5.fa.gz.fai").exists()
+    assert (tmp_path / "reference" / "hs37d5.fa.gz.gzi").exists()
+    with pysam.FastaFile(str(dest)) as fasta:
+        assert list(fasta.references) == ["1", "2", "MT"]
+        for name, seq in contigs.items():
+            assert fasta.fetch(name) == seq
+        assert fasta.fetch("1", 29_990, 30_000) == contigs["1"][29_990:]
+    assert sorted(p.name for p in dest.parent.iterdir()) == [
+        "download", "hs37d5.fa.gz", "hs37d5.fa.gz.fai", "hs37d5.fa.gz.gzi"
+    ]  # fmt: skip
+
+
+def test_a_cut_gzip_reference_is_kept_for_resuming_and_fails_clearly(
+    server, gzipped_fasta, tmp_path, sleeps
+):
+    from haplexpr.reference import fetch_reference
+
+    data, _ = gzipped_fasta
+    server.files["/ref.fa.gz"] = data[: len(data) // 2]  # the server's own copy is cut
+    dest = tmp_path / "ref.fa.gz"
+    with pytest.raises(DownloadError, match="gzip stream is cut short or damaged"):
+        fetch_reference(server.base + "/ref.fa.gz", dest)
+    assert (tmp_path / "download" / "ref.fa.gz.part").stat().st_size == len(data) // 2
+    assert not dest.exists()
+    server.files["/ref.fa.gz"] = data  # fixed at the source: the rerun resumes and completes
+    fetch_reference(server.base + "/ref.fa.gz", dest)
+    assert server.seen[-1][1] == f"bytes={len(data) // 2}-"
+    assert list(pysam.FastaFile(str(dest)).lengths) == [30_000, 12_345, 500]

@@ -19,9 +19,44 @@ from haplexpr.models.registry import architecture
 
 SCHEMA = Path(str(files("haplexpr") / "schemas" / "config.schema.yaml"))
 
+#: How a study config marks a value its user must fill in (config/geuvadis.yaml).
+PLACEHOLDER = "<set me"
+
+#: URL schemes the reference may be fetched from (rule reference_download).
+REMOTE_SCHEMES = ("http://", "https://", "ftp://")
+
+
+def unset_keys(config: dict, prefix: str = "") -> list[str]:
+    """``key: placeholder`` for every value still ``"<set me: ...>"``, dotted keys in order."""
+    found = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            found += unset_keys(value, f"{prefix}{key}.")
+        elif isinstance(value, str) and value.startswith(PLACEHOLDER):
+            found.append(f"{prefix}{key}: {value}")
+    return found
+
+
+def reference_fasta(config: dict) -> str:
+    """The reference FASTA the rules read: the configured path, or where a URL is fetched to.
+
+    A URL's file is stored bgzip-compressed as ``results/reference/<name>.gz`` (``.fa.gz``
+    stays ``.fa.gz``), indexed next to it.
+    """
+    reference = config["data"]["reference"]
+    if not reference.startswith(REMOTE_SCHEMES):
+        return reference
+    name = reference.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    return f"results/reference/{name if name.endswith('.gz') else name + '.gz'}"
+
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     """Validate against the JSON schema, then cross-check values; return the config."""
+    unset = unset_keys(config)
+    if unset:
+        raise ConfigError(
+            f"{len(unset)} config value(s) still to set before the run:\n  " + "\n  ".join(unset)
+        )
     schema = yaml.safe_load(Path(schema_path).read_text())
     try:
         jsonschema.validate(config, schema)

@@ -8,6 +8,7 @@ with an HTTP range request.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import re
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,8 +91,14 @@ def resolve_url(url: str, base: Path) -> str:
     return resolved.as_uri()
 
 
-def download(url: str, dest: str | Path, md5: str | None = None, attempts: int = 5) -> Path:
-    """Fetch ``url`` to ``dest`` atomically, resuming a previous ``.part`` and verifying it."""
+def download(
+    url: str, dest: str | Path, md5: str | None = None, attempts: int = 5, bgzf: bool = True
+) -> Path:
+    """Fetch ``url`` to ``dest`` atomically, resuming a previous ``.part`` and verifying it.
+
+    ``bgzf=False``: a ``.gz`` file may be plain gzip (hs37d5.fa.gz is), so its whole stream
+    is decompressed as the check instead of looking for BGZF's end-of-file block.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -110,7 +118,7 @@ def download(url: str, dest: str | Path, md5: str | None = None, attempts: int =
                 raise DownloadError(f"{url}: failed after {attempts} attempts: {error}") from error
             log.warning("%s: attempt %d failed (%s); resuming", url, attempt, error)
             time.sleep(min(2**attempt, 30))
-    verify(part, url, md5)
+    verify(part, url, md5, bgzf)
     part.replace(dest)
     size = dest.stat().st_size
     log.info(
@@ -161,8 +169,11 @@ def _fetch(url: str, part: Path) -> None:
         )
 
 
-def verify(path: Path, url: str, md5: str | None) -> None:
-    """Check the md5 (when known) and, for ``.gz`` files, the BGZF end-of-file block."""
+def verify(path: Path, url: str, md5: str | None, bgzf: bool = True) -> None:
+    """Check the md5 (when known) and, for ``.gz`` files, the BGZF end-of-file block.
+
+    With ``bgzf=False`` a ``.gz`` file must decompress to its end (any gzip).
+    """
     if md5 is not None:
         digest = hashlib.md5()
         with path.open("rb") as handle:
@@ -174,7 +185,17 @@ def verify(path: Path, url: str, md5: str | None) -> None:
                 f"{url}: md5 {digest.hexdigest()} does not match the expected {md5}; "
                 "the partial file was removed, rerun to download it again"
             )
-    if url.endswith(".gz"):
+    if url.endswith(".gz") and not bgzf:
+        try:
+            with gzip.open(path, "rb") as stream:
+                while stream.read(CHUNK):
+                    pass
+        except (EOFError, OSError, zlib.error) as error:
+            raise DownloadError(
+                f"{url}: the gzip stream is cut short or damaged ({error}); kept {path} so a"
+                " rerun resumes it (delete it to download it again from the start)"
+            ) from error
+    elif url.endswith(".gz"):
         with path.open("rb") as handle:
             handle.seek(max(path.stat().st_size - len(BGZF_EOF), 0))
             if handle.read() != BGZF_EOF:

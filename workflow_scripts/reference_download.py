@@ -1,0 +1,7 @@
+"""Snakemake entry point: the reference FASTA from its URL, bgzip-compressed and indexed."""
+
+from haplexpr.reference import fetch_reference
+from haplexpr.runlog import configure
+
+configure(snakemake.log[0])
+fetch_reference(snakemake.params.url, snakemake.output.fasta, md5=snakemake.params.md5)
