@@ -34,7 +34,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -57,16 +56,6 @@ def cpu_isas() -> list[str]:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     have = {"default": True, "avx2": " avx2" in flags, "avx512": " avx512bw" in flags}
     return [isa for isa in ISAS if have[isa]]
-
-
-def cpu_name() -> str:
-    """The CPU's model name, for the table's header."""
-    for line in (
-        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    ):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 def prepare_dataset(workdir: Path, label: str, demo_options: list[str], tiny: bool) -> Path:
@@ -285,6 +274,7 @@ def main() -> None:
         )
         return
     from haplexpr.demo.dataset import DEMO_MARGINS
+    from haplexpr.runlog import machine_name
 
     args.isas = args.isas or ["native", *cpu_isas()]
     if args.tiny:
@@ -332,7 +322,7 @@ def main() -> None:
     print(
         f"{len(done)} of {len(todo)} runs ({args.grid}: datasets {list(folders)}, training seeds "
         f"{args.train_seeds}, ISAs {args.isas}; variants {list(variants)}) on "
-        f"{cpu_name()}, {os.cpu_count()} CPUs, "
+        f"{machine_name()}, "
         f"torch threads 1, {time.monotonic() - started:.0f} s"
     )
     print("held-out individuals, seen genes: mean per-gene R and the shuffled control's p95")

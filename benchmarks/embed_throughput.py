@@ -21,7 +21,6 @@ is timed but kept out of the ratio. ``--tiny``: a smoke test for the suite.
 from __future__ import annotations
 
 import argparse
-import platform
 import shutil
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from haplexpr.config import embedding_settings  # noqa: E402
 from haplexpr.haplotypes.distinct import distinct_windows  # noqa: E402
 from haplexpr.haplotypes.store import HaplotypeStore  # noqa: E402
 from haplexpr.models import caduceus, evo2, nt_tokenizer  # noqa: E402
+from haplexpr.runlog import cpu_name  # noqa: E402
 from haplexpr.training import embeddings  # noqa: E402
 
 
@@ -119,16 +119,6 @@ def ensure_store(workdir: Path) -> HaplotypeStore:
         )
     shards = sorted(folder.glob("shard*.haplotypes.npz"))
     return HaplotypeStore(folder / "reference", shards)
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux), else what platform knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

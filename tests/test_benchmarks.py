@@ -111,3 +111,31 @@ def test_robustness_grid_and_margin_check():
     wide = bench.per_run(runs)  # one row per run, p/rp columns only, gaps to the control
     assert wide.index.tolist() == ["s0", "s1"] and wide.columns.tolist() == ["a/p", "b/p"]
     assert wide.loc["s1", "b/p"] == pytest.approx(0.02)
+
+
+def test_full_study_dag_has_the_jobs_the_design_says():
+    """benchmarks/dag.py: config/geuvadis.yaml over 462 faked individuals, jobs per rule."""
+    out = run_benchmark("dag.py", "--individuals", "462", "--test", "100", "--genes", "300")
+    counts = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", out, flags=re.MULTILINE)
+    }
+    shards = -(-(462 + 1) // 25)  # the reference rides in the first embedding shard
+    assert counts == {
+        **{rule: 22 for rule in ("vcf_download", "vcf_normalise", "vcf_index")},
+        "reference_download": 1,
+        "sequences_reference": 1,
+        "sequences_consensus": -(-462 // 100),
+        "embeddings_compute": 3 * shards,  # NT, Evo2, Caduceus
+        "train_s2f": 2 * 3,  # Enformer, Borzoi x r, p, rp
+        "predict_s2f": 2 * 3,
+        "predict_zero_shot": 1,  # Enformer's track
+        "train_tower": 3 * 3,
+        "predict_tower": 3 * 3,
+        "baseline_elastic_net": 1,
+        "metrics_evaluate": 5 * 3 + 1 + 1,
+        "metrics_compare": 1,
+        "report_html": 1,
+        "all": 1,
+    }
+    assert re.search(r"total\s+182 jobs; dry run [\d.]+ s", out), out

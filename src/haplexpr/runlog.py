@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import platform
 import sys
 from pathlib import Path
 
@@ -29,3 +31,18 @@ def _log_uncaught(kind, error, traceback) -> None:
         "%s: %s", kind.__name__, error, exc_info=(kind, error, traceback)
     )
     sys.__excepthook__(kind, error, traceback)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what platform knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine_name() -> str:
+    """The CPU and how many: measured figures and reports say where they were made."""
+    return f"{cpu_name()}, {os.cpu_count()} CPUs"

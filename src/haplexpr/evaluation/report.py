@@ -13,8 +13,6 @@ import base64
 import html
 import io
 import itertools
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from haplexpr.atomic import atomic_path  # noqa: E402
 from haplexpr.evaluation.comparisons import difference_matrix  # noqa: E402
 from haplexpr.models.embedding_windows import EmbeddingWindows  # noqa: E402
 from haplexpr.models.registry import architecture  # noqa: E402
+from haplexpr.runlog import machine_name  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 
 #: Published per-gene R across held-out individuals (shared/science.md): other studies'
@@ -411,7 +410,7 @@ def write_report(
     training_fit = summary_table(summary, "training_individuals")
     body = [
         "<h1>haplexpr: personal gene expression from personal genomes</h1>",
-        f"<p>Generated {time.strftime('%Y-%m-%d %H:%M:%S')} on {html.escape(machine())}.</p>",
+        f"<p>Generated {time.strftime('%Y-%m-%d %H:%M:%S')} on {html.escape(machine_name())}.</p>",
         "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>",
         "<h2>Cross-individual prediction (the question that matters)</h2>",
         "<p>Per gene, Pearson R between predicted and observed expression across the held-out"
@@ -462,17 +461,6 @@ def write_report(
     with atomic_path(path) as tmp:
         tmp.write_text(page)
     return Path(path)
-
-
-def machine() -> str:
-    """The CPU (and GPU, if any) the report was made on, for the page's header."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]  # fmt: skip
-        cpu = names[0] if names else cpu
-    return f"{cpu}, {os.cpu_count()} CPUs"
 
 
 def model_configuration(model: dict) -> str:
