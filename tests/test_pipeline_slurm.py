@@ -18,7 +18,17 @@ TARGETS = [
 ]
 
 
-def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
+def request(job) -> str:
+    """What a job asked SLURM for, as the controller recorded it from sbatch."""
+    fields = job.fields
+    return (
+        f"{job.rule}: partition {job.partition}, gres {job.gres or 'none'}, cpus"
+        f" {fields.get('NumCPUs', '?')}, memory {fields.get('MinMemoryNode', '?')}, time limit"
+        f" {fields.get('TimeLimit', '?')}"
+    )
+
+
+def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path, capsys):
     workdir = make_workdir(tmp_path / "work", {"embeddings": {"individuals_per_job": 1}})
     result = run_snakemake_on_slurm(
         workdir,
@@ -42,3 +52,7 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path):
     gpu_jobs = {job.rule for job in jobs if "gpu" in job.gres}
     assert {"embeddings_compute", "train_tower"} <= gpu_jobs
     assert "vcf_index" not in gpu_jobs
+    shown = {job.rule: request(job) for job in jobs if job.rule in ("train_tower", "vcf_index")}
+    with capsys.disabled():  # into the CI log: the exact requests of a GPU and a CPU rule
+        print("\nSLURM requests as submitted:\n  " + "\n  ".join(shown.values()))
+    assert "gres none" in shown["vcf_index"] and "gpu" in shown["train_tower"]
