@@ -30,7 +30,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from haplexpr.cluster_resources import (  # noqa: E402
+    ClusterSettings,
+    gpu_request,
+    job_gpu_seconds,
+)
+from haplexpr.config import enabled_models  # noqa: E402
 from haplexpr.runlog import machine_name  # noqa: E402
+from haplexpr.study.design import Study  # noqa: E402
 
 
 def fake_study(folder: Path, individuals: int, test: int, genes: int, seen: int) -> dict:
@@ -76,6 +83,21 @@ def job_counts(output: str) -> dict[str, int]:
     }
 
 
+def gpu_jobs(config: dict) -> list[tuple[str, float, int]]:
+    """(job, measured GPU hours, requested minutes) of every S2F GPU job of the study."""
+    study = Study.from_config(config)
+    settings = ClusterSettings.from_config(config)
+    rows = []
+    for model, entry in enabled_models(config, "s2f").items():
+        jobs = [(rule, s) for rule in ("train_s2f", "predict_s2f") for s in config["strategies"]]
+        jobs += [("predict_zero_shot", "zs")] if entry.get("zero_shot") else []
+        for rule, strategy in jobs:
+            seconds = job_gpu_seconds(config, study, rule, model, strategy)
+            request = gpu_request(settings, rule, model, seconds)
+            rows.append((f"{rule} {model} {strategy}", seconds / 3600, request["runtime"]))
+    return rows
+
+
 def main() -> None:
     """Fake the inputs, dry-run `all`, print jobs per rule and the time taken."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,6 +115,7 @@ def main() -> None:
             fake_study(folder, args.individuals, args.test, args.genes, args.seen_genes),
             vcf_urls=str(REPO / config["data"]["vcf_urls"]),
         )
+        config["cluster"].update(account="", partition="", gpu_partition="")  # defaults
         (folder / "geuvadis.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         shutil.copy(REPO / "config.yaml", folder / "config.yaml")
         started = time.perf_counter()
@@ -105,6 +128,7 @@ def main() -> None:
         if result.returncode:
             raise SystemExit(result.stderr[-3000:])
         counts = job_counts(result.stdout + result.stderr)
+        gpu_rows = gpu_jobs(config)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -115,6 +139,11 @@ def main() -> None:
     for rule, jobs in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"{rule:<22} {jobs:>5}")
     print(f"{'total':<22} {sum(counts.values()):>5} jobs; dry run {seconds:.1f} s (target < 10 s)")
+    print("S2F GPU jobs: measured H200 hours (haplexpr.cluster_resources) and the limit asked")
+    for job, hours, minutes in gpu_rows:
+        print(f"  {job:<28} {hours:7.2f} GPU-h   asks {minutes // 60:3d} h {minutes % 60:02d} min")
+    total = sum(hours for _, hours, _ in gpu_rows)
+    print(f"  {'total':<28} {total:7.2f} GPU-h (gLM rules: not measured, fixed limits)")
 
 
 if __name__ == "__main__":

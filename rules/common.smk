@@ -1,6 +1,7 @@
 # Validates the config and the study tables before any job runs, and holds every input
 # function. Jobs' scripts import the installed haplexpr (each env installs it); this
 # process may run from a Snakemake without it, so it reads the library from src/.
+import functools
 import sys
 from pathlib import Path
 
@@ -11,6 +12,13 @@ from haplexpr.config import (
     enabled_models,
     reference_fasta,
     validate_config,
+)
+from haplexpr.cluster_resources import (
+    GPU_REQUEST_KEYS,
+    ClusterSettings,
+    cpu_request,
+    gpu_request,
+    job_gpu_seconds,
 )
 from haplexpr.vcf.download import read_url_list
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
@@ -30,6 +38,7 @@ S2F_MODELS = list(enabled_models(config, "s2f"))
 GLM_MODELS = list(enabled_models(config, "glm"))
 STRATEGIES = config["strategies"]
 BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
+CLUSTER = ClusterSettings.from_config(config)
 
 
 def alternatives(names):
@@ -191,3 +200,27 @@ SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per
 EMBEDDING_SHARDS = shards(
     all_individuals(), config["embeddings"]["individuals_per_job"]
 )
+
+
+# Measured GPU seconds of a job's workload, once per (rule, model, strategy).
+gpu_seconds = functools.cache(functools.partial(job_gpu_seconds, config, STUDY))
+
+
+def gpu_resources(rule):
+    """A GPU rule's SLURM request per job (haplexpr.cluster_resources), sized by its model."""
+
+    def request(wildcards):
+        seconds = gpu_seconds(rule, wildcards.model, wildcards.get("strategy", ""))
+        return gpu_request(CLUSTER, rule, wildcards.model, seconds)
+
+    resources = {
+        key: lambda wildcards, key=key: request(wildcards)[key]
+        for key in GPU_REQUEST_KEYS
+    }
+    resources["cpus_per_gpu"] = lambda wildcards, threads: threads
+    return resources
+
+
+def cpu_resources():
+    """A CPU rule's account and partition (the config's cluster block)."""
+    return cpu_request(CLUSTER)

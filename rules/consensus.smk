@@ -18,6 +18,7 @@ rule sequences_reference:
     conda:
         "../envs/bcftools.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=2000,
         runtime=60,
     script:
@@ -39,6 +40,7 @@ rule sequences_consensus:
         "../envs/bcftools.yaml"
     threads: 2
     resources:
+        **cpu_resources(),
         # fast engine: one VCF pass per chromosome; memory grows with records x individuals
         # of the shard
         mem_mb=8000,

@@ -17,6 +17,7 @@ if REFERENCE != config["data"]["reference"]:  # a URL: fetch it
         conda:
             "../envs/bcftools.yaml"
         resources:
+            **cpu_resources(),
             mem_mb=1000,
             runtime=240,
         params:
@@ -36,6 +37,7 @@ rule vcf_download:
     conda:
         "../envs/bcftools.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=1000,
         runtime=240,
     params:
@@ -57,6 +59,7 @@ rule vcf_normalise:
     conda:
         "../envs/bcftools.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=2000,
         runtime=240,
     params:
@@ -81,6 +84,7 @@ rule vcf_index:
     conda:
         "../envs/bcftools.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=2000,
         runtime=120,
     params:

@@ -18,9 +18,7 @@ rule embeddings_compute:
         embedding_env
     threads: 4
     resources:
-        mem_mb=16000,
-        runtime=240,
-        gpu=1,
+        **gpu_resources("embeddings_compute"),
     params:
         individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
         # only the keys that change embeddings, so editing the tower reruns no embedding

@@ -19,6 +19,7 @@ rule metrics_evaluate:
     conda:
         "../envs/analysis.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=4000,
         runtime=30,
     params:
@@ -50,6 +51,7 @@ rule metrics_compare:
     conda:
         "../envs/analysis.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=2000,
         runtime=30,
     params:
@@ -81,6 +83,7 @@ rule report_html:
     conda:
         "../envs/analysis.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=2000,
         runtime=30,
     params:

@@ -20,14 +20,7 @@ rule train_s2f:
         "../envs/s2f.yaml"
     threads: 4
     resources:
-        # Measured on an H200 (README, Resources): the seed's recipe at 64 kb, batch 8 is
-        # ~0.28 s/step for Enformer (41 GiB GPU memory) and ~0.12 s for Borzoi (18 GiB), so
-        # 50,000 steps take ~4 h and ~2 h. Native lengths need ~16 h (Enformer) and ~28 h
-        # (Borzoi): raise runtime, and name a large-memory GPU with gpu_model (e.g. "h200";
-        # model names are cluster-specific).
-        mem_mb=32000,
-        runtime=720,
-        gpu=1,
+        **gpu_resources("train_s2f"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
@@ -53,9 +46,7 @@ rule train_tower:
         "../envs/glm.yaml"
     threads: 4
     resources:
-        mem_mb=16000,
-        runtime=240,
-        gpu=1,
+        **gpu_resources("train_tower"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
@@ -80,10 +71,7 @@ rule predict_s2f:
         "../envs/s2f.yaml"
     threads: 4
     resources:
-        # H200 at 64 kb: ~0.1 s per 8 individuals x 2 haplotypes, ~10 min per 50,000
-        mem_mb=16000,
-        runtime=120,
-        gpu=1,
+        **gpu_resources("predict_s2f"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
@@ -107,9 +95,7 @@ rule predict_zero_shot:
         "../envs/s2f.yaml"
     threads: 4
     resources:
-        mem_mb=8000,
-        runtime=120,
-        gpu=1,
+        **gpu_resources("predict_zero_shot"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
@@ -134,9 +120,7 @@ rule predict_tower:
         "../envs/glm.yaml"
     threads: 4
     resources:
-        mem_mb=8000,
-        runtime=60,
-        gpu=1,
+        **gpu_resources("predict_tower"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
@@ -161,6 +145,7 @@ rule baseline_elastic_net:
     conda:
         "../envs/analysis.yaml"
     resources:
+        **cpu_resources(),
         mem_mb=8000,
         runtime=120,
     params:

@@ -230,18 +230,18 @@ def test_values_left_to_set_are_all_named_before_anything_else(demo_config):
 
 
 def test_the_full_study_config_is_complete_but_for_the_values_marked(demo_config):
-    """config/geuvadis.yaml over config.yaml: only the seed's tables are left to set."""
+    """config/geuvadis.yaml over config.yaml: only the seed's tables and the cluster's names."""
     study = yaml.safe_load((ROOT / "config" / "geuvadis.yaml").read_text())
     merged = deep_merge(copy.deepcopy(demo_config), study)
     assert set(study) == set(demo_config)  # every section set, none of the demo's left over
     unset = unset_keys(merged)
     assert [line.split(":")[0] for line in unset] == [
         "data.partition_table", "data.train_individuals", "data.test_individuals",
-        "data.individual_genes",
+        "data.individual_genes", "cluster.account", "cluster.partition", "cluster.gpu_partition",
     ]  # fmt: skip
     for line in unset:
         section, key = line.split(":")[0].split(".")
-        merged[section][key] = f"/seed/data/{key}"
+        merged[section][key] = f"/seed/data/{key}" if section == "data" else "main"
     assert validate_config(merged) is merged
     assert reference_fasta(merged) == "results/reference/hs37d5.fa.gz"
     urls = (ROOT / study["data"]["vcf_urls"]).read_text().split()

@@ -21,15 +21,18 @@ TARGETS = [
 def request(job) -> str:
     """What a job asked SLURM for, as the controller recorded it from sbatch."""
     fields = job.fields
+    cpus = f"{fields.get('NumCPUs', '?')} (per GPU: {fields.get('CpusPerTres', 'none')})"
     return (
-        f"{job.rule}: partition {job.partition}, gres {job.gres or 'none'}, cpus"
-        f" {fields.get('NumCPUs', '?')}, memory {fields.get('MinMemoryNode', '?')}, time limit"
-        f" {fields.get('TimeLimit', '?')}"
+        f"{job.rule}: partition {job.partition}, gres {job.gres or 'none'}, cpus {cpus},"
+        f" memory {fields.get('MinMemoryNode', '?')}, time limit {fields.get('TimeLimit', '?')}"
     )
 
 
 def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path, capsys):
-    workdir = make_workdir(tmp_path / "work", {"embeddings": {"individuals_per_job": 1}})
+    cluster = {"partition": "main", "gpu_partition": "main"}  # through the config's block
+    workdir = make_workdir(
+        tmp_path / "work", {"embeddings": {"individuals_per_job": 1}, "cluster": cluster}
+    )
     result = run_snakemake_on_slurm(
         workdir,
         TARGETS,

@@ -1,11 +1,18 @@
-"""Contracts of the rule files themselves: every rule carries its resources, in one place."""
+"""Contracts of the rule files: resources from one source, envs that hold what scripts import."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
+from support.pipeline_runs import make_workdir, snakemake
+
+from haplexpr.models.registry import ARCHITECTURES
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_RULES = {
@@ -29,22 +36,52 @@ def rule_blocks() -> dict[str, str]:
     return blocks
 
 
-def resources(block: str) -> dict[str, str]:
-    """The ``resources:`` keywords of one rule."""
-    section = re.search(r"(?m)^    resources:\n((?:        .*\n)+)", block)
-    assert section, "no resources"
-    return dict(re.findall(r"(?m)^        (\w+)=([^,\n]+),", section.group(1)))
+def dry_run_jobs(workdir: Path) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(rule, wildcards, resources) of every job of a dry run of ``all``."""
+    result = snakemake(workdir, "-n", "--cores", "4", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def fields(job: str, name: str) -> dict[str, str]:
+        line = re.search(rf"(?m)^    {name}: (.+)$", job)
+        return dict(item.split("=", 1) for item in line.group(1).split(", ")) if line else {}
+
+    jobs = re.split(r"(?m)^rule ", result.stdout + result.stderr)[1:]
+    return [
+        (job.split(":", 1)[0], fields(job, "wildcards"), fields(job, "resources")) for job in jobs
+    ]
 
 
-def test_every_rule_sets_memory_and_time_and_gpu_rules_ask_for_one():
+def test_every_rule_gets_its_resources_from_one_source(tmp_path):
+    """CPU rules: their own mem_mb and runtime; GPU rules: haplexpr.cluster_resources."""
     blocks = rule_blocks()
     assert GPU_RULES <= set(blocks), GPU_RULES - set(blocks)
     jobs = {name: b for name, b in blocks.items() if "script:" in b or "shell:" in b}
     assert len(jobs) >= 13, sorted(jobs)
     for name, block in jobs.items():
-        given = resources(block)
-        assert int(given["mem_mb"]) >= 500 and int(given["runtime"]) >= 15, name
-        assert (given.get("gpu") == "1") == (name in GPU_RULES), name
+        section = re.search(r"(?m)^    resources:\n((?:        .*\n)+)", block).group(1)
+        if name in GPU_RULES:
+            assert section.strip() == f'**gpu_resources("{name}"),', name
+        else:
+            assert section.lstrip().startswith("**cpu_resources(),"), name
+            assert "mem_mb=" in section and "runtime=" in section and "gpu" not in section
+    cluster = {
+        "account": "lab", "partition": "cpu", "gpu_partition": "gpuq",
+        "gpu_model": {"enformer": "h200"}, "runtime_margin": 2.0,
+    }  # fmt: skip
+    submitted = dry_run_jobs(make_workdir(tmp_path, {"cluster": cluster}))
+    assert {"train_s2f", "vcf_index", "embeddings_compute"} <= {rule for rule, _, _ in submitted}
+    for rule, wildcards, resources in submitted:
+        if rule not in jobs:  # target rules (all, ...) run no job
+            continue
+        assert resources["slurm_account"] == "lab", rule
+        assert int(resources["mem_mb"]) >= 500 and int(resources["runtime"]) >= 15, rule
+        if rule in GPU_RULES:
+            assert resources["gpu"] == "1" and resources["slurm_partition"] == "gpuq", rule
+            assert int(resources["cpus_per_gpu"]) >= 1, rule
+            named = "h200" if wildcards["model"] == "enformer" else ""
+            assert resources.get("gpu_model") == named, (rule, wildcards)
+        else:
+            assert "gpu" not in resources and resources["slurm_partition"] == "cpu", rule
 
 
 def test_the_slurm_profile_does_not_repeat_the_rules_resources():
@@ -69,3 +106,123 @@ def test_every_job_rule_names_a_conda_env_that_exists():
         files = chosen if value == "embedding_env" else {value.strip('"').removeprefix("../")}
         for file in files:
             assert (REPO / file).is_file(), (name, file)
+
+
+#: Rules whose script loads model architectures, and the family it loads (train.py and
+#: predict.py also serve the towers, which read stored embeddings and load no gLM).
+LOADS_MODELS = {
+    "train_s2f": "s2f", "predict_s2f": "s2f", "predict_zero_shot": "s2f",
+    "embeddings_compute": "glm",
+}  # fmt: skip
+
+
+def top_level_imports(path: Path, everywhere: bool) -> set[str]:
+    """Absolute imports of a module: its top-level statements, or ``everywhere`` in it."""
+    tree = ast.parse(path.read_text())
+    statements = list(ast.walk(tree)) if everywhere else _module_level(tree.body)
+    found = set()
+    for node in statements:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements run on import: the body and its if/try blocks, not function bodies."""
+    out = []
+    for node in body:
+        out.append(node)
+        if isinstance(node, (ast.If, ast.Try)):
+            blocks = [node.body, node.orelse, getattr(node, "finalbody", [])]
+            blocks += [handler.body for handler in getattr(node, "handlers", [])]
+            for block in blocks:
+                out += _module_level(block)
+    return out
+
+
+def haplexpr_files(module: str) -> list[Path]:
+    """The files importing ``module`` runs: it and every package above it."""
+    parts, files = module.split("."), []
+    for depth in range(2, len(parts) + 1):
+        base = REPO / "src" / Path(*parts[:depth])
+        files += [f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()]
+    return files
+
+
+def third_party_imports(start: list[Path], lazy_under: str | None = None) -> set[str]:
+    """Top-level packages outside the standard library that importing ``start`` needs.
+
+    Follows haplexpr's own imports; function-level imports count only in modules under
+    ``lazy_under`` (a model's code, which imports its package when it loads).
+    """
+    seen, needed, todo = set(), set(), list(start)
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        dotted = ".".join(path.with_suffix("").parts[len((REPO / "src").parts) :])
+        everywhere = lazy_under is not None and dotted.startswith(lazy_under)
+        for module in top_level_imports(path, everywhere):
+            top = module.split(".")[0]
+            if top == "haplexpr":
+                todo += haplexpr_files(module)
+            elif top not in sys.stdlib_module_names:
+                needed.add(top)
+    return needed
+
+
+def env_packages(env: Path) -> set[str]:
+    """Canonical names of what an env file installs (conda and pip)."""
+    names = set()
+    for dep in yaml.safe_load(env.read_text())["dependencies"]:
+        for spec in dep["pip"] if isinstance(dep, dict) else [dep]:
+            names.add(canonical(re.split(r"[=<> ]", spec.strip())[0]))
+    return names
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distribution(package: str) -> str:
+    """The distribution that installs an import name (``sklearn`` -> ``scikit-learn``)."""
+    known = importlib.metadata.packages_distributions()
+    names = known.get(package) or {"vortex": ["vtx"]}.get(package) or [package]
+    return canonical(names[0])
+
+
+def rule_envs_and_scripts() -> list[tuple[str, Path, Path, list[str]]]:
+    """(rule, env file, script, architectures its script loads) for every script rule.
+
+    ``embeddings_compute`` appears once per env ``embedding_env`` picks (Evo2's own).
+    """
+    out = []
+    for name, block in rule_blocks().items():
+        script = re.search(r'(?m)^    script:\n        "\.\./(.+)"', block)
+        if not script:
+            continue
+        env = re.search(r"(?m)^    conda:\n        (.+)$", block).group(1).strip()
+        family = LOADS_MODELS.get(name)
+        loads = [a for a in ARCHITECTURES.values() if a.family == family]
+        if env == "embedding_env":
+            evo2 = [a for a in loads if a.name == "evo2"]
+            out.append((name, REPO / "envs/evo2.yaml", REPO / script.group(1), evo2))
+            loads, env = [a for a in loads if a.name != "evo2"], '"../envs/glm.yaml"'
+        out.append((name, REPO / env.strip('"').removeprefix("../"), REPO / script.group(1), loads))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("rule", "env", "script", "loads"),
+    rule_envs_and_scripts(),
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_each_rules_env_installs_what_its_script_imports(rule, env, script, loads):
+    """A package missing from an env fails only on a cluster, in that rule's job: find it here."""
+    start = [script] + [file for a in loads for file in haplexpr_files(a.module)]
+    needed = third_party_imports(start, lazy_under="haplexpr.models" if loads else None)
+    missing = {distribution(p) for p in needed} - env_packages(env) - {"haplexpr"}
+    assert not missing, f"rule {rule}: {env.name} lacks {sorted(missing)} ({script.name})"

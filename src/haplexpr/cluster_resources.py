@@ -1,0 +1,166 @@
+"""What each GPU job asks SLURM for, sized from the step times measured on a GPU.
+
+One source: every GPU rule's ``resources`` come from :func:`gpu_request`, which turns the
+measured seconds per step (docs/measurements.md, ``benchmarks/gpu_s2f_step.py`` on one
+H200) and the job's own workload (examples, epochs, batch, input length, from the config
+and the study tables) into a wall-time limit, and adds the config's ``cluster`` keys
+(account, GPU partition, GPU model). CPU rules keep their fixed requests in their rules.
+Local runs ignore all of it. This module imports neither torch nor the models: the
+Snakefile runs it while building the DAG.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from haplexpr.study.design import Study
+
+
+@dataclass(frozen=True)
+class MeasuredStep:
+    """One warm step of a full-size model at one input length and batch, on one GPU."""
+
+    input_length: int
+    batch: int
+    train_seconds: float
+    train_gib: float
+    predict_seconds: float
+    predict_gib: float
+
+
+#: benchmarks/gpu_s2f_step.py, NVIDIA H200, random full-size weights, bfloat16 autocast;
+#: batch = individuals, each as 2 haplotypes (docs/measurements.md, S2F training on a GPU).
+MEASURED_S2F = {
+    "enformer": (
+        MeasuredStep(64_000, 8, 0.280, 40.7, 0.106, 11.3),
+        MeasuredStep(196_608, 8, 1.140, 138.4, 0.389, 32.6),
+    ),
+    "borzoi": (
+        MeasuredStep(64_000, 8, 0.119, 17.7, 0.043, 4.2),
+        MeasuredStep(524_288, 4, 0.773, 125.8, 0.279, 18.2),
+    ),
+}
+
+#: Wall-time limits (minutes) of the gLM rules, which no lent GPU has timed yet
+#: (benchmarks/gpu_glm_embed.py measures them in one short run): generous guesses, to be
+#: replaced by measured seconds per window like the S2F rows above.
+UNMEASURED_MINUTES = {"embeddings_compute": 240, "train_tower": 240, "predict_tower": 60}
+
+#: Host memory (MB) per GPU rule: the largest the demo and the GPU runs needed, doubled.
+HOST_MEMORY_MB = {
+    "train_s2f": 32000,
+    "predict_s2f": 16000,
+    "predict_zero_shot": 8000,
+    "embeddings_compute": 16000,
+    "train_tower": 16000,
+    "predict_tower": 8000,
+}
+
+#: What :func:`gpu_request` returns, the keys snakemake-executor-plugin-slurm reads.
+GPU_REQUEST_KEYS = ("slurm_account", "slurm_partition", "gpu", "gpu_model", "mem_mb", "runtime")
+
+#: Added to every measured runtime: start-up, model loading, writing outputs.
+OVERHEAD_MINUTES = 15
+
+
+def seconds_per_example(architecture: str, input_length: int, kind: str) -> float:
+    """GPU seconds per individual (2 haplotypes) at ``input_length``, training or predicting.
+
+    From the shortest measured length at or above ``input_length`` (the longest if none),
+    scaled linearly in length: step time grows at least linearly with length (Enformer 64 kb
+    to 197 kb: 3.1x the bases, 4.1x the time), so shorter inputs are over-, not under-asked.
+    """
+    rows = sorted(MEASURED_S2F[architecture], key=lambda row: row.input_length)
+    row = next((r for r in rows if r.input_length >= input_length), rows[-1])
+    seconds = row.train_seconds if kind == "train" else row.predict_seconds
+    return seconds / row.batch * input_length / row.input_length
+
+
+def s2f_gpu_seconds(
+    architecture: str,
+    input_length: int,
+    kind: str,
+    examples: int,
+    epochs: int = 1,
+    validation_examples: int = 0,
+) -> float:
+    """GPU seconds of training (each epoch trains, then scores its validation examples).
+
+    ``kind`` predict: a prediction run over ``examples`` (individual, gene) pairs.
+    """
+    if kind == "train":
+        per_epoch = examples * seconds_per_example(architecture, input_length, "train")
+        per_epoch += validation_examples * seconds_per_example(
+            architecture, input_length, "predict"
+        )
+        return epochs * per_epoch
+    return examples * seconds_per_example(architecture, input_length, "predict")
+
+
+def job_gpu_seconds(config: dict, study: Study, rule: str, model: str, strategy: str):
+    """Measured GPU seconds of one S2F job's workload; None for the gLM rules (unmeasured).
+
+    Training: the strategy's examples less the validation share, over the model's epochs
+    (its family recipe with its own overrides); prediction: every (individual, gene).
+    """
+    settings = config["models"][model]
+    if settings["family"] != "s2f":
+        return None
+    length, architecture = settings["input_length"], settings["architecture"]
+    if rule != "train_s2f":
+        return s2f_gpu_seconds(architecture, length, "predict", len(study.prediction_items()))
+    epochs = {**config["training"]["s2f"], **settings.get("training", {})}["epochs"]
+    examples = len(study.training_examples(strategy))
+    validation = round(examples * config["training"]["validation_fraction"])
+    return s2f_gpu_seconds(architecture, length, "train", examples - validation, epochs, validation)
+
+
+def runtime_minutes(gpu_seconds: float, margin: float) -> int:
+    """The wall-time limit asked for ``gpu_seconds`` of measured work (whole minutes)."""
+    return math.ceil(gpu_seconds * margin / 60) + OVERHEAD_MINUTES
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The config's ``cluster`` block: where and how GPU jobs are submitted."""
+
+    account: str
+    partition: str
+    gpu_partition: str
+    gpu_model: dict[str, str]
+    runtime_margin: float
+
+    @classmethod
+    def from_config(cls, config: dict) -> ClusterSettings:
+        """From the validated config's ``cluster`` block."""
+        return cls(**config["cluster"])
+
+    def partition_for(self, gpu: bool) -> str:
+        """GPU jobs go to the GPU partition (the general one when that is empty)."""
+        return (self.gpu_partition or self.partition) if gpu else self.partition
+
+
+def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: float | None):
+    """The SLURM resources of one GPU job; ``gpu_seconds`` None = not measured (a fixed limit).
+
+    Keys are those snakemake-executor-plugin-slurm reads: ``gpu`` and ``gpu_model``
+    (``--gpus=<model>:1``), ``mem_mb`` (host memory), ``runtime`` (minutes),
+    ``slurm_partition``, ``slurm_account``; the rule adds ``cpus_per_gpu`` (its ``threads``).
+    Empty strings leave a key to the cluster's default.
+    """
+    if gpu_seconds is None:
+        runtime = UNMEASURED_MINUTES[rule]
+    else:
+        runtime = runtime_minutes(gpu_seconds, settings.runtime_margin)
+    return cpu_request(settings, gpu=True) | {
+        "gpu": 1,
+        "gpu_model": settings.gpu_model.get(model, ""),
+        "mem_mb": HOST_MEMORY_MB[rule],
+        "runtime": runtime,
+    }
+
+
+def cpu_request(settings: ClusterSettings, gpu: bool = False) -> dict[str, str]:
+    """Where a job is submitted: the account and the (GPU or general) partition."""
+    return {"slurm_account": settings.account, "slurm_partition": settings.partition_for(gpu)}

@@ -1,0 +1,139 @@
+"""GPU jobs' SLURM requests: sized from the measured step times, read by the real plugin."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake_executor_plugin_slurm.utils import set_gres_string
+from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting
+
+from haplexpr.cluster_resources import (
+    GPU_REQUEST_KEYS,
+    MEASURED_S2F,
+    OVERHEAD_MINUTES,
+    UNMEASURED_MINUTES,
+    ClusterSettings,
+    cpu_request,
+    gpu_request,
+    job_gpu_seconds,
+    runtime_minutes,
+    s2f_gpu_seconds,
+    seconds_per_example,
+)
+from haplexpr.study.design import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def demo_study(demo_config):
+    return Study.from_config(demo_config, root=ROOT)
+
+
+def settings(**chosen) -> ClusterSettings:
+    values = dict(account="", partition="", gpu_partition="", gpu_model={}, runtime_margin=2.0)
+    return ClusterSettings(**(values | chosen))
+
+
+class Resources(dict):
+    """A job's resources as the plugin reads them: ``get`` and attributes."""
+
+    __getattr__ = dict.get
+
+
+class Job:
+    def __init__(self, resources: dict, threads: int):
+        self.resources, self.threads = Resources(resources), threads
+
+
+def test_seconds_per_example_is_the_measured_step_at_a_measured_length():
+    row = MEASURED_S2F["enformer"][0]
+    assert seconds_per_example("enformer", row.input_length, "train") == pytest.approx(
+        row.train_seconds / row.batch
+    )
+    assert seconds_per_example("enformer", row.input_length, "predict") == pytest.approx(
+        row.predict_seconds / row.batch
+    )
+
+
+def test_shorter_inputs_scale_down_from_the_next_longer_measurement():
+    short, native = MEASURED_S2F["enformer"]
+    half = seconds_per_example("enformer", short.input_length // 2, "train")
+    assert half == pytest.approx(short.train_seconds / short.batch / 2)
+    between = seconds_per_example("enformer", 100_000, "train")  # scaled from the native row
+    assert between == pytest.approx(native.train_seconds / native.batch * 100_000 / 196_608)
+    beyond = seconds_per_example("borzoi", 2 * 524_288, "predict")  # past the longest: linear
+    longest = MEASURED_S2F["borzoi"][-1]
+    assert beyond == pytest.approx(2 * longest.predict_seconds / longest.batch)
+
+
+def test_training_seconds_count_every_epoch_and_its_validation():
+    train = seconds_per_example("borzoi", 64_000, "train")
+    predict = seconds_per_example("borzoi", 64_000, "predict")
+    got = s2f_gpu_seconds("borzoi", 64_000, "train", 1000, epochs=3, validation_examples=100)
+    assert got == pytest.approx(3 * (1000 * train + 100 * predict))
+    assert s2f_gpu_seconds("borzoi", 64_000, "predict", 1000) == pytest.approx(1000 * predict)
+
+
+def test_runtime_adds_the_margin_and_start_up_in_whole_minutes():
+    assert runtime_minutes(3600, 2.0) == 120 + OVERHEAD_MINUTES
+    assert runtime_minutes(61, 1.0) == 2 + OVERHEAD_MINUTES
+
+
+def test_job_seconds_follow_the_study_and_the_models_own_recipe(demo_config, demo_study):
+    config = {**demo_config, "models": {**demo_config["models"]}}
+    config["models"]["borzoi"] = {**config["models"]["borzoi"], "training": {"epochs": 3}}
+    examples = len(demo_study.training_examples("p"))
+    validation = round(examples * config["training"]["validation_fraction"])
+    length = config["models"]["borzoi"]["input_length"]
+    expected = s2f_gpu_seconds("borzoi", length, "train", examples - validation, 3, validation)
+    assert job_gpu_seconds(config, demo_study, "train_s2f", "borzoi", "p") == expected
+    items = len(demo_study.prediction_items())
+    assert job_gpu_seconds(config, demo_study, "predict_s2f", "borzoi", "p") == pytest.approx(
+        items * seconds_per_example("borzoi", length, "predict")
+    )
+    assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") is None
+
+
+def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
+    """The plugin's own option builders turn our request into --gpus and --cpus-per-gpu."""
+    chosen = settings(
+        account="lab", partition="cpu", gpu_partition="gpu", gpu_model={"enformer": "h200"}
+    )
+    request = gpu_request(chosen, "train_s2f", "enformer", 3600.0)
+    assert tuple(request) == GPU_REQUEST_KEYS
+    assert request["runtime"] == runtime_minutes(3600.0, 2.0)
+    assert request["slurm_partition"] == "gpu" and request["slurm_account"] == "lab"
+    job = Job(request | {"cpus_per_gpu": 4}, threads=4)
+    assert set_gres_string(job).strip() == "--gpus=h200:1"
+    assert get_cpu_setting(job, gpu=True) == "--cpus-per-gpu=4"
+    other = gpu_request(chosen, "train_s2f", "borzoi", 3600.0)  # no type named: any GPU
+    assert set_gres_string(Job(other, 4)).strip() == "--gpus=1"
+
+
+def test_unmeasured_gpu_rules_ask_their_fixed_limit_and_cpu_rules_no_gpu():
+    chosen = settings(partition="cpu")
+    for rule, minutes in UNMEASURED_MINUTES.items():
+        request = gpu_request(chosen, rule, "nt", None)
+        assert request["runtime"] == minutes and request["slurm_partition"] == "cpu"
+    cpu_job = Job({"mem_mb": 2000, **cpu_request(chosen)}, threads=1)
+    assert set_gres_string(cpu_job) == ""
+    assert get_cpu_setting(cpu_job, gpu=False) == "--cpus-per-task=1"
+
+
+def test_the_full_study_asks_at_least_the_measured_time(demo_config):
+    """Geuvadis' p run for Enformer: the seed's 50 individuals x 200 genes x 40 epochs."""
+    epochs = yaml.safe_load((ROOT / "config" / "geuvadis.yaml").read_text())["training"]["s2f"][
+        "epochs"
+    ]
+    seconds = s2f_gpu_seconds("enformer", 64_000, "train", 8500, epochs, 1500)
+    assert 3 < seconds / 3600 < 5  # the README's "about 4 h" for 50,000 steps at 0.28 s
+    assert runtime_minutes(seconds, 2.0) >= math.ceil(seconds / 60)
