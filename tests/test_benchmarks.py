@@ -139,3 +139,7 @@ def test_full_study_dag_has_the_jobs_the_design_says():
         "all": 1,
     }
     assert re.search(r"total\s+182 jobs; dry run [\d.]+ s", out), out
+    gpu = re.findall(r"^  (\w+ \w+ \w+)\s+([\d.]+) GPU-h   asks\s+(\d+) h (\d+) min$", out, re.M)
+    assert len(gpu) == 2 * 3 * 2 + 1, out  # train and predict x r, p, rp; Enformer's zs
+    for job, hours, h, minutes in gpu:  # asked: the measured time x margin 2, plus start-up
+        assert int(h) * 60 + int(minutes) >= 2 * float(hours) * 60, job
