@@ -98,9 +98,10 @@ def test_sigkill_inside_block_keeps_old_content(tmp_path):
     assert leftover.name.startswith(".out.txt.tmp")
     assert leftover.read_text() == "partial"
     assert listing(tmp_path) == sorted(["out.txt", leftover.name])
-    # A rerun (another pid) writes its own temp file and completes; the stale one stays.
+    # A rerun (another pid) removes the dead writer's temp file, writes its own, completes.
+    (tmp_path / ".other.txt.tmp1").write_text("another path's temp file")
     with atomic_path(target) as tmp:
-        assert tmp != leftover
+        assert tmp != leftover and not leftover.exists()
         tmp.write_text("rerun")
     assert target.read_text() == "rerun"
-    assert listing(tmp_path) == sorted(["out.txt", leftover.name])
+    assert listing(tmp_path) == [".other.txt.tmp1", "out.txt"]

@@ -5,15 +5,26 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 import yaml
-from support.pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, primary_metrics, snakemake
+from support.pipeline_runs import (
+    LOCAL_PROFILE,
+    REPO,
+    SNAKEFILE,
+    make_workdir,
+    primary_metrics,
+    snakemake,
+)
 
 from haplexpr.cli import main as haplexpr_cli
 from haplexpr.config import load_config
@@ -261,3 +272,81 @@ def test_robustness_benchmark_worker_reruns_training_on_the_demo(demo, tmp_path)
     assert rows["run"].tolist() == ["nt/r", "nt/p", "nt/rp"]
     assert rows["mean_r"].between(-1, 1).all() and (rows["shuffled_p95_mean_r"] < 0.3).all()
     assert not out.with_suffix(".work").exists()  # its scratch models are removed
+
+
+KILL_TARGET = "results/models/nt/p/model.pt"
+
+
+def start_run(workdir: Path, log: Path) -> subprocess.Popen:
+    """The README's demo command for one target, in its own process group (to kill all)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE)]
+    command += ["--profile", str(LOCAL_PROFILE), "--cores", "2", KILL_TARGET]
+    with log.open("a") as out:
+        return subprocess.Popen(
+            command, cwd=workdir, stdout=out, stderr=out, start_new_session=True
+        )
+
+
+def kill_when(run: subprocess.Popen, ready: Callable[[], bool], log: Path) -> None:
+    """SIGKILL the run's whole process group (snakemake and its job) once ``ready()``."""
+    deadline = time.monotonic() + 900  # a hang guard, not a timing
+    while not ready():
+        assert run.poll() is None, (
+            "the run ended before the kill point:\n" + log.read_text()[-3000:]
+        )
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+
+
+def started(workdir: Path, pattern: str) -> Callable[[], bool]:
+    """True once a job's log matching ``pattern`` has a line: its script is at work."""
+    return lambda: any(p.stat().st_size > 0 for p in workdir.glob(pattern))
+
+
+def same_output(ours: Path, theirs: Path) -> bool:
+    """Equal content: arrays and weights by value, training logs but for their timings."""
+    if ours.suffix == ".npz":
+        with np.load(ours) as a, np.load(theirs) as b:
+            return sorted(a) == sorted(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    if ours.suffix == ".pt":
+        a, b = (torch.load(p, weights_only=False)["state_dict"] for p in (ours, theirs))
+        return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    if ours.name == "train_log.tsv":
+        a, b = (pd.read_csv(p, sep="\t").drop(columns="seconds") for p in (ours, theirs))
+        return a.equals(b)
+    return ours.read_bytes() == theirs.read_bytes()
+
+
+def test_a_run_killed_in_consensus_embedding_and_training_resumes_to_the_same_outputs(
+    demo, tmp_path
+):
+    """SIGKILL at three stages, `snakemake --unlock` and the same command (the README's
+    recipe) each time: the outputs equal the uninterrupted demo run's (same machine and
+    threads), training resumed from its epoch checkpoint, and no temporary file is left."""
+    workdir, log = make_workdir(tmp_path / "killed"), tmp_path / "runs.log"
+    checkpoint = workdir / "results/models/nt/p/checkpoint.pt"
+    stages = [
+        started(workdir, "results/logs/sequences/shard*.log"),
+        started(workdir, "results/logs/embeddings/nt/shard*.log"),
+        checkpoint.exists,  # at least one epoch trained
+    ]
+    for ready in stages:
+        kill_when(start_run(workdir, log), ready, log)
+        assert not (workdir / KILL_TARGET).exists()
+        assert snakemake(workdir, "--unlock").returncode == 0
+    final = start_run(workdir, log)
+    assert final.wait(timeout=1800) == 0, log.read_text()[-5000:]
+    assert "resuming after epoch" in (workdir / "results/logs/models/nt/p.log").read_text()
+    compared = 0
+    for folder in ("results/sequences", "results/embeddings/nt", "results/models/nt/p"):
+        for ours in sorted((workdir / folder).iterdir()):
+            assert same_output(ours, demo / ours.relative_to(workdir)), ours
+            compared += 1
+    assert compared >= 8
+    leftovers = [
+        p for p in (workdir / "results").rglob("*")
+        if re.match(r"^\..*\.(tmp|scratch)", p.name) or p.suffix == ".part" or p == checkpoint
+    ]  # fmt: skip
+    assert not leftovers, leftovers

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pysam
 
+from haplexpr.atomic import remove_stale_temporaries
 from haplexpr.haplotypes.edits import HaplotypeEdits
 from haplexpr.sequence_encoding import centered_window, orient
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
@@ -72,6 +73,8 @@ def write_store(prefix: str | Path, sequences: Iterable[StoredSequence]) -> Path
     """Write a store atomically: every file is built under a temporary name, then renamed."""
     paths = store_paths(prefix)
     paths["fasta"].parent.mkdir(parents=True, exist_ok=True)
+    for path in paths.values():
+        remove_stale_temporaries(path)
     tag = f".tmp{os.getpid()}"
     plain = paths["fasta"].with_name(f".{paths['fasta'].name}{tag}.fa")
     tmp = {key: path.with_name(f".{path.name}{tag}") for key, path in paths.items()}

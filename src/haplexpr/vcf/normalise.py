@@ -21,7 +21,7 @@ from pathlib import Path
 import pysam
 import pysam.bcftools
 
-from haplexpr.atomic import atomic_path
+from haplexpr.atomic import atomic_path, remove_stale_temporaries
 from haplexpr.study.genes import StudyTableError, harmonise_contig
 from haplexpr.vcf.check import VariantInputError, check_samples
 
@@ -121,7 +121,8 @@ def normalise_vcf(
         check_samples(vcf.header.samples, samples, source)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", dir=dest.parent) as scratch:
+    remove_stale_temporaries(dest, ("tmp", "scratch"))  # a killed run's leftovers
+    with tempfile.TemporaryDirectory(prefix=f".{dest.name}.scratch", dir=dest.parent) as scratch:
         renamed = _rename_contigs(source, report.renamed, Path(scratch))
         normalised = Path(scratch) / "normalised.bcf"
         report.norm = _bcftools_norm(renamed, reference, normalised, source)
