@@ -30,6 +30,7 @@ from haplexpr.cli import main as haplexpr_cli
 from haplexpr.config import load_config
 from haplexpr.demo.dataset import DEMO_MARGINS
 from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.provenance import digest, read_record
 from haplexpr.study.design import Study
 from haplexpr.training import runs as training_runs
 
@@ -272,6 +273,23 @@ def test_robustness_benchmark_worker_reruns_training_on_the_demo(demo, tmp_path)
     assert rows["run"].tolist() == ["nt/r", "nt/p", "nt/rp"]
     assert rows["mean_r"].between(-1, 1).all() and (rows["shuffled_p95_mean_r"] < 0.3).all()
     assert not out.with_suffix(".work").exists()  # its scratch models are removed
+
+
+def test_every_output_records_what_made_it(demo, capsys):
+    """One provenance record per output file, with the run's config hash and seed."""
+    results = demo / "results"
+    outputs = [
+        p for p in results.rglob("*")
+        if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks", "provenance")
+    ]  # fmt: skip
+    assert len(outputs) > 60
+    config = yaml.safe_load((demo / "config.yaml").read_text())
+    for output in outputs:
+        record = read_record(output)
+        assert record["config_sha256"] == digest(config), output
+        assert record["seed"] == config["training"]["seed"] and record["packages"]["torch"]
+    assert haplexpr_cli(["provenance", str(results / "models/nt/p/model.pt")]) == 0
+    assert "unchanged" in capsys.readouterr().out
 
 
 KILL_TARGET = "results/models/nt/p/model.pt"

@@ -5,6 +5,7 @@ from haplexpr.evaluation.baselines import elastic_net_predictions
 from haplexpr.study.genes import contig_lengths, gene_windows
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 config = snakemake.config
@@ -26,3 +27,4 @@ with atomic_path(snakemake.output.predictions) as tmp:
     fit.predictions.to_parquet(tmp, index=False)
 with atomic_path(snakemake.output.heritability) as tmp:
     fit.heritability.to_csv(tmp, sep="\t", index=False)
+record_outputs(snakemake)  # what made each output: results/provenance/

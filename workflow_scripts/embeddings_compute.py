@@ -7,6 +7,7 @@ import torch
 from haplexpr.training.embeddings import compute_embeddings
 from haplexpr.runlog import configure
 from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -18,3 +19,4 @@ compute_embeddings(
     snakemake.output.index,
     device=snakemake.params.device,
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

@@ -6,6 +6,7 @@ from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.comparisons import compare_runs
 from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
 from haplexpr.runlog import configure
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 runs = list(snakemake.params.runs)
@@ -27,3 +28,4 @@ logging.getLogger("metrics").info(
     significant,
     snakemake.output[0],
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

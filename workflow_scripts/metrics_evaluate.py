@@ -8,6 +8,7 @@ from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 study = Study.from_config(snakemake.config)
@@ -35,3 +36,4 @@ logging.getLogger("metrics").info(
     primary["shuffled_mean_r"],
     snakemake.output.summary,
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

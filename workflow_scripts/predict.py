@@ -7,6 +7,7 @@ import torch
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 from haplexpr.training.runs import model_inputs, predict_run
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -20,3 +21,4 @@ predict_run(
     Path(snakemake.output[0]),
     model_inputs(snakemake.input),
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

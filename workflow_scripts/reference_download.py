@@ -2,6 +2,8 @@
 
 from haplexpr.reference import fetch_reference
 from haplexpr.runlog import configure
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 fetch_reference(snakemake.params.url, snakemake.output.fasta, md5=snakemake.params.md5)
+record_outputs(snakemake)  # what made each output: results/provenance/

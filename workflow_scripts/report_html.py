@@ -7,6 +7,7 @@ from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_ta
 from haplexpr.evaluation.report import report_notes, write_report
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 runs = list(snakemake.params.runs)
@@ -28,3 +29,4 @@ write_report(
     },
     heritability=pd.read_csv(inputs.heritability[0], sep="\t") if inputs.heritability else None,
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

@@ -3,6 +3,7 @@
 from haplexpr.study.genes import study_windows
 from haplexpr.haplotypes.personal_sequences import build_haplotype_store
 from haplexpr.runlog import configure
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 windows = study_windows(snakemake.config, snakemake.input.table, snakemake.input.reference)
@@ -17,3 +18,4 @@ build_haplotype_store(
     variants=snakemake.params.variants,
     threads=snakemake.threads,
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

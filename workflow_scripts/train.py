@@ -7,6 +7,7 @@ import torch
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 from haplexpr.training.runs import model_inputs, train_run
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -20,3 +21,4 @@ train_run(
     model_inputs(snakemake.input),
     init_weights=snakemake.input.get("init"),
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

@@ -4,6 +4,7 @@ import logging
 
 from haplexpr.runlog import configure
 from haplexpr.vcf.check import check_vcf, index_vcf, write_report
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 report = check_vcf(
@@ -25,3 +26,4 @@ logging.getLogger("vcf_index").info(
     report.seconds,
     snakemake.output.index,
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

@@ -4,6 +4,7 @@ import logging
 
 from haplexpr.vcf.normalise import normalise_vcf
 from haplexpr.runlog import configure
+from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
 report = normalise_vcf(
@@ -21,3 +22,4 @@ logging.getLogger("vcf_normalise").info(
     report.seconds,
     snakemake.output.vcf,
 )
+record_outputs(snakemake)  # what made each output: results/provenance/

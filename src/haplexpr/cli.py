@@ -4,6 +4,8 @@
 as the pipeline builds its stores (same input checks, same engines), so a user can check
 a variant by eye or feed one window to a script. ``haplexpr metrics`` prints every run's
 per-gene R across held-out individuals beside its shuffled-expression control.
+``haplexpr provenance FILE`` prints what made a pipeline output (config hash, seed,
+package versions) and whether the file is still the one recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from haplexpr.consensus_options import ENGINES
 from haplexpr.coordinates import Interval
 from haplexpr.evaluation.metrics import held_out_table
 from haplexpr.haplotypes.personal_sequences import window_sequences
+from haplexpr.provenance import ProvenanceError, describe
 from haplexpr.vcf.check import VariantInputError, check_vcf
 
 
@@ -45,9 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     metrics.add_argument(
         "metrics_dir", nargs="?", default="results/metrics", help="default: results/metrics"
     )
+    provenance = commands.add_parser(
+        "provenance", help="what made a pipeline output: config hash, seed, package versions"
+    )
+    provenance.add_argument("files", nargs="+", help="outputs under a results/ folder")
     args = parser.parse_args(argv)
     if args.command == "metrics":
         return print_metrics(args.metrics_dir)
+    if args.command == "provenance":
+        return print_provenance(args.files)
     try:
         seq = personal_sequence(
             args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
@@ -72,6 +81,18 @@ def print_metrics(metrics_dir: str) -> int:
     print("control scores the same predictions against expression permuted within each gene.")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
+
+
+def print_provenance(files: list[str]) -> int:
+    """Print each file's provenance record; 1 if any has none."""
+    status = 0
+    for file in files:
+        try:
+            print(describe(file))
+        except ProvenanceError as error:
+            print(f"haplexpr provenance: {error}", file=sys.stderr)
+            status = 1
+    return status
 
 
 if __name__ == "__main__":
