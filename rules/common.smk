@@ -6,18 +6,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from haplexpr.config import (
-    embedding_settings,
-    enabled_models,
-    reference_fasta,
-    validate_config,
-)
+from haplexpr.config import embedding_settings, enabled_models, reference_fasta
+from haplexpr.inputs import check_inputs
 from haplexpr.vcf.download import read_url_list
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
-from haplexpr.study.design import Study
 
-validate_config(config)  # the schema and the cross-checks, once
-STUDY = Study.from_config(config)
+# The config's schema and cross-checks, its files, the study tables and the reference, once.
+STUDY = check_inputs(config)
 # The configured FASTA, or where rule reference_download puts the one at its URL.
 REFERENCE = reference_fasta(config)
 VCF_SOURCES = {

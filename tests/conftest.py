@@ -12,7 +12,14 @@ by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.
 import os
 
 import pytest
+from support.pipeline_runs import copy_demo_workdir
 from support.slurm_cluster import SlurmCluster
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory with its own copy of the demo data, free to be corrupted."""
+    return copy_demo_workdir(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,12 @@ import gzip
 import hashlib
 import json
 import re
-import shutil
 
 import pysam
 import pytest
-import yaml
-from support.pipeline_runs import REPO, snakemake
+from support.pipeline_runs import REPO, edit_config, snakemake
 
 VCF = "data/demo/vcf/demo.chr1.vcf.gz"
-
-
-@pytest.fixture
-def workdir(tmp_path):
-    """A working directory with its own copy of the demo data, free to be corrupted."""
-    shutil.copytree(REPO / "data" / "demo", tmp_path / "data" / "demo")
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path
 
 
 def rewrite_vcf(workdir, edit):
@@ -142,10 +132,7 @@ def free_position(workdir, after=0):
 
 
 def set_config(workdir, section, **values):
-    path = workdir / "config.yaml"
-    config = yaml.safe_load(path.read_text())
-    config[section].update(values)
-    path.write_text(yaml.safe_dump(config))
+    edit_config(workdir, lambda config: config[section].update(values))
 
 
 def run_vcf_target(workdir):

@@ -1,0 +1,38 @@
+"""Start-up checks of every input a run reads, before Snakemake builds its DAG.
+
+``rules/common.smk`` and ``haplexpr check`` call :func:`check_inputs`: the config against
+its schema, the files it names, the study tables against theirs, and the reference (a
+current index, every gene's contig and TSS on it). What needs a pass over the data (the
+VCFs, the reference's bases) is checked by the rules that read it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from haplexpr.config import check_input_files, reference_fasta, validate_config
+from haplexpr.reference import check_reference
+from haplexpr.study.design import Study
+from haplexpr.study.genes import StudyTableError, gene_windows
+
+
+def check_inputs(config: dict, root: str | Path = ".") -> Study:
+    """Validate ``config`` and the inputs it names (relative to ``root``); return the study."""
+    validate_config(config)
+    check_input_files(config, root)
+    study = Study.from_config(config, root)
+    reference = reference_fasta(config)
+    if reference == config["data"]["reference"]:  # a local file; a URL's is checked on fetch
+        lengths = check_reference(Path(root) / reference)
+        try:
+            gene_windows(
+                study.genes,
+                lengths,
+                config["consensus"]["window_length"],
+                config["data"]["tss_coordinate_base"],
+            )
+        except StudyTableError as error:
+            raise StudyTableError(
+                f"{config['data']['partition_table']}: {error} (reference {reference})"
+            ) from error
+    return study
