@@ -79,6 +79,11 @@ def drop_sample(lines):
     ]  # fmt: skip
 
 
+def first_record_last(lines):
+    first = first_record(lines)
+    return lines[:first] + lines[first + 1 :] + [lines[first]]
+
+
 def is_snv(fields):
     return len(fields[3]) == 1 and len(fields[4]) == 1
 
@@ -179,6 +184,13 @@ FAILURES = {
         "normalise",
         "1 study samples are not in the VCF, e.g. HG00125",
         DOWNLOADED,
+    ),
+    "unsorted records": (
+        first_record_last,
+        "index",
+        "(1:57): position 57 comes after 697782: the records are not sorted; sort the VCF with "
+        "bcftools sort (in the pipeline: the file data.vcf_urls lists for this chromosome)",
+        NORMALISED,
     ),
 }
 
