@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haplexpr.config import embedding_settings, enabled_models, reference_fasta
 from haplexpr.inputs import check_inputs
-from haplexpr.vcf.download import read_url_list
+from haplexpr.vcf.download import DownloadSettings, read_url_list
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 # The config's schema and cross-checks, its files, the study tables and the reference, once.
@@ -21,6 +21,7 @@ VCF_SOURCES = {
         config["data"]["vcf_urls"], config["data"]["vcf_chromosome_pattern"]
     )
 }
+DOWNLOAD = DownloadSettings.from_config(config)
 S2F_MODELS = list(enabled_models(config, "s2f"))
 GLM_MODELS = list(enabled_models(config, "glm"))
 STRATEGIES = config["strategies"]

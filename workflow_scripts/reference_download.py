@@ -4,4 +4,9 @@ from haplexpr.reference import fetch_reference
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])
-fetch_reference(snakemake.params.url, snakemake.output.fasta, md5=snakemake.params.md5)
+fetch_reference(
+    snakemake.params.url,
+    snakemake.output.fasta,
+    md5=snakemake.params.md5,
+    settings=snakemake.params.settings,
+)

@@ -18,17 +18,22 @@ from pathlib import Path
 import pysam
 
 from haplexpr.atomic import atomic_path
-from haplexpr.vcf.download import CHUNK, download
+from haplexpr.vcf.download import CHUNK, DownloadSettings, download
 
 log = logging.getLogger(__name__)
 
 
-def fetch_reference(url: str, dest: str | Path, md5: str | None = None) -> Path:
+def fetch_reference(
+    url: str,
+    dest: str | Path,
+    md5: str | None = None,
+    settings: DownloadSettings = DownloadSettings(),  # noqa: B008 (frozen, so shared safely)
+) -> Path:
     """Download ``url`` next to ``dest``, then write ``dest`` (bgzip) with .fai and .gzi."""
     started = time.monotonic()
     dest = Path(dest)
     downloaded = dest.parent / "download" / url.rstrip("/").rsplit("/", 1)[-1]
-    download(url, downloaded, md5=md5, bgzf=False)
+    download(url, downloaded, md5=md5, settings=settings, bgzf=False)
     opener = gzip.open if downloaded.suffix == ".gz" else open
     with atomic_path(dest) as tmp:
         with opener(downloaded, "rb") as source, pysam.BGZFile(str(tmp), "wb") as out:

@@ -7,11 +7,11 @@ differently from the reference, REF alleles that disagree with it, multi-allelic
 unphased heterozygous genotypes of study samples (unless ``unphased="as_listed"``),
 samples the study names but the VCF lacks, calls that are neither haploid nor diploid, and
 damaged files: a bgzip file cut short, a header naming a sample twice, a line htslib cannot
-parse, records out of order, an index older than the file. Missing alleles (``.|1``, ``./.``) and haploid
-calls (chrX of males) are accepted and counted: bcftools consensus leaves the reference
-base for a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype
-2 of a haploid call the reference (N under ``consensus.missing: N``: bcftools consensus
--M N treats the absent second allele as missing).
+parse, records out of order, an index older than the file. Missing alleles (``.|1``,
+``./.``) and haploid calls (chrX of males) are accepted and counted: bcftools consensus
+leaves the reference base for a missing allele (or writes N with ``consensus.missing: N``)
+and gives haplotype 2 of a haploid call the reference (N under ``consensus.missing: N``:
+bcftools consensus -M N treats the absent second allele as missing).
 """
 
 from __future__ import annotations
