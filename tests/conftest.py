@@ -17,6 +17,18 @@ from support.slurm_cluster import SlurmCluster
 
 
 @pytest.fixture
+def fake(monkeypatch):
+    """A stand-in gLM (each window's one-hot bases) for every embedder the library loads."""
+    from support.embedding_shards import OneHotEmbedder
+
+    from haplexpr.training import embeddings
+
+    embedder = OneHotEmbedder()
+    monkeypatch.setattr(embeddings, "load_embedder", lambda config, device: embedder)
+    return embedder
+
+
+@pytest.fixture
 def workdir(tmp_path):
     """A working directory with its own copy of the demo data, free to be corrupted."""
     return copy_demo_workdir(tmp_path)

@@ -1,6 +1,7 @@
-"""Bad VCFs given to the CLI (``haplexpr sequence``, which runs the pipeline's checks on one
-indexed region): exit status 1, a message naming the file, the record and the fix, nothing
-on stdout and nothing written next to the inputs.
+"""Bad inputs given to the CLI: VCFs to ``haplexpr sequence`` (the pipeline's checks on one
+indexed region), trained models and embedding shards to ``haplexpr inspect`` (the checks
+the pipeline makes when it reads them): exit status 1, a message naming the file, the
+record and the fix, nothing on stdout and nothing written next to the inputs.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import os
 import pysam
 import pytest
 from support.pipeline_runs import file_listing
+from torch import nn
 
 from haplexpr.cli import main
+from haplexpr.training.checkpoints import save_weights
+from haplexpr.training.embeddings import compute_embeddings
 
 DEMO_VCF = "data/demo/vcf/demo.chr1.vcf.gz"
 REFERENCE = "data/demo/reference.fa"
@@ -120,3 +124,99 @@ def test_bad_vcf_stops_the_cli(workdir, capsys, case):
         assert fragment in err, err
     assert out == ""
     assert file_listing(workdir) == before
+
+
+def checkpoint(workdir, architecture="enformer"):
+    path = workdir / "results" / "models" / "enformer" / "r" / "model.pt"
+    save_weights(path, nn.Linear(4, 1), {"epochs": 1}, architecture)
+    return path
+
+
+def cut_checkpoint(workdir):
+    path = checkpoint(workdir)
+    path.write_bytes(path.read_bytes()[:300])
+    return path
+
+
+def shard(workdir, store):
+    """A real embedding shard (one-hot stand-in gLM) of the shared test store."""
+    folder = workdir / "results" / "embeddings" / "nt"
+    array = folder / "shard000.npy"
+    config = {"input_length": 64, "batch_size": 4}
+    compute_embeddings(store, store.individuals(), config, array, folder / "shard000.json", "cpu")
+    return array
+
+
+def cut_shard(workdir, store):
+    path = shard(workdir, store)
+    path.write_bytes(path.read_bytes()[:-8])
+    return path
+
+
+def flip_shard_byte(workdir, store):
+    path = shard(workdir, store)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    return path
+
+
+# case: (builds the bad file, extra arguments, message fragments)
+FILES = {
+    "checkpoint: corrupt file": (
+        lambda workdir, store: cut_checkpoint(workdir),
+        [],
+        [
+            "model.pt is damaged or not a PyTorch checkpoint",
+            "delete it and rerun: Snakemake retrains it",
+        ],
+    ),  # fmt: skip
+    "checkpoint: wrong architecture": (
+        lambda workdir, store: checkpoint(workdir, architecture="nucleotide_transformer"),
+        ["--architecture", "enformer"],
+        [
+            "model.pt holds the weights of a nucleotide_transformer model, not of enformer",
+            "delete it and rerun",
+        ],
+    ),  # fmt: skip
+    "store: truncated shard": (
+        cut_shard,
+        [],
+        [
+            "shard000.npy is damaged (",
+            "bytes, expected",
+            "delete",
+            "and rerun its embeddings_compute job",
+        ],
+    ),  # fmt: skip
+    "store: checksum mismatch": (
+        flip_shard_byte,
+        [],
+        ["shard000.npy is damaged (its data's CRC-32 is not the", "rerun its embeddings_compute"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FILES))
+def test_damaged_results_are_named_by_inspect(workdir, capsys, fake, shared_store, case):
+    build, extra, fragments = FILES[case]
+    path = build(workdir, shared_store)
+    before = file_listing(workdir)
+    capsys.readouterr()
+    status = main(["inspect", str(path), *extra])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert err.startswith(f"haplexpr inspect: {path}") or f"shard {path}" in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert out == ""
+    assert file_listing(workdir) == before
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "shard"])
+def test_inspect_describes_sound_files(workdir, capsys, fake, shared_store, kind):
+    path = checkpoint(workdir) if kind == "checkpoint" else shard(workdir, shared_store)
+    assert main(["inspect", str(path), "--architecture", "enformer"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: ")
+    assert ("enformer, 2 tensors, 5 values" if kind == "checkpoint" else "(float16) of") in out

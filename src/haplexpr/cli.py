@@ -4,6 +4,8 @@
 as the pipeline builds its stores (same input checks, same engines), so a user can check
 a variant by eye or feed one window to a script. ``haplexpr metrics`` prints every run's
 per-gene R across held-out individuals beside its shuffled-expression control.
+``haplexpr inspect`` says what a trained model (``model.pt``) or an embedding shard holds,
+after the checks the pipeline makes when it reads one, so a damaged file is found by name.
 """
 
 from __future__ import annotations
@@ -45,9 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     metrics.add_argument(
         "metrics_dir", nargs="?", default="results/metrics", help="default: results/metrics"
     )
+    inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
+    inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
+    inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
     args = parser.parse_args(argv)
     if args.command == "metrics":
         return print_metrics(args.metrics_dir)
+    if args.command == "inspect":
+        return inspect_file(args.path, args.architecture)
     try:
         seq = personal_sequence(
             args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
@@ -58,6 +65,31 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f">{args.sample}_hap{args.haplotype} {args.region}\n")
     for i in range(0, len(seq), 60):
         sys.stdout.write(seq[i : i + 60] + "\n")
+    return 0
+
+
+def inspect_file(path: str, architecture: str | None) -> int:
+    """Print what ``path`` holds after the pipeline's read checks; 1 if they fail."""
+    # Imported here: torch is slow to import, and the other commands do not need it.
+    from haplexpr.training.checkpoints import CheckpointError, check_architecture, read_weights
+    from haplexpr.training.embeddings import DamagedShardError, open_shard
+
+    try:
+        if path.endswith(".npy"):
+            array, items, _ = open_shard(path)
+            people = len({item[0] for item in items})
+            print(f"{path}: embeddings {'x'.join(map(str, array.shape))} (float16) of "
+                  f"{len(items)} haplotype windows, {people} individuals")  # fmt: skip
+            return 0
+        checkpoint = read_weights(path)
+        check_architecture(checkpoint, path, architecture)
+    except (CheckpointError, DamagedShardError, OSError) as error:
+        print(f"haplexpr inspect: {error}", file=sys.stderr)
+        return 1
+    weights = checkpoint["state_dict"].values()
+    saved = checkpoint.get("architecture") or "unrecorded architecture"
+    print(f"{path}: {saved}, {len(weights)} tensors, "
+          f"{sum(w.numel() for w in weights):,} values")  # fmt: skip
     return 0
 
 
