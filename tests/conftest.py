@@ -5,7 +5,8 @@ The test modules mirror the library: ``test_<module>.py`` for a top-level module
 subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_haplotypes.py`` with
 ``test_consensus_parity.py``, ``test_training_datasets.py``). The workflow itself is tested
 by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.py``,
-``test_bad_inputs.py``, ``test_pins.py`` and ``test_benchmarks.py``; helpers live in
+``test_bad_inputs.py`` (with ``test_bad_inputs_startup.py`` and ``test_bad_inputs_cli.py``:
+the bad-input catalogue), ``test_pins.py`` and ``test_benchmarks.py``; helpers live in
 ``support/``.
 """
 
