@@ -1,6 +1,8 @@
-"""Bad config, study tables and reference, caught when Snakemake builds the DAG (or by the
-rule that reads the reference's bases): a non-zero exit, a message naming the file, line or
-key and the fix, and nothing written (the dry run leaves the working directory as it was).
+"""Bad config, study tables and reference, caught by the start-up checks that Snakemake runs
+before it builds the DAG (each case through ``haplexpr check``, which runs the same
+function in-process, and one of each kind through ``snakemake -n``), or by the rule that
+reads the reference's bases: a non-zero exit, a message naming the file, line or key and
+the fix, and nothing written (the working directory is left as it was).
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from support.pipeline_runs import edit_config, file_listing, snakemake
+from support.pipeline_runs import REPO, edit_config, file_listing, snakemake
+
+from haplexpr.cli import main
 
 TABLE = "data/demo/all_partition_data.csv.gz"
 REFERENCE = "data/demo/reference.fa"
@@ -246,7 +250,24 @@ BASES = {
 
 
 @pytest.mark.parametrize("case", list(STARTUP))
-def test_bad_input_stops_before_any_job(workdir, case):
+def test_bad_input_fails_the_startup_checks(workdir, monkeypatch, capsys, case):
+    edit, fragments = STARTUP[case]
+    edit(workdir)
+    before = file_listing(workdir)
+    monkeypatch.chdir(workdir)  # config paths are relative to the working directory
+    assert main(["check"]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("haplexpr check: ")
+    for fragment in fragments:
+        assert fragment in err, err
+    assert out == ""
+    assert file_listing(workdir) == before  # nothing written, no index built on the way
+
+
+@pytest.mark.parametrize(
+    "case", ["config: unknown key", "table: duplicate (sample, gene) rows", "reference: stale .fai"]
+)
+def test_snakemake_stops_on_them_before_any_job(workdir, case):
     edit, fragments = STARTUP[case]
     edit(workdir)
     before = file_listing(workdir)
@@ -254,7 +275,13 @@ def test_bad_input_stops_before_any_job(workdir, case):
     assert result.returncode != 0
     for fragment in fragments:
         assert fragment in result.stdout + result.stderr, result.stdout + result.stderr
-    assert file_listing(workdir) == before  # nothing written, no index built on the way
+    assert file_listing(workdir) == before
+
+
+def test_the_demo_passes_the_startup_checks(monkeypatch, capsys):
+    monkeypatch.chdir(REPO)
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("config.yaml: inputs pass the start-up checks")
 
 
 @pytest.mark.parametrize("case", list(BASES))

@@ -4,19 +4,25 @@
 as the pipeline builds its stores (same input checks, same engines), so a user can check
 a variant by eye or feed one window to a script. ``haplexpr metrics`` prints every run's
 per-gene R across held-out individuals beside its shuffled-expression control.
-``haplexpr inspect`` says what a trained model (``model.pt``) or an embedding shard holds,
-after the checks the pipeline makes when it reads one, so a damaged file is found by name.
+``haplexpr check`` runs the start-up checks of a config and every input it names (what
+Snakemake runs before building its DAG) and says what it found. ``haplexpr inspect`` says
+what a trained model (``model.pt``) or an embedding shard holds, after the checks the
+pipeline makes when it reads one, so a damaged file is found by name.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+import yaml
 
 from haplexpr.consensus_options import ENGINES
 from haplexpr.coordinates import Interval
 from haplexpr.evaluation.metrics import held_out_table
 from haplexpr.haplotypes.personal_sequences import window_sequences
+from haplexpr.inputs import check_inputs
 from haplexpr.vcf.check import VariantInputError, check_vcf
 
 
@@ -47,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics.add_argument(
         "metrics_dir", nargs="?", default="results/metrics", help="default: results/metrics"
     )
+    check = commands.add_parser("check", help="check a config and the inputs it names")
+    check.add_argument("--configfile", default="config.yaml", help="default: config.yaml")
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
     inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
@@ -55,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return print_metrics(args.metrics_dir)
     if args.command == "inspect":
         return inspect_file(args.path, args.architecture)
+    if args.command == "check":
+        return check_config(args.configfile)
     try:
         seq = personal_sequence(
             args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
@@ -65,6 +75,22 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f">{args.sample}_hap{args.haplotype} {args.region}\n")
     for i in range(0, len(seq), 60):
         sys.stdout.write(seq[i : i + 60] + "\n")
+    return 0
+
+
+def check_config(path: str) -> int:
+    """Run :func:`~haplexpr.inputs.check_inputs` on a config file (paths relative to here)."""
+    try:
+        inputs = check_inputs(yaml.safe_load(Path(path).read_text()))
+    except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
+        print(f"haplexpr check: {error}", file=sys.stderr)
+        return 1
+    study = inputs.study
+    print(
+        f"{path}: inputs pass the start-up checks: {len(study.train_individuals)} training and "
+        f"{len(study.test_individuals)} held-out individuals, {len(study.genes)} genes, VCFs "
+        f"for chromosomes {', '.join(inputs.vcf_sources)}"
+    )
     return 0
 
 
