@@ -13,7 +13,9 @@ from __future__ import annotations
 import gzip
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pysam
 
@@ -86,33 +88,69 @@ def check_reference(path: str | Path) -> dict[str, int]:
             raise ReferenceInputError(
                 f"{path}: no index {index}; index the reference with samtools faidx {path}"
             )
-    entries = [line.split("\t") for line in needed[0].read_text().splitlines() if line]
+    stale = (
+        f"{path}: its index {path}.fai does not match the file%s; rebuild the index with "
+        f"samtools faidx {path}"
+    )
+    try:
+        entries = [_FaiEntry.parse(line) for line in needed[0].read_text().splitlines() if line]
+    except ValueError as error:
+        raise ReferenceInputError(stale % f" (it is no faidx index: {error})") from error
     if not bgzip:
-        _check_fai_offsets(path, entries)
-    return {fields[0]: int(fields[1]) for fields in entries}
+        with path.open("rb") as handle:
+            for entry in entries:
+                if not entry.matches(handle):
+                    where = f" at contig {entry.name} (the FASTA changed after it was indexed)"
+                    raise ReferenceInputError(stale % where)
+    return {entry.name: entry.length for entry in entries}
 
 
-def _check_fai_offsets(path: Path, entries: list[list[str]]) -> None:
-    """Each contig's header must end where its ``.fai`` says, and its sequence where it ends."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        for name, length, offset, line_bases, line_bytes, *_ in entries:
-            length, offset, line_bases, line_bytes = map(
-                int, (length, offset, line_bases, line_bytes)
-            )
-            handle.seek(max(offset - 1 - len(name) - 1024, 0))
-            before = handle.read(offset - handle.tell()) if offset <= size else b""
-            header = before[:-1].rsplit(b"\n", 1)[-1]
-            end = offset + length // line_bases * line_bytes + length % line_bases
-            handle.seek(min(end, size))
-            after = handle.read(1 + line_bytes - line_bases)
-            header_ok = before.endswith(b"\n") and header.split()[:1] == [b">" + name.encode()]
-            if not header_ok or (after.strip() and not after.lstrip().startswith(b">")):
-                raise ReferenceInputError(
-                    f"{path}: its index {path}.fai does not match the file at contig {name} "
-                    "(the FASTA changed after it was indexed); rebuild the index with "
-                    f"samtools faidx {path}"
-                )
+@dataclass(frozen=True)
+class _FaiEntry:
+    """One line of a ``.fai``: where a contig's bases start and how its lines are laid out."""
+
+    name: str
+    length: int
+    offset: int
+    line_bases: int
+    line_bytes: int
+
+    @classmethod
+    def parse(cls, line: str) -> _FaiEntry:
+        """Parse ``NAME LENGTH OFFSET LINEBASES LINEWIDTH`` (tab-separated)."""
+        name, *numbers = line.split("\t")[:5]
+        if len(numbers) != 4:
+            raise ValueError(f"line {line!r} has fewer than 5 columns")
+        return cls(name, *map(int, numbers))
+
+    def matches(self, handle: BinaryIO) -> bool:
+        """Whether the file still has this contig where the entry says.
+
+        The byte before ``offset`` must end a ``>name`` line, and the contig's last base
+        must be followed by a line end, then the next header or the end of the file.
+        """
+        if self.offset < 1 or self.line_bases < 1:
+            return False
+        handle.seek(self.offset - 1)
+        if handle.read(1) != b"\n":
+            return False
+        start = self.offset - 1
+        while start > 0 and b"\n" not in (block := _read_back(handle, start)):
+            start -= len(block)  # a header longer than a block: keep reading back
+        handle.seek(max(start - 4096, 0))
+        header = handle.read(self.offset - 1 - handle.tell()).rsplit(b"\n", 1)[-1]
+        if header.split()[:1] != [b">" + self.name.encode()]:
+            return False
+        full, rest = divmod(self.length, self.line_bases)
+        handle.seek(self.offset + full * self.line_bytes + rest)
+        after = handle.read(1 + self.line_bytes - self.line_bases).lstrip()
+        return after == b"" or after.startswith(b">")
+
+
+def _read_back(handle: BinaryIO, end: int, size: int = 4096) -> bytes:
+    """The ``size`` bytes before ``end`` (fewer at the file's start)."""
+    handle.seek(max(end - size, 0))
+    return handle.read(end - handle.tell())
 
 
 def check_bases(path: str | Path, windows: list) -> None:
