@@ -160,32 +160,32 @@ INDEXED = ["1.check.json", "1.vcf.gz", "1.vcf.gz.csi", *DOWNLOADED]
 
 # case: (edit, failing step, message, what results/vcf holds afterwards)
 FAILURES = {
-    "chr-prefixed contigs": (
+    "vcf: chr-prefixed contigs": (
         rename_contigs,
         "normalise",
         "contig 'chr1' is not in the reference data/demo/reference.fa (it has 1, 2...); the "
         "reference spells it '1': set variants.harmonise_contigs: true in config.yaml",
         DOWNLOADED,
     ),
-    "REF mismatch": (
+    "vcf: REF mismatch": (
         edit_field(3, lambda f: other_base(f[3]), is_snv),
         "normalise",
         "; is the VCF on the same genome build as the reference?",
         DOWNLOADED,
     ),
-    "unphased genotype": (
+    "vcf: unphased genotype": (
         edit_field(9, lambda f: "0/1", is_snv),
         "index",
         "unphased heterozygous genotype",
         NORMALISED,
     ),
-    "study sample absent from the VCF": (
+    "vcf: study sample absent from the VCF": (
         drop_sample,
         "normalise",
         "1 study samples are not in the VCF, e.g. HG00125",
         DOWNLOADED,
     ),
-    "unsorted records": (
+    "vcf: unsorted records": (
         first_record_last,
         "index",
         "(1:57): position 57 comes after 697782: the records are not sorted; sort the VCF with "
@@ -203,7 +203,7 @@ def test_bad_vcf_stops_with_a_clear_message(workdir, case):
     assert result.returncode != 0
     log = rule_log(workdir, step)
     assert message in log, log
-    if case == "REF mismatch":
+    if case == "vcf: REF mismatch":
         assert re.search(r"1\.vcf\.gz: record \d+ \(1:\d+\): REF [ACGT] but the reference has", log)
     # names the file the problem is in
     assert (
