@@ -8,7 +8,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haplexpr.config import embedding_settings, enabled_models, reference_fasta
 from haplexpr.inputs import check_inputs
-from haplexpr.vcf.download import DownloadSettings
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 # The config's schema and cross-checks, its files, the study tables, the VCF URL list and
@@ -18,7 +17,6 @@ STUDY = INPUTS.study
 VCF_SOURCES = INPUTS.vcf_sources
 # The configured FASTA, or where rule reference_download puts the one at its URL.
 REFERENCE = reference_fasta(config)
-DOWNLOAD = DownloadSettings.from_config(config)
 S2F_MODELS = list(enabled_models(config, "s2f"))
 GLM_MODELS = list(enabled_models(config, "glm"))
 STRATEGIES = config["strategies"]

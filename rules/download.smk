@@ -22,7 +22,6 @@ if REFERENCE != config["data"]["reference"]:  # a URL: fetch it
         params:
             url=config["data"]["reference"],
             md5=config["data"].get("reference_md5"),
-            settings=DOWNLOAD,
         script:
             "../workflow_scripts/reference_download.py"
 
@@ -42,7 +41,6 @@ rule vcf_download:
     params:
         url=lambda wildcards: VCF_SOURCES[wildcards.chrom].url,
         md5=lambda wildcards: VCF_SOURCES[wildcards.chrom].md5,
-        settings=DOWNLOAD,
     script:
         "../workflow_scripts/vcf_download.py"
 

@@ -1,6 +1,7 @@
 """Snakemake entry point: the reference FASTA from its URL, bgzip-compressed and indexed."""
 
 from haplexpr.reference import fetch_reference
+from haplexpr.vcf.download import DownloadSettings
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])
@@ -8,5 +9,6 @@ fetch_reference(
     snakemake.params.url,
     snakemake.output.fasta,
     md5=snakemake.params.md5,
-    settings=snakemake.params.settings,
+    # From the config, not a param: Snakemake would rerun finished downloads when one changed.
+    settings=DownloadSettings.from_config(snakemake.config),
 )

@@ -1,6 +1,6 @@
 """Snakemake entry point: download one chromosome's VCF (resumable, verified)."""
 
-from haplexpr.vcf.download import download
+from haplexpr.vcf.download import DownloadSettings, download
 from haplexpr.runlog import configure
 
 configure(snakemake.log[0])
@@ -8,5 +8,6 @@ download(
     snakemake.params.url,
     snakemake.output[0],
     md5=snakemake.params.md5,
-    settings=snakemake.params.settings,
+    # From the config, not a param: Snakemake would rerun finished downloads when one changed.
+    settings=DownloadSettings.from_config(snakemake.config),
 )
