@@ -29,7 +29,8 @@ class RangeHandler(BaseHTTPRequestHandler):
     Misbehaviours, set on the server: ``errors`` (HTTP 500 for the next that many requests),
     ``truncate_at`` (announce everything, send up to that byte, hang up; ``truncate_times``
     requests, None = always), ``length_offset`` (added to the announced Content-Length) and
-    ``stall`` (an event: send the headers, then nothing until it is set).
+    ``stall`` (an event: send the headers, then nothing until it is set) and
+    ``range_from_zero`` (answer a range request with 206 from byte 0).
     """
 
     def do_GET(self):
@@ -48,7 +49,7 @@ class RangeHandler(BaseHTTPRequestHandler):
         if header is not None and srv.honour_range:
             match = re.fullmatch(r"bytes=(\d+)-", header)
             assert match, header
-            start = int(match[1])
+            start = 0 if srv.range_from_zero else int(match[1])
             if start >= len(data):
                 body = b"<html>Range Not Satisfiable</html>\n"  # as real servers send
                 self.send_response(416)
@@ -91,6 +92,7 @@ def server():
     httpd.errors = 0
     httpd.length_offset = 0
     httpd.stall = None
+    httpd.range_from_zero = False
     httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -180,6 +182,15 @@ def test_server_ignoring_range_restarts_from_scratch(server, bgzipped, tmp_path,
     assert server.sent == [len(bgzipped)]
     assert dest.read_bytes() == bgzipped
     assert not (tmp_path / "chr1.vcf.gz.part").exists()
+
+
+def test_partial_content_from_another_byte_restarts_the_file(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.range_from_zero = True  # 206, but from byte 0 rather than the byte asked for
+    (tmp_path / "chr1.vcf.gz.part").write_bytes(bgzipped[:1000])
+    dest = download(f"{server.base}/chr1.vcf.gz", tmp_path / "chr1.vcf.gz", md5=md5_of(bgzipped))
+    assert dest.read_bytes() == bgzipped  # overwritten, not appended to
+    assert server.seen == [("/chr1.vcf.gz", "bytes=1000-")]
 
 
 def test_md5_mismatch_names_both_digests_and_removes_part(server, bgzipped, tmp_path, sleeps):
