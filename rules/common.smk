@@ -7,12 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from haplexpr.config import (
-    embedding_settings,
-    enabled_models,
-    reference_fasta,
-    validate_config,
-)
+from haplexpr.config import embedding_settings, enabled_models, reference_fasta
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     ClusterSettings,
@@ -20,20 +15,16 @@ from haplexpr.cluster_resources import (
     gpu_request,
     job_gpu_seconds,
 )
-from haplexpr.vcf.download import read_url_list
+from haplexpr.inputs import check_inputs
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
-from haplexpr.study.design import Study
 
-validate_config(config)  # the schema and the cross-checks, once
-STUDY = Study.from_config(config)
+# The config's schema and cross-checks, its files, the study tables, the VCF URL list and
+# the reference, once.
+INPUTS = check_inputs(config)
+STUDY = INPUTS.study
+VCF_SOURCES = INPUTS.vcf_sources
 # The configured FASTA, or where rule reference_download puts the one at its URL.
 REFERENCE = reference_fasta(config)
-VCF_SOURCES = {
-    source.chrom: source
-    for source in read_url_list(
-        config["data"]["vcf_urls"], config["data"]["vcf_chromosome_pattern"]
-    )
-}
 S2F_MODELS = list(enabled_models(config, "s2f"))
 GLM_MODELS = list(enabled_models(config, "glm"))
 STRATEGIES = config["strategies"]

@@ -5,14 +5,34 @@ The test modules mirror the library: ``test_<module>.py`` for a top-level module
 subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_haplotypes.py`` with
 ``test_consensus_parity.py``, ``test_training_datasets.py``). The workflow itself is tested
 by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.py``,
-``test_bad_inputs.py``, ``test_pins.py`` and ``test_benchmarks.py``; helpers live in
+``test_bad_inputs.py`` (with ``test_bad_inputs_startup.py`` and ``test_bad_inputs_cli.py``:
+the bad-input catalogue), ``test_pins.py`` and ``test_benchmarks.py``; helpers live in
 ``support/``.
 """
 
 import os
 
 import pytest
+from support.pipeline_runs import copy_demo_workdir
 from support.slurm_cluster import SlurmCluster
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """A stand-in gLM (each window's one-hot bases) for every embedder the library loads."""
+    from support.embedding_shards import OneHotEmbedder
+
+    from haplexpr.training import embeddings
+
+    embedder = OneHotEmbedder()
+    monkeypatch.setattr(embeddings, "load_embedder", lambda config, device: embedder)
+    return embedder
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory with its own copy of the demo data, free to be corrupted."""
+    return copy_demo_workdir(tmp_path)
 
 
 @pytest.fixture(scope="session")

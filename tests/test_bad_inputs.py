@@ -11,22 +11,12 @@ import gzip
 import hashlib
 import json
 import re
-import shutil
 
 import pysam
 import pytest
-import yaml
-from support.pipeline_runs import REPO, snakemake
+from support.pipeline_runs import REPO, edit_config, snakemake
 
 VCF = "data/demo/vcf/demo.chr1.vcf.gz"
-
-
-@pytest.fixture
-def workdir(tmp_path):
-    """A working directory with its own copy of the demo data, free to be corrupted."""
-    shutil.copytree(REPO / "data" / "demo", tmp_path / "data" / "demo")
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path
 
 
 def rewrite_vcf(workdir, edit):
@@ -89,6 +79,11 @@ def drop_sample(lines):
     ]  # fmt: skip
 
 
+def first_record_last(lines):
+    first = first_record(lines)
+    return lines[:first] + lines[first + 1 :] + [lines[first]]
+
+
 def is_snv(fields):
     return len(fields[3]) == 1 and len(fields[4]) == 1
 
@@ -142,10 +137,7 @@ def free_position(workdir, after=0):
 
 
 def set_config(workdir, section, **values):
-    path = workdir / "config.yaml"
-    config = yaml.safe_load(path.read_text())
-    config[section].update(values)
-    path.write_text(yaml.safe_dump(config))
+    edit_config(workdir, lambda config: config[section].update(values))
 
 
 def run_vcf_target(workdir):
@@ -168,30 +160,37 @@ INDEXED = ["1.check.json", "1.vcf.gz", "1.vcf.gz.csi", *DOWNLOADED]
 
 # case: (edit, failing step, message, what results/vcf holds afterwards)
 FAILURES = {
-    "chr-prefixed contigs": (
+    "vcf: chr-prefixed contigs": (
         rename_contigs,
         "normalise",
         "contig 'chr1' is not in the reference data/demo/reference.fa (it has 1, 2...); the "
         "reference spells it '1': set variants.harmonise_contigs: true in config.yaml",
         DOWNLOADED,
     ),
-    "REF mismatch": (
+    "vcf: REF mismatch": (
         edit_field(3, lambda f: other_base(f[3]), is_snv),
         "normalise",
         "; is the VCF on the same genome build as the reference?",
         DOWNLOADED,
     ),
-    "unphased genotype": (
+    "vcf: unphased genotype": (
         edit_field(9, lambda f: "0/1", is_snv),
         "index",
         "unphased heterozygous genotype",
         NORMALISED,
     ),
-    "study sample absent from the VCF": (
+    "vcf: study sample absent from the VCF": (
         drop_sample,
         "normalise",
         "1 study samples are not in the VCF, e.g. HG00125",
         DOWNLOADED,
+    ),
+    "vcf: unsorted records": (
+        first_record_last,
+        "index",
+        "(1:57): position 57 comes after 697782: the records are not sorted; sort the VCF with "
+        "bcftools sort (in the pipeline: the file data.vcf_urls lists for this chromosome)",
+        NORMALISED,
     ),
 }
 
@@ -204,7 +203,7 @@ def test_bad_vcf_stops_with_a_clear_message(workdir, case):
     assert result.returncode != 0
     log = rule_log(workdir, step)
     assert message in log, log
-    if case == "REF mismatch":
+    if case == "vcf: REF mismatch":
         assert re.search(r"1\.vcf\.gz: record \d+ \(1:\d+\): REF [ACGT] but the reference has", log)
     # names the file the problem is in
     assert (

@@ -27,6 +27,11 @@ def demo_config():
 
 # --- config validation --------------------------------------------------------------------
 
+SCHEMA_FIX = (
+    "; fix it in the config file (every key is described in config.yaml and "
+    "haplexpr/schemas/config.schema.yaml)"
+)
+
 
 def config_error(config) -> str:
     with pytest.raises(ConfigError) as caught:
@@ -82,6 +87,7 @@ def test_unknown_key(demo_config):
     config["data"]["refrence"] = "typo.fa"
     assert config_error(config) == (
         "config key data: Additional properties are not allowed ('refrence' was unexpected)"
+        + SCHEMA_FIX
     )
 
 
@@ -90,6 +96,7 @@ def test_unknown_top_level_key(demo_config):
     config["extras"] = {}
     assert config_error(config) == (
         "config key (top level): Additional properties are not allowed ('extras' was unexpected)"
+        + SCHEMA_FIX
     )
 
 
@@ -97,7 +104,8 @@ def test_bad_enum(demo_config):
     config = copy.deepcopy(demo_config)
     config["consensus"]["variants"] = "foo"
     assert (
-        config_error(config) == "config key consensus/variants: 'foo' is not one of ['all', 'snvs']"
+        config_error(config)
+        == "config key consensus/variants: 'foo' is not one of ['all', 'snvs']" + SCHEMA_FIX
     )
 
 

@@ -49,6 +49,9 @@ def test_harmonise_unknown_contig_lists_reference_contigs():
     )
 
 
+FIX = "; fix the table (schema: haplexpr/schemas/partition_table.schema.yaml)"
+
+
 # --- partition table ----------------------------------------------------------------------
 
 
@@ -81,8 +84,9 @@ def test_partition_table_missing_column(tmp_path):
         tmp_path, ["train,A,G1,chr1,100,1.0"], header="split,sample,gene,chr,TSS,log_TPM\n"
     )
     assert table_error(path) == (
-        f"{path}: missing columns ['strand']; expected split, sample, gene, chr, TSS, strand "
-        "and the target column 'log_TPM'"
+        f"{path}: missing columns ['strand'] (it has split, sample, gene, chr, TSS, log_TPM); "
+        "the table needs split, sample, gene, chr, TSS, strand and the target column 'log_TPM' "
+        "(config data.target_column)"
     )
 
 
@@ -91,19 +95,22 @@ def test_partition_table_missing_target_column(tmp_path):
         tmp_path, ["train,A,G1,chr1,100,+,1.0"], header="split,sample,gene,chr,TSS,strand,TPM\n"
     )
     assert table_error(path) == (
-        f"{path}: missing columns ['log_TPM']; expected split, sample, gene, chr, TSS, strand "
-        "and the target column 'log_TPM'"
+        f"{path}: missing columns ['log_TPM'] (it has split, sample, gene, chr, TSS, strand, "
+        "TPM); the table needs split, sample, gene, chr, TSS, strand and the target column "
+        "'log_TPM' (config data.target_column)"
     )
 
 
 def test_partition_table_bad_strand(tmp_path):
     path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", "train,A,G2,chr1,500,.,1.0"])
-    assert table_error(path) == f"{path}: strand must be + or -, found ['.']"
+    assert table_error(path) == f"{path}: line 3, column strand: '.' is not one of +, -{FIX}"
 
 
 def test_partition_table_bad_split(tmp_path):
     path = write_table(tmp_path, ["training,A,G1,chr1,100,+,1.0"])
-    assert table_error(path) == f"{path}: split must be train/valid/test, found ['training']"
+    assert table_error(path) == (
+        f"{path}: line 2, column split: 'training' is not one of train, valid, test{FIX}"
+    )
 
 
 def test_partition_table_duplicate_sample_gene(tmp_path):
@@ -111,7 +118,9 @@ def test_partition_table_duplicate_sample_gene(tmp_path):
         tmp_path,
         ["train,A,G1,chr1,100,+,1.0", "train,B,G1,chr1,100,+,2.0", "train,B,G1,chr1,100,+,3.0"],
     )
-    assert table_error(path) == f"{path}: repeated row for sample B, gene G1"
+    assert table_error(path) == (
+        f"{path}: lines 3 and 4 are both sample B, gene G1; keep one row per (sample, gene)"
+    )
 
 
 def test_partition_table_inconsistent_tss(tmp_path):
@@ -125,13 +134,29 @@ def test_partition_table_inconsistent_tss(tmp_path):
         ],
     )
     assert table_error(path) == (
-        f"{path}: genes with conflicting split/chr/TSS/strand across samples: ['G1']"
+        f"{path}: gene G1 has rows with different TSS (100, 101); a gene's split, chr, TSS, "
+        "strand must be the same on all its rows"
     )
 
 
 def test_partition_table_nan_target(tmp_path):
     path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", "train,B,G1,chr1,100,+,"])
-    assert table_error(path) == f"{path}: missing values in 'log_TPM'"
+    assert table_error(path) == (
+        f"{path}: line 3, column log_TPM: '' is empty: every row needs a value{FIX}"
+    )
+
+
+@pytest.mark.parametrize("value", ["NA", "nan", "inf", "high"])
+def test_partition_table_non_numeric_target(tmp_path, value):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", f"train,B,G1,chr1,100,+,{value}"])
+    assert table_error(path) == (
+        f"{path}: line 3, column log_TPM: {value!r} is not a finite number{FIX}"
+    )
+
+
+def test_partition_table_tss_must_be_a_whole_number(tmp_path):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100.5,+,1.0"])
+    assert table_error(path) == (f"{path}: line 2, column TSS: '100.5' is not a whole number{FIX}")
 
 
 # --- gene windows -------------------------------------------------------------------------
@@ -172,7 +197,10 @@ def test_gene_windows_tss_outside_contig():
     genes = genes_frame([("G", "chr1", 1001, "+")])
     with pytest.raises(StudyTableError) as caught:
         gene_windows(genes, {"1": 1000}, window_length=100, tss_base=1)
-    assert str(caught.value) == "gene G: TSS 1001 is outside contig 1 (length 1000)"
+    assert str(caught.value) == (
+        "gene G: TSS 1001 is outside contig 1 (length 1000); is data.tss_coordinate_base "
+        "right, and is the table on the reference's genome build?"
+    )
 
 
 # --- the demo study -----------------------------------------------------------------------
@@ -283,26 +311,34 @@ def test_small_study_individual_examples(tmp_path):
 def test_overlapping_train_and_test_individuals(tmp_path):
     with pytest.raises(StudyTableError) as caught:
         small_study(tmp_path, SMALL_ROWS, train="A\nB\n", test="C\nB\n")
-    assert str(caught.value) == "individuals in both train and test lists: ['B']"
+    assert str(caught.value) == (
+        "individuals in both train and test lists: ['B']; remove each from "
+        "data.train_individuals or data.test_individuals"
+    )
 
 
 def test_individual_genes_in_test_split(tmp_path):
     with pytest.raises(StudyTableError) as caught:
         small_study(tmp_path, SMALL_ROWS, genes="G1\nG3\n")
     assert str(caught.value) == (
-        "individual-level training genes are in the held-out (test) split: ['G3']"
+        "individual-level training genes are in the held-out (test) split: ['G3']; drop them "
+        "from data.individual_genes or move them to the train split"
     )
 
 
 def test_individual_genes_not_in_table(tmp_path):
     with pytest.raises(StudyTableError) as caught:
         small_study(tmp_path, SMALL_ROWS, genes="G1\nG9\n")
-    assert str(caught.value) == "individual-level genes not in the table: ['G9']"
+    assert str(caught.value) == (
+        "individual-level genes not in the table: ['G9']; add their rows or drop them from "
+        "data.individual_genes"
+    )
 
 
 def test_listed_individual_without_rows(tmp_path):
     with pytest.raises(StudyTableError) as caught:
         small_study(tmp_path, SMALL_ROWS, test="C\nD\n")
     assert str(caught.value) == (
-        "1 test individuals have no rows in the partition table, e.g. ['D']"
+        "1 test individuals have no rows in the partition table, e.g. ['D']; add their rows "
+        "or drop them from data.test_individuals"
     )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.embedding_shards import OneHotEmbedder
 from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, hand_one_hot
 
 from haplexpr.config import embedding_settings, load_config
@@ -42,33 +43,6 @@ def test_alike_haplotypes_share_one_stored_row(fake, shared_store, tmp_path):
         read, SequenceDataset(shared_store, examples, LENGTH), strict=True
     ):
         np.testing.assert_array_equal(x.numpy(), want.numpy())
-
-
-class OneHotEmbedder:
-    """A stand-in gLM: each window's one-hot bases (T = L, D = 4); records its batch sizes."""
-
-    embedding_dim = 4
-
-    def __init__(self, fail_on_batch: int | None = None):
-        self.batches: list[int] = []
-        self.fail_on_batch = fail_on_batch
-
-    @staticmethod
-    def bases_per_position(length: int) -> np.ndarray:
-        return np.ones(length, dtype=np.int64)
-
-    def embed(self, seqs):
-        if len(self.batches) == self.fail_on_batch:
-            raise RuntimeError("CUDA out of memory")
-        self.batches.append(len(seqs))
-        return np.stack([hand_one_hot(s) for s in seqs])
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    embedder = OneHotEmbedder()
-    monkeypatch.setattr(embeddings, "load_embedder", lambda config, device: embedder)
-    return embedder
 
 
 def embed_into(folder: Path, store, individuals, batch_size: int, **config):
@@ -154,10 +128,11 @@ def test_tiny_nt_embeddings_equal_what_the_embedder_returns(nt_config, store, tm
 
 
 @pytest.mark.parametrize(
-    "damage", ["truncated", "longer", "index_items", "index_rows", "index_missing", "header"]
+    "damage",
+    ["truncated", "longer", "flipped", "index_items", "index_rows", "index_missing", "header"],
 )
 def test_a_damaged_shard_is_named_when_read(fake, store, tmp_path, damage):
-    """A shard cut short, grown, or out of step with its index is refused by name."""
+    """A shard cut short, grown, changed, or out of step with its index is refused by name."""
     embed_into(tmp_path, store, INDIVIDUALS, batch_size=4)
     array, index = tmp_path / "shard000.npy", tmp_path / "shard000.json"
     data = array.read_bytes()
@@ -165,6 +140,8 @@ def test_a_damaged_shard_is_named_when_read(fake, store, tmp_path, damage):
         array.write_bytes(data[:-2])
     elif damage == "longer":
         array.write_bytes(data + b"\0\0")
+    elif damage == "flipped":  # same length, one value changed: only the checksum sees it
+        array.write_bytes(data[:-2] + bytes([data[-2] ^ 0x40]) + data[-1:])
     elif damage.startswith("index_"):
         content = json.loads(index.read_text())
         if damage == "index_items":

@@ -220,7 +220,9 @@ def test_haploid_genotypes_are_counted(tmp_path, reference, genome):
 def test_polyploid_genotype(tmp_path, reference, genome):
     vcf = write_vcf(tmp_path, [snv(genome, 44, "0|1|1 0|0 0|0")])
     assert check_error(vcf, reference) == (
-        f"{vcf}: record 1 (1:44): sample S1 has no haploid or diploid GT"
+        f"{vcf}: record 1 (1:44): sample S1 has a genotype of 3 alleles; personal "
+        "sequences have one or two haplotypes, so every call must be haploid or diploid: fix the "
+        "record or drop it (bcftools view -e)"
     )
 
 
@@ -232,7 +234,9 @@ def test_first_failing_sample_in_vcf_order_is_named(tmp_path, reference, genome)
         "give haplotype 1 the allele written first)"
     )
     assert check_error(vcf, reference, samples=["S3", "S2"], unphased="as_listed") == (
-        f"{vcf}: record 1 (1:44): sample S3 has no haploid or diploid GT"
+        f"{vcf}: record 1 (1:44): sample S3 has a genotype of 3 alleles; personal "
+        "sequences have one or two haplotypes, so every call must be haploid or diploid: fix the "
+        "record or drop it (bcftools view -e)"
     )
 
 
@@ -240,7 +244,8 @@ def test_first_failing_sample_in_vcf_order_is_named(tmp_path, reference, genome)
 def test_record_without_gt_as_first_format_key(tmp_path, reference, genome, fmt, values):
     vcf = write_vcf(tmp_path, [snv(genome, 20, values)], fmt=fmt)
     assert check_error(vcf, reference, samples=["S2", "S1"]) == (
-        f"{vcf}: record 1 (1:20): sample S1 has no haploid or diploid GT"
+        f"{vcf}: record 1 (1:20): sample S1 has no genotype: the record has no GT as its "
+        "first FORMAT key; is the line malformed (too few tab-separated columns)? fix or drop it"
     )
 
 
@@ -302,7 +307,8 @@ def test_region_of_unindexed_vcf(tmp_path, reference, genome):
     with pytest.raises(VariantInputError) as caught:
         check_vcf(vcf, reference, "1", SAMPLES, region=Interval("1", 100, 200))
     assert str(caught.value) == (
-        f"{vcf}: cannot fetch 1:101-200 (fetch requires an index); index it with bcftools index"
+        f"{vcf}: cannot fetch 1:101-200 (fetch requires an index); index it with bcftools index "
+        f"{vcf}"
     )
 
 

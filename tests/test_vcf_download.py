@@ -13,6 +13,7 @@ import pytest
 
 from haplexpr.vcf.download import (
     DownloadError,
+    DownloadSettings,
     SourceMissingError,
     VcfSource,
     download,
@@ -23,7 +24,14 @@ EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000
 
 
 class RangeHandler(BaseHTTPRequestHandler):
-    """Serves ``server.files``; honours ``Range: bytes=N-`` unless told not to."""
+    """Serves ``server.files``; honours ``Range: bytes=N-`` unless told not to.
+
+    Misbehaviours, set on the server: ``errors`` (HTTP 500 for the next that many requests),
+    ``truncate_at`` (announce everything, send up to that byte, hang up; ``truncate_times``
+    requests, None = always), ``length_offset`` (added to the announced Content-Length) and
+    ``stall`` (an event: send the headers, then nothing until it is set) and
+    ``range_from_zero`` (answer a range request with 206 from byte 0).
+    """
 
     def do_GET(self):
         srv = self.server
@@ -33,11 +41,15 @@ class RangeHandler(BaseHTTPRequestHandler):
         if data is None:
             self.send_error(404)
             return
+        if srv.errors:
+            srv.errors -= 1
+            self.send_error(500)
+            return
         start = 0
         if header is not None and srv.honour_range:
             match = re.fullmatch(r"bytes=(\d+)-", header)
             assert match, header
-            start = int(match[1])
+            start = 0 if srv.range_from_zero else int(match[1])
             if start >= len(data):
                 body = b"<html>Range Not Satisfiable</html>\n"  # as real servers send
                 self.send_response(416)
@@ -51,10 +63,15 @@ class RangeHandler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) + srv.length_offset))
         self.end_headers()
-        if srv.truncate_at is not None:  # announce everything, send less, hang up
+        if srv.stall is not None:
+            self.wfile.flush()
+            srv.stall.wait(10)  # the client's timeout ends the request long before this
+            return
+        if srv.truncate_at is not None and srv.truncate_times != 0:
             body = data[start : max(start, srv.truncate_at)]
+            srv.truncate_times = None if srv.truncate_times is None else srv.truncate_times - 1
         srv.sent.append(len(body))  # before writing: the client may finish before we return
         self.wfile.write(body)
 
@@ -71,12 +88,19 @@ def server():
     httpd.sent = []
     httpd.honour_range = True
     httpd.truncate_at = None
+    httpd.truncate_times = None
+    httpd.errors = 0
+    httpd.length_offset = 0
+    httpd.stall = None
+    httpd.range_from_zero = False
     httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
         yield httpd
     finally:
+        if httpd.stall is not None:
+            httpd.stall.set()
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
@@ -160,6 +184,15 @@ def test_server_ignoring_range_restarts_from_scratch(server, bgzipped, tmp_path,
     assert not (tmp_path / "chr1.vcf.gz.part").exists()
 
 
+def test_partial_content_from_another_byte_restarts_the_file(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.range_from_zero = True  # 206, but from byte 0 rather than the byte asked for
+    (tmp_path / "chr1.vcf.gz.part").write_bytes(bgzipped[:1000])
+    dest = download(f"{server.base}/chr1.vcf.gz", tmp_path / "chr1.vcf.gz", md5=md5_of(bgzipped))
+    assert dest.read_bytes() == bgzipped  # overwritten, not appended to
+    assert server.seen == [("/chr1.vcf.gz", "bytes=1000-")]
+
+
 def test_md5_mismatch_names_both_digests_and_removes_part(server, bgzipped, tmp_path, sleeps):
     server.files["/chr1.vcf.gz"] = bgzipped
     url = f"{server.base}/chr1.vcf.gz"
@@ -169,8 +202,9 @@ def test_md5_mismatch_names_both_digests_and_removes_part(server, bgzipped, tmp_
         download(url, dest, md5=wrong)
     assert type(caught.value) is DownloadError
     assert str(caught.value) == (
-        f"{url}: md5 {md5_of(bgzipped)} does not match the expected {wrong}; "
-        "the partial file was removed, rerun to download it again"
+        f"{url}: md5 {md5_of(bgzipped)} of the {len(bgzipped):,} bytes received does not match "
+        f"the expected {wrong}; the partial file was removed: rerun to download it again, or "
+        "correct the md5 in the URL list if the source has changed"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -183,8 +217,11 @@ def test_connection_closed_early_fails_clearly_then_resumes(server, bgzipped, tm
     dest = tmp_path / "chr1.vcf.gz"
     with pytest.raises(DownloadError) as caught:
         download(url, dest)
+    part = tmp_path / "chr1.vcf.gz.part"
     assert str(caught.value) == (
-        f"{url}: failed after 5 attempts: {url}: got {half} bytes, server announced {len(bgzipped)}"
+        f"{url}: failed after 5 attempts ({url}: got {half} bytes, server announced "
+        f"{len(bgzipped)}); {half:,} bytes received, kept in {part}: rerun to resume from there "
+        "once the server answers (raise download.attempts or download.timeout for a slow server)"
     )
     assert not dest.exists()
     assert sleeps == [2, 4, 8, 16]
@@ -197,6 +234,83 @@ def test_connection_closed_early_fails_clearly_then_resumes(server, bgzipped, tm
     assert server.seen[-1] == ("/chr1.vcf.gz", f"bytes={half}-")
     assert dest.read_bytes() == bgzipped
     assert not (tmp_path / "chr1.vcf.gz.part").exists()
+
+
+def test_dropped_connection_is_resumed_by_the_next_attempt(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    third = len(bgzipped) // 3
+    server.truncate_at, server.truncate_times = third, 1
+    dest = download(f"{server.base}/chr1.vcf.gz", tmp_path / "chr1.vcf.gz", md5=md5_of(bgzipped))
+    assert dest.read_bytes() == bgzipped
+    assert server.seen == [("/chr1.vcf.gz", None), ("/chr1.vcf.gz", f"bytes={third}-")]
+    assert server.sent == [third, len(bgzipped) - third]  # nothing fetched twice
+    assert sleeps == [2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chr1.vcf.gz"]
+
+
+def test_server_errors_are_retried_with_exponential_backoff(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.errors = 3
+    settings = DownloadSettings(attempts=4, timeout=5, backoff=0.5)
+    dest = tmp_path / "chr1.vcf.gz"
+    download(f"{server.base}/chr1.vcf.gz", dest, md5=md5_of(bgzipped), settings=settings)
+    assert dest.read_bytes() == bgzipped
+    assert sleeps == [0.5, 1.0, 2.0]
+    assert len(server.seen) == 4
+
+
+def test_persistent_server_errors_stop_after_the_attempts(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.errors = 100
+    url = f"{server.base}/chr1.vcf.gz"
+    with pytest.raises(DownloadError) as caught:
+        download(url, tmp_path / "chr1.vcf.gz", settings=DownloadSettings(attempts=3))
+    assert str(caught.value).startswith(
+        f"{url}: failed after 3 attempts (HTTP Error 500: Internal Server Error); 0 bytes "
+        f"received, kept in {tmp_path / 'chr1.vcf.gz.part'}: rerun to resume"
+    )
+    assert len(server.seen) == 3  # bounded: no fourth request
+    assert sleeps == [2, 4]
+    assert not (tmp_path / "chr1.vcf.gz").exists()
+
+
+def test_stalled_server_times_out_instead_of_hanging(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.stall = threading.Event()
+    url = f"{server.base}/chr1.vcf.gz"
+    settings = DownloadSettings(attempts=2, timeout=0.2, backoff=1)
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as caught:
+        download(url, tmp_path / "chr1.vcf.gz", settings=settings)
+    assert time.monotonic() - started < 5  # two 0.2 s timeouts, not the server's 10 s stall
+    assert str(caught.value).startswith(f"{url}: failed after 2 attempts (timed out); 0 bytes")
+    assert "raise download.attempts or download.timeout for a slow server" in str(caught.value)
+    assert sleeps == [1]
+    assert len(server.seen) == 2
+
+
+def test_too_short_content_length_is_caught_by_the_md5(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.length_offset = -100  # announces 100 bytes fewer than the file has
+    url = f"{server.base}/chr1.vcf.gz"
+    with pytest.raises(DownloadError) as caught:
+        download(url, tmp_path / "chr1.vcf.gz", md5=md5_of(bgzipped))
+    assert f"of the {len(bgzipped) - 100:,} bytes received does not match the expected" in str(
+        caught.value
+    )
+    assert list(tmp_path.iterdir()) == []  # the short file is not kept as if complete
+
+
+def test_too_long_content_length_is_retried_and_then_verified(server, bgzipped, tmp_path, sleeps):
+    server.files["/chr1.vcf.gz"] = bgzipped
+    server.length_offset = 100  # announces 100 bytes more than it sends, then closes
+    dest = tmp_path / "chr1.vcf.gz"
+    download(f"{server.base}/chr1.vcf.gz", dest, md5=md5_of(bgzipped))
+    # The short count fails the first attempt; the resumed one hears 416 (nothing left), and
+    # the md5 and BGZF checks, not the announced length, decide that the file is whole.
+    assert server.seen == [("/chr1.vcf.gz", None), ("/chr1.vcf.gz", f"bytes={len(bgzipped)}-")]
+    assert sleeps == [2]
+    assert dest.read_bytes() == bgzipped
 
 
 def test_missing_bgzf_eof_block_is_rejected(server, bgzipped, tmp_path, sleeps):

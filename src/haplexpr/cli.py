@@ -4,6 +4,10 @@
 as the pipeline builds its stores (same input checks, same engines), so a user can check
 a variant by eye or feed one window to a script. ``haplexpr metrics`` prints every run's
 per-gene R across held-out individuals beside its shuffled-expression control.
+``haplexpr check`` runs the start-up checks of a config and every input it names (what
+Snakemake runs before building its DAG) and says what it found. ``haplexpr inspect`` says
+what a trained model (``model.pt``) or an embedding shard holds, after the checks the
+pipeline makes when it reads one, so a damaged file is found by name.
 ``haplexpr provenance FILE`` prints what made a pipeline output (config hash, seed,
 package versions) and whether the file is still the one recorded.
 """
@@ -12,11 +16,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+import yaml
 
 from haplexpr.consensus_options import ENGINES
 from haplexpr.coordinates import Interval
 from haplexpr.evaluation.metrics import held_out_table
 from haplexpr.haplotypes.personal_sequences import window_sequences
+from haplexpr.inputs import check_inputs
 from haplexpr.provenance import ProvenanceError, describe
 from haplexpr.vcf.check import VariantInputError, check_vcf
 
@@ -52,11 +60,20 @@ def main(argv: list[str] | None = None) -> int:
         "provenance", help="what made a pipeline output: config hash, seed, package versions"
     )
     provenance.add_argument("files", nargs="+", help="outputs under a results/ folder")
+    check = commands.add_parser("check", help="check a config and the inputs it names")
+    check.add_argument("--configfile", default="config.yaml", help="default: config.yaml")
+    inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
+    inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
+    inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
     args = parser.parse_args(argv)
     if args.command == "metrics":
         return print_metrics(args.metrics_dir)
     if args.command == "provenance":
         return print_provenance(args.files)
+    if args.command == "inspect":
+        return inspect_file(args.path, args.architecture)
+    if args.command == "check":
+        return check_config(args.configfile)
     try:
         seq = personal_sequence(
             args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
@@ -67,6 +84,47 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f">{args.sample}_hap{args.haplotype} {args.region}\n")
     for i in range(0, len(seq), 60):
         sys.stdout.write(seq[i : i + 60] + "\n")
+    return 0
+
+
+def check_config(path: str) -> int:
+    """Run :func:`~haplexpr.inputs.check_inputs` on a config file (paths relative to here)."""
+    try:
+        inputs = check_inputs(yaml.safe_load(Path(path).read_text()))
+    except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
+        print(f"haplexpr check: {error}", file=sys.stderr)
+        return 1
+    study = inputs.study
+    print(
+        f"{path}: inputs pass the start-up checks: {len(study.train_individuals)} training and "
+        f"{len(study.test_individuals)} held-out individuals, {len(study.genes)} genes, VCFs "
+        f"for chromosomes {', '.join(inputs.vcf_sources)}"
+    )
+    return 0
+
+
+def inspect_file(path: str, architecture: str | None) -> int:
+    """Print what ``path`` holds after the pipeline's read checks; 1 if they fail."""
+    # Imported here: torch is slow to import, and the other commands do not need it.
+    from haplexpr.training.checkpoints import CheckpointError, check_architecture, read_weights
+    from haplexpr.training.embeddings import DamagedShardError, open_shard
+
+    try:
+        if path.endswith(".npy"):
+            array, items, _ = open_shard(path)
+            people = len({item[0] for item in items})
+            print(f"{path}: embeddings {'x'.join(map(str, array.shape))} (float16) of "
+                  f"{len(items)} haplotype windows, {people} individuals")  # fmt: skip
+            return 0
+        checkpoint = read_weights(path)
+        check_architecture(checkpoint, path, architecture)
+    except (CheckpointError, DamagedShardError, OSError) as error:
+        print(f"haplexpr inspect: {error}", file=sys.stderr)
+        return 1
+    weights = checkpoint["state_dict"].values()
+    saved = checkpoint.get("architecture") or "unrecorded architecture"
+    print(f"{path}: {saved}, {len(weights)} tensors, "
+          f"{sum(w.numel() for w in weights):,} values")  # fmt: skip
     return 0
 
 

@@ -50,6 +50,31 @@ def reference_fasta(config: dict) -> str:
     return f"results/reference/{name if name.endswith('.gz') else name + '.gz'}"
 
 
+#: Config keys naming input files (``None`` allowed where the schema allows it).
+INPUT_FILES = (
+    ("data", "reference"),
+    ("data", "vcf_urls"),
+    ("data", "partition_table"),
+    ("data", "train_individuals"),
+    ("data", "test_individuals"),
+    ("data", "individual_genes"),
+    ("variants", "contig_map"),
+)
+
+
+def check_input_files(config: dict, root: str | Path = ".") -> None:
+    """Fail, naming the key, if an input file the config names does not exist (URLs aside)."""
+    for section, key in INPUT_FILES:
+        value = config[section][key]
+        if value is None or value.startswith(REMOTE_SCHEMES):
+            continue
+        if not (Path(root) / value).is_file():
+            raise ConfigError(
+                f"config {section}.{key}: no such file {value!r} (relative to "
+                f"{Path(root).resolve()}); fix the path in the config file"
+            )
+
+
 def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     """Validate against the JSON schema, then cross-check values; return the config."""
     unset = unset_keys(config)
@@ -62,7 +87,10 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         jsonschema.validate(config, schema)
     except jsonschema.ValidationError as error:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {where}: {error.message}") from error
+        raise ConfigError(
+            f"config key {where}: {error.message}; fix it in the config file (every key is "
+            "described in config.yaml and haplexpr/schemas/config.schema.yaml)"
+        ) from error
     for name, model in config["models"].items():  # disabled ones too: a typo waits there
         reject_unknown_keys(f"models.{name}", model, architecture(model["architecture"]).keys)
     window = config["consensus"]["window_length"]

@@ -1,7 +1,8 @@
 """Helpers for end-to-end tests: a scratch working directory that runs the real workflow.
 
 The working directory holds a copy of ``config.yaml`` and a link to the repository's
-``data/``; ``results/`` is created there, so tests never touch the checkout's results.
+``data/`` (or, for tests that corrupt inputs, a copy of the demo data); ``results/`` is
+created there, so tests never touch the checkout's results.
 """
 
 from __future__ import annotations
@@ -32,6 +33,30 @@ def make_workdir(path: Path, overrides: dict | None = None) -> Path:
         (path / "config.yaml").write_text(yaml.safe_dump(config))
     (path / "data").symlink_to(REPO / "data", target_is_directory=True)
     return path
+
+
+def copy_demo_workdir(path: Path) -> Path:
+    """A working directory with its own copy of the demo data and config, free to be corrupted."""
+    shutil.copytree(REPO / "data" / "demo", path / "data" / "demo")
+    shutil.copy(REPO / "config.yaml", path / "config.yaml")
+    return path
+
+
+def edit_config(workdir: Path, edit) -> None:
+    """Apply ``edit(config)`` (in place) to ``workdir``'s config.yaml."""
+    path = workdir / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    edit(config)
+    path.write_text(yaml.safe_dump(config))
+
+
+def file_listing(root: Path) -> list[str]:
+    """Every file under ``root`` (hidden ones too) but Snakemake's own state, relative names."""
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and ".snakemake" not in p.relative_to(root).parts
+    )
 
 
 def snakemake(workdir: Path, *args: str, timeout: float = 2400) -> subprocess.CompletedProcess:

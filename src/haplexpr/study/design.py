@@ -69,14 +69,17 @@ class Study:
         """Cross-check lists against the table; raise with what to fix."""
         overlap = sorted(set(self.train_individuals) & set(self.test_individuals))
         if overlap:
-            raise StudyTableError(f"individuals in both train and test lists: {overlap[:5]}")
+            raise StudyTableError(
+                f"individuals in both train and test lists: {overlap[:5]}; remove each from "
+                "data.train_individuals or data.test_individuals"
+            )
         samples = set(self.table["sample"])
         for name, ids in (("train", self.train_individuals), ("test", self.test_individuals)):
             absent = [i for i in ids if i not in samples]
             if absent:
                 raise StudyTableError(
                     f"{len(absent)} {name} individuals have no rows in the partition table, "
-                    f"e.g. {absent[:5]}"
+                    f"e.g. {absent[:5]}; add their rows or drop them from data.{name}_individuals"
                 )
         if REFERENCE_INDIVIDUAL in samples:
             raise StudyTableError(
@@ -85,12 +88,16 @@ class Study:
         genes = set(self.genes["gene"])
         absent = [g for g in self.individual_genes if g not in genes]
         if absent:
-            raise StudyTableError(f"individual-level genes not in the table: {absent[:5]}")
+            raise StudyTableError(
+                f"individual-level genes not in the table: {absent[:5]}; add their rows or "
+                "drop them from data.individual_genes"
+            )
         held_out = set(self.genes.loc[self.genes["split"] == "test", "gene"])
         leaked = sorted(set(self.individual_genes) & held_out)
         if leaked:
             raise StudyTableError(
                 f"individual-level training genes are in the held-out (test) split: {leaked[:5]}"
+                "; drop them from data.individual_genes or move them to the train split"
             )
 
     @property

@@ -16,12 +16,7 @@ import pandas as pd
 import pysam
 
 from haplexpr.coordinates import Interval, tss_to_0based
-
-TABLE_COLUMNS = ("split", "sample", "gene", "chr", "TSS", "strand")
-
-
-class StudyTableError(ValueError):
-    """A study table (partition table, sample or gene list) is malformed."""
+from haplexpr.study.table_schema import StudyTableError, check_partition_table
 
 
 @dataclass(frozen=True)
@@ -70,41 +65,19 @@ def read_id_list(path: str | Path) -> list[str]:
 
 
 def read_partition_table(path: str | Path, target_column: str) -> pd.DataFrame:
-    """Read and check the long study table; returns it with ``sample`` and ``gene`` as str."""
-    table = pd.read_csv(
-        path,
-        dtype={"sample": str, "gene": str, "chr": str, "split": str},
-        keep_default_na=False,  # an ID spelt "NA" is an ID; empty targets still read as NaN
-        na_values={target_column: ["", "NA", "NaN", "nan"]},
-    )
-    missing = [c for c in (*TABLE_COLUMNS, target_column) if c not in table.columns]
-    if missing:
+    """Read the long study table and check it against its schema (``TSS`` int, target float).
+
+    Every cell is read as text (an ID spelt ``NA`` or ``007`` is an ID), then typed by the
+    schema check, so a bad value is reported with its line rather than read as NaN.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, EOFError) as error:
         raise StudyTableError(
-            f"{path}: missing columns {missing}; expected {', '.join(TABLE_COLUMNS)} "
-            f"and the target column {target_column!r}"
-        )
-    bad_strand = sorted(set(table["strand"]) - {"+", "-"})
-    if bad_strand:
-        raise StudyTableError(f"{path}: strand must be + or -, found {bad_strand[:5]}")
-    bad_split = sorted(set(table["split"]) - {"train", "test", "valid"})
-    if bad_split:
-        raise StudyTableError(f"{path}: split must be train/valid/test, found {bad_split[:5]}")
-    if table.duplicated(["sample", "gene"]).any():
-        first = table.loc[table.duplicated(["sample", "gene"]), ["sample", "gene"]].iloc[0]
-        raise StudyTableError(
-            f"{path}: repeated row for sample {first['sample']}, gene {first['gene']}"
-        )
-    per_gene = table.groupby("gene")[["split", "chr", "TSS", "strand"]].nunique()
-    inconsistent = per_gene.index[(per_gene > 1).any(axis=1)].tolist()
-    if inconsistent:
-        raise StudyTableError(
-            f"{path}: genes with conflicting split/chr/TSS/strand across samples: "
-            f"{inconsistent[:5]}"
-        )
-    if table[target_column].isna().any():
-        raise StudyTableError(f"{path}: missing values in {target_column!r}")
-    table["TSS"] = table["TSS"].astype(int)
-    return table
+            f"{path}: cannot read the partition table ({error}); it must be a CSV "
+            "(optionally gzip-compressed) with a header line (config data.partition_table)"
+        ) from error
+    return check_partition_table(table, path, target_column)
 
 
 def gene_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -128,12 +101,16 @@ def gene_windows(
     """Windows ``[TSS - L/2, TSS + L/2)`` on the reference, clipped at contig ends."""
     windows = []
     for row in genes.itertuples(index=False):
-        chrom = harmonise_contig(row.chr, contig_lengths)
+        try:
+            chrom = harmonise_contig(row.chr, contig_lengths)
+        except StudyTableError as error:
+            raise StudyTableError(f"gene {row.gene}: {error}") from error
         tss = tss_to_0based(int(row.TSS), tss_base)
         if not 0 <= tss < contig_lengths[chrom]:
             raise StudyTableError(
                 f"gene {row.gene}: TSS {row.TSS} is outside contig {chrom} "
-                f"(length {contig_lengths[chrom]})"
+                f"(length {contig_lengths[chrom]}); is data.tss_coordinate_base right, and "
+                "is the table on the reference's genome build?"
             )
         start = tss - window_length // 2
         interval = Interval(chrom, max(start, 0), min(start + window_length, contig_lengths[chrom]))

@@ -1,5 +1,6 @@
 """Training every model with every strategy (r, p, rp).
 
+- ``checkpoints``: ``model.pt`` written with its architecture and read back checked.
 - ``datasets``: torch datasets over the sequence store or the embedding shards.
 - ``embeddings``: frozen gLM embeddings, computed once and reused by every run.
 - ``loop``: the one training loop: the seed's recipe plus seeds, checkpoints and resume.

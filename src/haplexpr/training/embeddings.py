@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -76,11 +77,13 @@ def compute_embeddings(
             handle.truncate(offset + int(np.prod(shape)) * 2)
         array = np.memmap(tmp, dtype=np.float16, mode="r+", offset=offset, shape=shape)
         last_report = time.monotonic()
-        lo = 0
+        lo = checksum = 0  # CRC-32 of the data, row after row as stored
         for chunk in batches(distinct_windows(store, individuals, genes, length), batch):
             if [w.items for w in chunk] != groups[lo : lo + len(chunk)]:
                 raise RuntimeError("the sequence store changed while embedding it")
-            array[lo : lo + len(chunk)] = windows.embed(embedder, [w.sequence for w in chunk])
+            block = windows.embed(embedder, [w.sequence for w in chunk]).astype(np.float16)
+            array[lo : lo + len(chunk)] = block
+            checksum = zlib.crc32(np.ascontiguousarray(block).data, checksum)
             lo += len(chunk)
             if time.monotonic() - last_report > 30:
                 log.info("embedded %d/%d distinct windows", lo, len(groups))
@@ -89,6 +92,7 @@ def compute_embeddings(
         del array
     with atomic_path(index_path) as tmp:
         index = {"shape": list(shape), "items": items, "rows": [row_of[i] for i in items]}
+        index["crc32"] = checksum
         tmp.write_text(json.dumps(index) + "\n")
     log.info(
         "embedded %d haplotype windows (%d distinct) of %d individuals (%s) in %.1f s -> %s",
@@ -111,9 +115,11 @@ def open_shard(
 ) -> tuple[np.memmap, list[tuple[str, str, int]], list[int]]:
     """Memory-map one shard; return it, every haplotype's (individual, gene, haplotype), its row.
 
-    The array's header, its index and the file's length must agree, and every row must be
-    some haplotype's: a file cut short by a full disk or a copy, or an index from another
-    run, raises :class:`DamagedShardError` naming the shard (delete it and rerun its
+    The array's header, its index and the file's length must agree, every row must be some
+    haplotype's, and the data must have the CRC-32 its index recorded (shards written
+    before checksums have none; checking reads the shard once, as one epoch does): a file
+    cut short by a full disk or a copy, flipped bytes, or an index from another run raise
+    :class:`DamagedShardError` naming the shard (delete it and rerun its
     ``embeddings_compute`` job) rather than training on zeros or misattributed rows.
     """
     path = Path(array_path)
@@ -149,5 +155,17 @@ def open_shard(
     expected = offset + int(np.prod(shape)) * 2
     if path.stat().st_size != expected:
         raise damaged(f"{path.stat().st_size:,} bytes, expected {expected:,}")
+    if "crc32" in index and _crc32(path, offset) != index["crc32"]:
+        raise damaged(f"its data's CRC-32 is not the {index['crc32']} its index recorded")
     array = np.memmap(path, dtype=np.float16, mode="r", offset=offset, shape=shape)
     return array, items, rows
+
+
+def _crc32(path: Path, offset: int) -> int:
+    """CRC-32 of ``path`` from ``offset`` to its end, read in chunks."""
+    checksum = 0
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        while chunk := handle.read(1 << 24):
+            checksum = zlib.crc32(chunk, checksum)
+    return checksum

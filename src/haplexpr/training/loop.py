@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from haplexpr.atomic import atomic_path
 from haplexpr.models.precision import mixed_precision_context
+from haplexpr.training.checkpoints import load_weights, save_weights
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +181,14 @@ def train(
     out_dir: str | Path,
     init_weights: str | Path | None = None,
     validation: Validation | None = None,
+    architecture: str | None = None,
 ) -> Path:
     """Train ``model`` (a ``HaplotypeAverage``) and write ``model.pt`` + ``train_log.tsv``.
 
     With ``validation``, every epoch is scored and the best epoch's weights are written;
     ``settings.early_stopping_patience`` > 0 stops after that many epochs without a better
-    score. On CUDA, ``mixed_precision`` runs the forward pass in bfloat16.
+    score. On CUDA, ``mixed_precision`` runs the forward pass in bfloat16. ``architecture``
+    (the config's) is written into ``model.pt`` and checked against ``init_weights``'.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -194,8 +197,7 @@ def train(
     torch.manual_seed(settings.seed)
     model.to(device)
     if init_weights is not None:
-        state = torch.load(init_weights, map_location=device, weights_only=True)
-        model.load_state_dict(state["state_dict"])
+        load_weights(model, init_weights, architecture, device)
         log.info("initialised from %s", init_weights)
     optimisation = _optimisation(model, dataset, settings)
     fingerprint = _fingerprint(settings, len(dataset), init_weights)
@@ -226,7 +228,7 @@ def train(
             progress.history[-1][5],
         )
         _save_checkpoint(checkpoint_path, fingerprint, progress, model, optimisation, device)
-    final = _write_outputs(out_dir, model, settings, progress)
+    final = _write_outputs(out_dir, model, settings, progress, architecture)
     checkpoint_path.unlink(missing_ok=True)  # only a killed run resumes; a finished one reruns
     log.info(
         "trained %d examples x %d epochs in %.1f s -> %s",
@@ -358,7 +360,11 @@ def _save_checkpoint(
 
 
 def _write_outputs(
-    out_dir: Path, model: nn.Module, settings: TrainingSettings, progress: _Progress
+    out_dir: Path,
+    model: nn.Module,
+    settings: TrainingSettings,
+    progress: _Progress,
+    architecture: str | None,
 ) -> Path:
     """Load the best validated weights (else keep the last) and write the log and ``model.pt``."""
     kept_epoch = progress.history[-1][0] if progress.history else 0  # without validation
@@ -372,8 +378,7 @@ def _write_outputs(
         frame["kept"] = frame["epoch"] == kept_epoch  # whose weights model.pt holds
         frame.to_csv(tmp, sep="\t", index=False)
     final = out_dir / "model.pt"
-    with atomic_path(final) as tmp:
-        torch.save({"state_dict": model.state_dict(), "settings": asdict(settings)}, tmp)
+    save_weights(final, model, asdict(settings), architecture)
     return final
 
 

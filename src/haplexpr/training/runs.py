@@ -28,6 +28,7 @@ from haplexpr.models.precision import mixed_precision_context
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.sequence_encoding import one_hot
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
+from haplexpr.training.checkpoints import load_weights
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (
     TrainingSettings,
@@ -119,7 +120,13 @@ def train_run(
     )
     model = _model_for(dataset, model_config, settings.seed)
     return train(
-        model, dataset, settings, out_dir, init_weights=init_weights, validation=validation
+        model,
+        dataset,
+        settings,
+        out_dir,
+        init_weights=init_weights,
+        validation=validation,
+        architecture=model_config["architecture"],
     )
 
 
@@ -225,8 +232,7 @@ def predict_run(
     dataset = make_dataset(model_config, inputs, examples)
     model = _model_for(dataset, model_config, settings.seed)
     if model_path is not None:
-        state = torch.load(model_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["state_dict"])
+        load_weights(model, model_path, model_config["architecture"])
     if isinstance(dataset, SequenceDataset):
         values = predict_distinct(model, dataset, settings)
     else:  # towers read stored embeddings, which hold each distinct window once already

@@ -4,12 +4,14 @@ The pipeline checks the normalised VCF (``haplexpr.vcf.normalise``); the CLI che
 VCF it is given. Each problem fails with a message naming the file, the record and the
 fix, because a silently wrong personal sequence is worse than no sequence: a contig spelt
 differently from the reference, REF alleles that disagree with it, multi-allelic records,
-unphased heterozygous genotypes of study samples (unless ``unphased="as_listed"``), and
-samples the study names but the VCF lacks. Missing alleles (``.|1``, ``./.``) and haploid
-calls (chrX of males) are accepted and counted: bcftools consensus leaves the reference
-base for a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype
-2 of a haploid call the reference (N under ``consensus.missing: N``: bcftools consensus
--M N treats the absent second allele as missing).
+unphased heterozygous genotypes of study samples (unless ``unphased="as_listed"``),
+samples the study names but the VCF lacks, calls that are neither haploid nor diploid, and
+damaged files: a bgzip file cut short, a header naming a sample twice, a line htslib cannot
+parse, records out of order, an index older than the file. Missing alleles (``.|1``,
+``./.``) and haploid calls (chrX of males) are accepted and counted: bcftools consensus
+leaves the reference base for a missing allele (or writes N with ``consensus.missing: N``)
+and gives haplotype 2 of a haploid call the reference (N under ``consensus.missing: N``:
+bcftools consensus -M N treats the absent second allele as missing).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from haplexpr.atomic import atomic_path
 from haplexpr.consensus_options import check_options
 from haplexpr.coordinates import Interval
 from haplexpr.study.genes import StudyTableError, harmonise_contig
+from haplexpr.vcf.download import BGZF_EOF
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +98,19 @@ def check_vcf(
         unphased_policy=unphased,
         missing_policy=missing,
     )
+    check_container(vcf_path)
     with pysam.FastaFile(str(reference_path)) as reference:
         bases = _ReferenceBases(reference)
-        with pysam.VariantFile(str(vcf_path)) as header:
+        with _open_header(vcf_path) as header:
             check_samples(header.header.samples, samples, vcf_path)  # before cyvcf2 subsets
             if region is not None:
                 _check_region(header, region, vcf_path, bases.lengths)
         contigs = _listed_contigs(chrom, reference.references)
+        order = _RecordOrder()
         with _open_records(vcf_path, samples, region) as (names, records):
             for number, record in enumerate(records, start=1):
                 where = f"{vcf_path}: record {number} ({record.CHROM}:{record.POS})"
+                order.check(record, where)
                 if record.CHROM not in bases.lengths:
                     raise VariantInputError(
                         f"{where}: contig {record.CHROM!r} is not in the reference "
@@ -194,8 +200,16 @@ def _check_region(
         vcf.fetch(region.chrom, region.start, region.end)  # needs an index, reads no record
     except ValueError as error:
         raise VariantInputError(
-            f"{vcf_path}: cannot fetch {region.to_region()} ({error}); index it with bcftools index"
+            f"{vcf_path}: cannot fetch {region.to_region()} ({error}); index it with "
+            f"bcftools index {vcf_path}"
         ) from error
+    for index in (Path(f"{vcf_path}.csi"), Path(f"{vcf_path}.tbi")):
+        if index.exists() and index.stat().st_mtime < Path(vcf_path).stat().st_mtime:
+            raise VariantInputError(
+                f"{index} is older than {vcf_path}: the VCF changed after it was indexed, so "
+                f"the index may point at the wrong records; rebuild it with bcftools index -f "
+                f"{vcf_path}"
+            )
 
 
 @contextmanager
@@ -208,9 +222,94 @@ def _open_records(
         with warnings.catch_warnings():
             # cyvcf2 warns about a region without records, where there is nothing to check.
             warnings.filterwarnings("ignore", "no intervals found", UserWarning)
-            yield vcf.samples, iter(vcf) if region is None else vcf(region.to_region())
+            records = iter(vcf) if region is None else vcf(region.to_region())
+            yield vcf.samples, _parsed(records, vcf_path)
     finally:
         vcf.close()
+
+
+def _parsed(records: Iterator[cyvcf2.Variant], vcf_path: str | Path) -> Iterator[cyvcf2.Variant]:
+    """``records``, with htslib's parse failures turned into an error naming the place."""
+    number = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except Exception as error:  # cyvcf2 raises a bare Exception where htslib cannot parse
+            raise VariantInputError(
+                f"{vcf_path}: the line after record {number} cannot be parsed ({error}); it is "
+                "malformed (too few tab-separated columns, a non-numeric POS...): look at it "
+                "with bcftools view and fix or drop it"
+            ) from error
+        number += 1
+        yield record
+
+
+class _RecordOrder:
+    """Records must be sorted: by position within a contig, each contig in one block."""
+
+    def __init__(self) -> None:
+        self.contig: str | None = None
+        self.pos = 0
+        self.done: set[str] = set()
+
+    def check(self, record: cyvcf2.Variant, where: str) -> None:
+        """Fail if ``record`` comes before the one read last."""
+        if record.CHROM != self.contig:
+            if record.CHROM in self.done:
+                raise self._unsorted(where, f"contig {record.CHROM} appears again after others")
+            if self.contig is not None:
+                self.done.add(self.contig)
+            self.contig, self.pos = record.CHROM, 0
+        if record.POS < self.pos:
+            raise self._unsorted(where, f"position {record.POS} comes after {self.pos}")
+        self.pos = record.POS
+
+    @staticmethod
+    def _unsorted(where: str, why: str) -> VariantInputError:
+        return VariantInputError(
+            f"{where}: {why}: the records are not sorted; sort the VCF with bcftools sort (in "
+            "the pipeline: the file data.vcf_urls lists for this chromosome) and rerun"
+        )
+
+
+def check_container(vcf_path: str | Path) -> None:
+    """A ``.gz`` VCF must end with BGZF's end-of-file block, else it was cut short."""
+    path = Path(vcf_path)
+    if path.suffix != ".gz":
+        return
+    with path.open("rb") as handle:
+        handle.seek(max(path.stat().st_size - len(BGZF_EOF), 0))
+        if handle.read() != BGZF_EOF:
+            raise VariantInputError(
+                f"{vcf_path}: no BGZF end-of-file block: the file is truncated (a cut download "
+                "or copy) or not bgzip-compressed; download it again, or recompress it with "
+                "bgzip"
+            )
+
+
+@contextmanager
+def _open_header(vcf_path: str | Path) -> Iterator[pysam.VariantFile]:
+    """Open ``vcf_path`` with pysam; a header htslib rejects is explained where we can."""
+    try:
+        vcf = pysam.VariantFile(str(vcf_path))
+    except (OSError, ValueError) as error:
+        with pysam.BGZFile(str(vcf_path), "rb") as handle:
+            columns = next((line for line in handle if line.startswith(b"#CHROM")), b"").split()
+        names = [name.decode() for name in columns[9:]]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise VariantInputError(
+                f"{vcf_path}: samples listed twice in the header: {', '.join(twice[:5])}; each "
+                "sample must appear once (rename one with bcftools reheader --samples)"
+            ) from error
+        raise VariantInputError(
+            f"{vcf_path}: htslib cannot read the header ({error}); is it a VCF? check it "
+            "with bcftools view -h"
+        ) from error
+    with vcf:
+        yield vcf
 
 
 def _listed_contigs(chrom: str, reference_contigs: tuple[str, ...]) -> set[str]:
@@ -262,8 +361,12 @@ def _check_genotypes(
         calls = None
     # Like the VCF spec, pysam only took GT as the first FORMAT key. Reading FORMAT before
     # genotype unpacked it would crash on a lazy cyvcf2 record.
-    if calls is None or record.FORMAT[0] != "GT":
-        raise VariantInputError(f"{where}: sample {names[0]} has no haploid or diploid GT")
+    if calls is None or not record.FORMAT or record.FORMAT[0] != "GT":
+        what = "no GT as its first FORMAT key" if record.FORMAT else "no FORMAT and sample columns"
+        raise VariantInputError(
+            f"{where}: sample {names[0]} has no genotype: the record has {what}; is the line "
+            "malformed (too few tab-separated columns)? fix or drop it"
+        )
     # Most records at study scale: every call diploid, phased, of REF (0) or ALT (1). As
     # unsigned, missing and vector-end codes are large; the last column is the phase.
     if calls.shape[1] == 3 and calls.view(np.uint16).max() <= 1 and calls[:, 2].all():
@@ -281,7 +384,11 @@ def _check_genotypes(
     if failing.any():
         first = int(failing.argmax())
         if wrong_ploidy[first]:
-            raise VariantInputError(f"{where}: sample {names[first]} has no haploid or diploid GT")
+            raise VariantInputError(
+                f"{where}: sample {names[first]} has a genotype of {ploidy[first]} alleles; "
+                "personal sequences have one or two haplotypes, so every call must be haploid "
+                "or diploid: fix the record or drop it (bcftools view -e)"
+            )
         raise VariantInputError(
             f"{where}: sample {names[first]} has an unphased heterozygous genotype; "
             "personal haplotypes need phased genotypes (phase the VCF first, or set "

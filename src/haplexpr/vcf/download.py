@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import logging
 import re
 import shutil
@@ -91,33 +92,70 @@ def resolve_url(url: str, base: Path) -> str:
     return resolved.as_uri()
 
 
+@dataclass(frozen=True)
+class DownloadSettings:
+    """Config ``download``: attempts per file, socket timeout, first back-off wait."""
+
+    attempts: int = 5
+    timeout: float = 60.0
+    backoff: float = 2.0
+
+    @classmethod
+    def from_config(cls, config: dict) -> DownloadSettings:
+        """Settings from a validated config."""
+        return cls(**config["download"])
+
+
 def download(
-    url: str, dest: str | Path, md5: str | None = None, attempts: int = 5, bgzf: bool = True
+    url: str,
+    dest: str | Path,
+    md5: str | None = None,
+    settings: DownloadSettings = DownloadSettings(),  # noqa: B008 (frozen, so shared safely)
+    bgzf: bool = True,
 ) -> Path:
     """Fetch ``url`` to ``dest`` atomically, resuming a previous ``.part`` and verifying it.
 
-    ``bgzf=False``: a ``.gz`` file may be plain gzip (hs37d5.fa.gz is), so its whole stream
-    is decompressed as the check instead of looking for BGZF's end-of-file block.
+    A failed attempt (dropped connection, HTTP 5xx, a server silent for ``settings.timeout``
+    seconds, fewer bytes than announced) is retried up to ``settings.attempts`` times, each
+    resuming the ``.part`` with a Range request after a wait that doubles from
+    ``settings.backoff`` seconds. ``bgzf=False``: a ``.gz`` file may be plain gzip
+    (hs37d5.fa.gz is), so its whole stream is decompressed as the check instead of looking
+    for BGZF's end-of-file block.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     started = time.monotonic()
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, settings.attempts + 1):
         try:
-            _fetch(url, part)
+            _fetch(url, part, settings.timeout)
             break
         except SourceMissingError:
             raise
-        except (urllib.error.URLError, ConnectionError, TimeoutError, DownloadError) as error:
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            ConnectionError,
+            TimeoutError,
+            DownloadError,
+        ) as error:
             if isinstance(error, urllib.error.HTTPError):
                 error.close()  # release the error response's connection
             if isinstance(error, urllib.error.HTTPError) and error.code in (401, 403, 404):
                 raise SourceMissingError(f"{url}: HTTP {error.code} {error.reason}") from error
-            if attempt == attempts:
-                raise DownloadError(f"{url}: failed after {attempts} attempts: {error}") from error
-            log.warning("%s: attempt %d failed (%s); resuming", url, attempt, error)
-            time.sleep(min(2**attempt, 30))
+            if attempt == settings.attempts:
+                raise DownloadError(
+                    f"{url}: failed after {settings.attempts} attempts ({error}); "
+                    f"{_size(part):,} bytes received, kept in {part}: rerun to resume from "
+                    "there once the server answers (raise download.attempts or "
+                    "download.timeout for a slow server)"
+                ) from error
+            wait = settings.backoff * 2 ** (attempt - 1)
+            log.warning(
+                "%s: attempt %d failed (%s); %d bytes so far, resuming in %.0f s",
+                url, attempt, error, _size(part), wait,
+            )  # fmt: skip
+            time.sleep(wait)
     verify(part, url, md5, bgzf)
     part.replace(dest)
     size = dest.stat().st_size
@@ -131,8 +169,15 @@ def download(
     return dest
 
 
-def _fetch(url: str, part: Path) -> None:
-    """Copy or stream ``url`` into ``part``, continuing from its current size."""
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _fetch(url: str, part: Path, timeout: float) -> None:
+    """Copy or stream ``url`` into ``part``, continuing from its current size.
+
+    ``timeout`` bounds the connection and every read, so a stalled server fails the attempt.
+    """
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":
         source = Path(urllib.parse.unquote(parsed.path))
@@ -141,32 +186,35 @@ def _fetch(url: str, part: Path) -> None:
         with source.open("rb") as src, part.open("wb") as out:
             shutil.copyfileobj(src, out, CHUNK)
         return
-    have = part.stat().st_size if part.exists() else 0
+    have = _size(part)
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
-        response = urllib.request.urlopen(request, timeout=60)
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         if error.code == 416 and have:  # the .part already holds the whole file
             return
         raise
     with response:
-        resumed = response.status == 206
+        resumed = response.status == 206 and _range_start(response) == have
+        if have and not resumed:
+            log.info("%s: server did not resume at byte %d; restarting", url, have)
         expected = response.headers.get("Content-Length")
         expected_total = (have if resumed else 0) + int(expected) if expected else None
-        mode = "ab" if resumed else "wb"
-        if have and not resumed:
-            log.info("%s: server ignored the range request; restarting", url)
-        with part.open(mode) as out:
+        with part.open("ab" if resumed else "wb") as out:
             last_report = time.monotonic()
             while chunk := response.read(CHUNK):
                 out.write(chunk)
                 if time.monotonic() - last_report > 30:
                     log.info("%s: %.1f MB so far", url, out.tell() / 1e6)
                     last_report = time.monotonic()
-    if expected_total is not None and part.stat().st_size != expected_total:
-        raise DownloadError(
-            f"{url}: got {part.stat().st_size} bytes, server announced {expected_total}"
-        )
+    if expected_total is not None and _size(part) != expected_total:
+        raise DownloadError(f"{url}: got {_size(part)} bytes, server announced {expected_total}")
+
+
+def _range_start(response) -> int | None:
+    """First byte of a 206 response's ``Content-Range: bytes START-END/TOTAL``."""
+    match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+    return int(match[1]) if match else None
 
 
 def verify(path: Path, url: str, md5: str | None, bgzf: bool = True) -> None:
@@ -180,10 +228,12 @@ def verify(path: Path, url: str, md5: str | None, bgzf: bool = True) -> None:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
         if digest.hexdigest() != md5:
+            size = _size(path)
             path.unlink()
             raise DownloadError(
-                f"{url}: md5 {digest.hexdigest()} does not match the expected {md5}; "
-                "the partial file was removed, rerun to download it again"
+                f"{url}: md5 {digest.hexdigest()} of the {size:,} bytes received does not match "
+                f"the expected {md5}; the partial file was removed: rerun to download it again, "
+                "or correct the md5 in the URL list if the source has changed"
             )
     if url.endswith(".gz") and not bgzf:
         try:

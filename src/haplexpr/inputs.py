@@ -1,0 +1,50 @@
+"""Start-up checks of every input a run reads, before Snakemake builds its DAG.
+
+``rules/common.smk`` and ``haplexpr check`` call :func:`check_inputs`: the config against
+its schema, the files it names, the study tables against theirs, the VCF URL list, and the
+reference (a current index, every gene's contig and TSS on it). What needs a pass over the
+data (the VCFs, the reference's bases) is checked by the rules that read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from haplexpr.config import check_input_files, reference_fasta, validate_config
+from haplexpr.reference import check_reference
+from haplexpr.study.design import Study
+from haplexpr.study.genes import StudyTableError, gene_windows
+from haplexpr.vcf.download import VcfSource, read_url_list
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the checks read: the study and one VCF source per chromosome."""
+
+    study: Study
+    vcf_sources: dict[str, VcfSource]
+
+
+def check_inputs(config: dict, root: str | Path = ".") -> Inputs:
+    """Validate ``config`` and the inputs it names (relative to ``root``)."""
+    validate_config(config)
+    check_input_files(config, root)
+    study = Study.from_config(config, root)
+    reference = reference_fasta(config)
+    if reference == config["data"]["reference"]:  # a local file; a URL's is checked on fetch
+        lengths = check_reference(Path(root) / reference)
+        try:
+            gene_windows(
+                study.genes,
+                lengths,
+                config["consensus"]["window_length"],
+                config["data"]["tss_coordinate_base"],
+            )
+        except StudyTableError as error:
+            raise StudyTableError(
+                f"{config['data']['partition_table']}: {error} (reference {reference})"
+            ) from error
+    data = config["data"]
+    sources = read_url_list(Path(root) / data["vcf_urls"], data["vcf_chromosome_pattern"])
+    return Inputs(study, {source.chrom: source for source in sources})
