@@ -342,3 +342,9 @@ def test_listed_individual_without_rows(tmp_path):
         "1 test individuals have no rows in the partition table, e.g. ['D']; add their rows "
         "or drop them from data.test_individuals"
     )
+
+
+@pytest.mark.parametrize("strategy", ["r", "p", "rp"])
+def test_counts_equal_the_items_they_count(demo_study, strategy):
+    assert demo_study.training_count(strategy) == len(demo_study.training_examples(strategy))
+    assert demo_study.prediction_count() == len(demo_study.prediction_items())

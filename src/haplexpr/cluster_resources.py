@@ -109,9 +109,9 @@ def job_gpu_seconds(config: dict, study: Study, rule: str, model: str, strategy:
         return None
     length, architecture = settings["input_length"], settings["architecture"]
     if rule != "train_s2f":
-        return s2f_gpu_seconds(architecture, length, "predict", len(study.prediction_items()))
+        return s2f_gpu_seconds(architecture, length, "predict", study.prediction_count())
     epochs = {**config["training"]["s2f"], **settings.get("training", {})}["epochs"]
-    examples = len(study.training_examples(strategy))
+    examples = study.training_count(strategy)
     validation = round(examples * config["training"]["validation_fraction"])
     return s2f_gpu_seconds(architecture, length, "train", examples - validation, epochs, validation)
 

@@ -128,19 +128,32 @@ class Study:
 
     def training_examples(self, strategy: str) -> list[Example]:
         """The (individual, gene, target) items a strategy trains on."""
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; use one of {STRATEGIES}")
-        if strategy == "r":
+        if self._check_strategy(strategy) == "r":
             genes = self.genes.loc[self.genes["split"] == "train", "gene"].tolist()
             targets = self.reference_targets(genes)
             return [Example(REFERENCE_INDIVIDUAL, g, targets[g]) for g in genes]
-        wanted = self.table[
+        columns = ["sample", "gene", self.target_column]
+        ordered = self._individual_rows()[columns].sort_values(["sample", "gene"])
+        return [Example(s, g, float(t)) for s, g, t in ordered.itertuples(index=False, name=None)]
+
+    def training_count(self, strategy: str) -> int:
+        """``len(training_examples(strategy))`` without building them (job sizing)."""
+        if self._check_strategy(strategy) == "r":
+            return int((self.genes["split"] == "train").sum())
+        return len(self._individual_rows())
+
+    def _individual_rows(self) -> pd.DataFrame:
+        """The table rows p and rp train on: training individuals x individual genes."""
+        return self.table[
             self.table["sample"].isin(self.train_individuals)
             & self.table["gene"].isin(self.individual_genes)
         ]
-        columns = ["sample", "gene", self.target_column]
-        ordered = wanted[columns].sort_values(["sample", "gene"])
-        return [Example(s, g, float(t)) for s, g, t in ordered.itertuples(index=False, name=None)]
+
+    @staticmethod
+    def _check_strategy(strategy: str) -> str:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; use one of {STRATEGIES}")
+        return strategy
 
     def split_validation(
         self, strategy: str, fraction: float, seed: int
@@ -166,3 +179,7 @@ class Study:
         """Every (individual, gene) to predict: the reference and all study individuals."""
         genes = self.genes["gene"].tolist()
         return [(ind, g) for ind in [REFERENCE_INDIVIDUAL, *self.individuals] for g in genes]
+
+    def prediction_count(self) -> int:
+        """``len(prediction_items())`` without building them (job sizing)."""
+        return (1 + len(self.individuals)) * len(self.genes)

@@ -67,34 +67,45 @@ def _fail(path, values: pd.Series, bad: np.ndarray, column: str, why: str) -> St
 
 
 def _check_column(values: pd.Series, column: str, rules: dict, path) -> pd.Series:
-    """One column against its rules (type, enum, pattern, minimum); returns it typed."""
-    text = values.astype(str).str.strip()
-    empty = (text == "").to_numpy()
+    """One column against its rules (type, enum, pattern, minimum); returns it typed.
+
+    Each distinct value is checked once (a study table repeats each gene, sample and TSS
+    hundreds of times) and the verdict spread back to its rows.
+    """
+    codes, distinct = pd.factorize(values.astype(str), use_na_sentinel=False)
+    distinct = pd.Series(distinct).str.strip()
+
+    def rows(per_value) -> np.ndarray:
+        return np.asarray(per_value)[codes]
+
+    empty = rows(distinct == "")
     if empty.any():
         raise _fail(path, values, empty, column, "is empty: every row needs a value")
     if rules["type"] in ("integer", "number"):
-        numbers = pd.to_numeric(text, errors="coerce")
+        numbers = pd.to_numeric(distinct, errors="coerce")
         bad = ~np.isfinite(numbers.to_numpy(dtype=float))
         if rules["type"] == "integer":
             bad |= ~bad & (numbers.fillna(0) % 1 != 0).to_numpy()
         if bad.any():
             kind = "a whole number" if rules["type"] == "integer" else "a finite number"
-            raise _fail(path, values, bad, column, f"is not {kind}")
+            raise _fail(path, values, rows(bad), column, f"is not {kind}")
         if "minimum" in rules:
             low = (numbers < rules["minimum"]).to_numpy()
             if low.any():
-                raise _fail(path, values, low, column, f"is below {rules['minimum']}")
-        return numbers.astype(int) if rules["type"] == "integer" else numbers.astype(float)
+                raise _fail(path, values, rows(low), column, f"is below {rules['minimum']}")
+        typed = numbers.astype(int) if rules["type"] == "integer" else numbers.astype(float)
+        return pd.Series(rows(typed), index=values.index)
     if "enum" in rules:
-        bad = ~text.isin(rules["enum"]).to_numpy()
+        bad = ~distinct.isin(rules["enum"]).to_numpy()
         if bad.any():
-            raise _fail(path, values, bad, column, f"is not one of {', '.join(rules['enum'])}")
+            raise _fail(
+                path, values, rows(bad), column, f"is not one of {', '.join(rules['enum'])}"
+            )
     if "pattern" in rules:
-        pattern = re.compile(rules["pattern"])
-        bad = ~text.str.contains(pattern).to_numpy()
+        bad = ~distinct.str.contains(re.compile(rules["pattern"])).to_numpy()
         if bad.any():
-            raise _fail(path, values, bad, column, f"does not match {rules['pattern']}")
-    return text
+            raise _fail(path, values, rows(bad), column, f"does not match {rules['pattern']}")
+    return pd.Series(rows(distinct), index=values.index, dtype="str")
 
 
 def _check_unique(table: pd.DataFrame, key: list[str], path) -> None:
