@@ -17,14 +17,16 @@ from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import (
-    ConsensusError,
+from haplexpr.haplotypes.bcftools_engine import (
     apply_edits,
-    build_haplotype_store,
-    build_reference_store,
     edits_from_alignment,
     read_chains,
     tss_after_edits,
+)
+from haplexpr.haplotypes.personal_sequences import (
+    ConsensusError,
+    build_haplotype_store,
+    build_reference_store,
     window_sequences,
 )
 from haplexpr.haplotypes.store import HaplotypeStore, ReferenceStore, StoreError
