@@ -227,6 +227,9 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
             if pos <= st.frz:
                 if pos < st.frz or trim_beg == 0 or var_n == 0 or st.prev_is_insert:
                     continue  # bcftools: "overlaps with another variant, skipping"
+            if canonical >= 0 and al_bytes[al_start[a0 + g]] == 60:  # '<*>' (vcf.symbolic)
+                st = _frozen(st, pos + rlen - 1)  # bcftools' freeze_ref: skip what it covers
+                continue
             rel = pos - win.start
             if canonical >= 0 and pos > st.frz and rel >= 0 and rel + rlen <= wlen:
                 # Common case: the record lands on untouched reference bases (it starts
@@ -292,6 +295,13 @@ def _ref_is_at(al_bytes, start, rlen, bases, rel):
         if to_upper(al_bytes[start + i]) != to_upper(bases[rel + i]):
             return False
     return True
+
+
+@njit(cache=True, inline="always")
+def _frozen(st, frz):
+    """The column's state after a gVCF block: records starting up to ``frz`` are skipped."""
+    return _Column(st.n_e, st.n_s, st.mod_off, frz, st.prev_is_insert, st.prev_base,
+                   st.prev_base_pos, st.stale)  # fmt: skip
 
 
 @njit(cache=True, inline="always")
