@@ -52,6 +52,7 @@ from support.consensus_parity import (
     run_bcftools,
     write_inputs,
 )
+from support.consensus_raw_cases import RAW_CASES
 
 from haplexpr.coordinates import Interval
 
@@ -68,7 +69,7 @@ def _case_id(case: EdgeCase) -> str:
 
 
 @pytest.mark.parametrize("missing", MISSING_MODES)
-@pytest.mark.parametrize("case", EDGE_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", EDGE_CASES + RAW_CASES, ids=_case_id)
 def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
     data = case.data()
     files = write_inputs(data, tmp_path)
@@ -110,7 +111,7 @@ def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
 
 def test_bcftools_multi_window_call_matches_single_window_calls(tmp_path: Path):
     """The harness runs bcftools once over all windows; that equals one call per window."""
-    for k, case in enumerate(c for c in EDGE_CASES if len(c.windows) > 1):
+    for k, case in enumerate(c for c in EDGE_CASES + RAW_CASES if len(c.windows) > 1):
         data = case.data()
         folder = tmp_path / str(k)
         folder.mkdir()

@@ -83,7 +83,7 @@ class ParityInput:
         for record in self.records:
             if len(record.gts) != len(self.samples):
                 raise ValueError(f"{record}: one GT per sample needed")
-            found = self.contigs[record.chrom][record.pos - 1 : record.end]
+            found = self.contigs[record.chrom][record.pos - 1 : record.pos - 1 + len(record.ref)]
             if found.upper() != record.ref.upper():
                 raise ValueError(f"{record}: REF does not match the reference ({found})")
 

@@ -93,21 +93,22 @@ def rewrite(
             new_ref, new_alt = ref + pad, alt + pad
         out.append(_line(fields, new_ref, new_alt, [_carrier(gt, k) for gt in gts]))
     if keep_missing and any("." in gt for gt in gts):
-        out.append(_missing_line(fields, rlen, ref, bases, alts, gts))
+        out.append(_missing_line(fields, bases, gts))
     return out
 
 
-def _missing_line(
-    fields: list[str], rlen: int, ref: str, bases: str, alts: list[str], gts: list[str]
-) -> str:
+def _missing_line(fields: list[str], bases: str, gts: list[str]) -> str:
     """The record ``-M N`` applies for a missing allele.
 
-    bcftools makes the record ``REF[0] -> N``, keeping its rlen: over a gVCF block that
-    writes N over the block; where rlen is longer than REF the REF check fails.
+    bcftools makes the record ``REF[0] -> N``, so htslib recomputes its rlen: an INFO/END
+    still counts (the REF check then fails), an SVLEN no longer does. Over a gVCF block it
+    writes N over the whole block.
     """
+    pos, ref, alts = int(fields[1]), fields[3], fields[4].split(",")
     if any(a.upper() in ("<*>", "<NON_REF>") for a in alts):
         return _line(fields, bases, "N" * len(bases), [_carrier(gt, -1) for gt in gts])
-    if rlen > len(ref):
+    rlen = htslib_rlen(pos, ref[:1], ["N"], fields[7])
+    if rlen > 1:
         new_ref, new_alt = NO_MATCH * rlen, "N" + NO_MATCH * (rlen - 1)
     else:
         new_ref, new_alt = ref[:1], "N"
