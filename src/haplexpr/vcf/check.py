@@ -302,4 +302,7 @@ def index_vcf(vcf_path: str | Path) -> Path:
 def write_report(report: VcfCheckReport, path: str | Path) -> None:
     """Write the check report as JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(asdict(report), indent=2) + "\n")
+        # asdict rebuilds a Counter from (key, count) pairs, counting the pairs: undo that
+        tmp.write_text(
+            json.dumps(asdict(report) | {"skipped": dict(report.skipped)}, indent=2) + "\n"
+        )
