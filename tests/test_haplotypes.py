@@ -491,7 +491,7 @@ def test_matches_system_bcftools(inputs, store, tmp_path, haplotype):
 def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
     """bcftools 1.24 aborts on a record crossing a window start without a shared first base.
 
-    The bcftools engine runs it in a forked child, so the caller gets a ConsensusError (and
+    The bcftools engine runs it in a process of its own, so the caller gets a ConsensusError (and
     the fast engine, which follows bcftools minus that stray write, answers).
     """
     seq = "GATTACAGCATCGAGGCTAACGTTAGCCATGGACTCATGCATCCGTAGGACTTGACGGTC"
