@@ -498,11 +498,15 @@ def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
     reference = write_fasta(tmp_path / "ref.fa", {"1": seq})
     line = record_line("1", 9, "CATCG", "AG", ["1|0"])
     vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1"], {"1": len(seq)}, True)
-    window = [Interval("1", 10, 30)]
-    with pytest.raises(ConsensusError, match="crashed"):
-        window_sequences(reference, vcf, ["S1"], window, engine="bcftools")
-    fast = window_sequences(reference, vcf, ["S1"], window, engine="fast")
-    assert fast[("S1", 1)] == ["AGGCTAACGTTAGCCAT"]
+    windows = [Interval("1", 0, 5), Interval("1", 10, 30), Interval("1", 40, 60)]
+    for _ in range(10):  # many windows and runs in one process: the caller lives on
+        with pytest.raises(ConsensusError, match="crashed") as caught:
+            window_sequences(reference, vcf, ["S1"], windows, engine="bcftools")
+        assert f"{vcf}, sample S1, haplotype 1, window 1:11-30" in str(caught.value)
+    fast = window_sequences(reference, vcf, ["S1"], windows, engine="fast")
+    assert fast[("S1", 1)][1] == "AGGCTAACGTTAGCCAT"
+    alone = window_sequences(reference, vcf, ["S1"], windows[2:], engine="bcftools")
+    assert alone == {("S1", 1): [seq[40:60]], ("S1", 2): [seq[40:60]]}
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 Each record overlapping any window is read once, with every sample's alleles
 (``vcf.parser``: the indexed text parsed in compiled code);
 ``haplotypes.kernel.apply_window`` then applies them to each window for all haplotypes at
-once, following ``bcftools consensus`` rule for rule (``tests/test_consensus_parity.py``
-holds it to that, byte for byte). The result is a ``HaplotypeEdits`` store.
+once, following ``bcftools consensus`` rule for rule, on normalised or raw records alike
+(multi-allelic, ``*``, symbolic and INFO/END ones: ``vcf.symbolic``);
+``tests/test_consensus_parity.py`` holds it to that, byte for byte. The result is a
+``HaplotypeEdits`` store.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ and every (sample, haplotype) column: the same allele choice (``-H 1|2``, missin
 skipped or, with ``-M N``, the first REF base set to N), the same overlap rule (a record
 starting at or before the end of the last applied one is skipped, except an insertion
 right after a non-insertion), the same trimming of records that cross the window's start
-or end, the same case rule (ALT takes the case of the reference base it lands on) and the
-same REF check. bcftools edits a text buffer in place; here the buffer is virtual
+or end, the same gVCF-block rule (``<*>`` skips the records it covers), the same case rule
+(ALT takes the case of the reference base it lands on) and the same REF check. bcftools
+edits a text buffer in place; here the buffer is virtual
 (``haplotypes.buffer``): the reference window plus a short list of edits in reference
 coordinates, so no base is moved and every edit of a common variant is shared by all
 haplotypes that carry it. Only the last edit or two can be touched again (bcftools only

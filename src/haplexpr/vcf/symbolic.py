@@ -79,7 +79,7 @@ def rewrite(
     if snvs_only and not _is_snp(ref, alts):
         return []
     gts = [sample.split(":", 1)[0] for sample in fields[9:]]
-    bases = fetch(pos - 1, pos - 1 + rlen)
+    bases = fetch(pos - 1, pos - 1 + rlen) or ref  # a record past the contig: never applied
     pad = NO_MATCH * (rlen - len(ref))
     out = []
     for k, alt in enumerate(alts, start=1):
