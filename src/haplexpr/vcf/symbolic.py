@@ -12,6 +12,12 @@ changes nothing else), REF bases from the reference where bcftools does not read
 bytes that never match a reference base where bcftools' REF check fails.
 ``*`` and breakend ALTs need nothing: bcftools writes their text as it is, and so does the
 kernel.
+
+Not matched: such a record (other than ``<DEL>`` and ``<*>``) that starts before a window
+and reaches into it. bcftools 1.24 cuts REF and ALT at the window's start by moving their
+pointers, which here runs past REF's text (INFO/END beyond REF) or cuts a symbolic ALT
+into plain text, so its output depends on memory contents (or it aborts); the fast engine
+refuses such a record where a haplotype carries it, as the REF check fails on its padding.
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ import numpy as np
 
 from haplexpr.vcf.alleles import VCF_SNP, variant_type
 
-# Compared with the reference, these bytes never match (a REF check fails on them, as
-# bcftools' does on REF text shorter than rlen); appended to REF and ALT alike they are a
-# common suffix, which leaves the type htslib gives the alleles unchanged.
+# Compared with the reference, these bytes never match: a REF padded with them to rlen
+# fails the REF check as bcftools' does on REF text shorter than rlen, and passes it where
+# the window's end cuts the record back to REF's length.
 NO_MATCH = "!"
 FREEZE = "<*>"  # the kernel's gVCF-block allele (bcftools' freeze_ref)
 _SVLEN_KINDS = ("<DEL", "<DUP", "<INV", "<CNV")  # whose SVLEN sets rlen, as in htslib 1.24
@@ -90,7 +96,10 @@ def rewrite(
         elif alt.startswith("<"):  # bcftools: "Symbolic alleles other than ... not supported"
             new_ref, new_alt = NO_MATCH * rlen, "N"
         else:
-            new_ref, new_alt = ref + pad, alt + pad
+            # an ALT at least as long as REF gets the padding too: a common suffix, it keeps
+            # the type htslib gives the pair (SNP for type='snp'), and a window's end that cuts
+            # the record back to REF cuts it off the ALT as well
+            new_ref, new_alt = ref + pad, alt + pad if len(alt) >= len(ref) else alt
         out.append(_line(fields, new_ref, new_alt, [_carrier(gt, k) for gt in gts]))
     if keep_missing and any("." in gt for gt in gts):
         out.append(_missing_line(fields, bases, gts))
@@ -109,7 +118,7 @@ def _missing_line(fields: list[str], bases: str, gts: list[str]) -> str:
         return _line(fields, bases, "N" * len(bases), [_carrier(gt, -1) for gt in gts])
     rlen = htslib_rlen(pos, ref[:1], ["N"], fields[7])
     if rlen > 1:
-        new_ref, new_alt = NO_MATCH * rlen, "N" + NO_MATCH * (rlen - 1)
+        new_ref, new_alt = NO_MATCH * rlen, "N"
     else:
         new_ref, new_alt = ref[:1], "N"
     return _line(fields, new_ref, new_alt, [_only_missing(gt) for gt in gts])
