@@ -120,8 +120,10 @@ def read_variants(
             )
         sample_column = np.full(len(file_samples), -1, np.int64)
         sample_column[[file_samples.index(s) for s in samples]] = np.arange(len(samples))
-        reader = _ChunkReader(vcf_path, sample_column, len(samples), variants, keep_missing)
-        reader.fetch = lambda start, end: fasta.fetch(chrom, start, end)
+        reader = _ChunkReader(
+            vcf_path, sample_column, len(samples), variants, keep_missing,
+            fetch=lambda start, end: fasta.fetch(chrom, start, end),
+        )  # fmt: skip
         previous_end = -1
         regions = _merged(windows) if chrom in tabix.contigs else []  # else: no records
         for start, end in regions:
@@ -139,7 +141,7 @@ def read_variants(
 class _ChunkReader:
     """Parses chunks of VCF lines and keeps the alleles and non-reference calls."""
 
-    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing):
+    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing, fetch):
         self.vcf_path = vcf_path
         self.sample_column = sample_column
         self.n_columns = 2 * n_samples
@@ -151,7 +153,7 @@ class _ChunkReader:
         self.n_records = 0
         self.skipped: Counter = Counter()
         self.rewritten: dict[int, str] = {}
-        self.fetch = None  # reference bases of the chromosome, (start, end) 0-based
+        self.fetch = fetch  # reference bases of the chromosome, (start, end) 0-based
 
     def _plain(self, lines: list[str]) -> tuple[list[str], dict[int, str]]:
         """The lines with symbolic or INFO/END records rewritten; line -> original text."""
@@ -165,7 +167,9 @@ class _ChunkReader:
                 if needs_rewrite(line)
                 else [line]
             )
-            if new != [line]:
+            if not new:
+                self.skipped["not_snv"] += 1
+            elif new != [line]:
                 f = line.split("\t", 8)
                 original = f"{f[0]}:{f[1]} {f[3]}>{f[4]} {f[7]}"
                 sources.update({len(plain) + k: original for k in range(len(new))})
