@@ -66,6 +66,7 @@ rule vcf_normalise:
         samples=STUDY.individuals,
         contig_map=config["variants"]["contig_map"],
         harmonise_contigs=config["variants"]["harmonise_contigs"],
+        normalise=config["consensus"]["normalise"],
     script:
         "../workflow_scripts/vcf_normalise.py"
 

@@ -2,7 +2,8 @@
 
 Bad input stops with a clear error and nothing partial in results/; what normalisation
 repairs or the policies accept (renamed contigs, multi-allelic records, unaligned indels,
-symbolic alleles, unphased or missing calls) passes.
+symbolic alleles, unphased or missing calls) passes; with ``consensus.normalise: false``
+records reach consensus as published.
 """
 
 from __future__ import annotations
@@ -274,6 +275,23 @@ def test_symbolic_and_star_records_are_dropped_and_counted(workdir):
     positions = record_positions(workdir, "results/vcf/1.vcf.gz")
     assert first not in positions and second not in positions
     assert len(positions) == len(record_positions(workdir)) - 2
+
+
+def test_records_stay_as_published_without_normalising(workdir):
+    """consensus.normalise: false: multi-allelic, symbolic and * records reach consensus."""
+    seq = reference_seq()
+    first = free_position(workdir)
+    second = free_position(workdir, after=first + 30)
+    alts = [b for b in "ACGT" if b != seq[first - 1]][:2]
+    edit_one = insert_record(first, seq[first - 1], ",".join(alts), first="1|2")
+    edit_two = insert_record(second, seq[second - 1], "*,<DEL>")
+    rewrite_vcf(workdir, lambda lines: edit_two(edit_one(lines)))
+    set_config(workdir, "consensus", normalise=False)
+    assert run_vcf_target(workdir).returncode == 0
+    assert "split" not in rule_log(workdir, "normalise")
+    with pysam.VariantFile(str(workdir / "results" / "vcf" / "1.vcf.gz")) as vcf:
+        kept = {r.pos: r.alts for r in vcf if r.pos in (first, second)}
+    assert kept == {first: tuple(alts), second: ("*", "<DEL>")}
 
 
 def test_unphased_genotype_passes_as_listed(workdir):

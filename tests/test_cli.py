@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pysam
 import pytest
+from support.consensus_edge_cases import CONTIGS
+from support.consensus_parity import ParityInput, Record, all_jobs, run_bcftools, write_inputs
 from support.pipeline_runs import REPO
 
 from haplexpr.cli import main
+from haplexpr.coordinates import samtools_region
 from haplexpr.vcf.check import index_vcf
 
 DEMO = REPO / "data" / "demo"
@@ -78,3 +81,30 @@ def test_bad_input_is_a_clear_error(demo_vcf, capsys, sample, region, message):
 def test_metrics_without_summaries_is_a_clear_error(tmp_path, capsys):
     assert main(["metrics", str(tmp_path)]) == 1
     assert "no metrics summaries" in capsys.readouterr().err
+
+
+RAW_RECORDS = ("1 13 G T,GCC 1|2 2|0", "1 20 A <DEL> END=24 0|1 1|1", "1 33 A *,G 1|2 0|2")
+
+
+@pytest.mark.parametrize("engine", ["fast", "bcftools"])
+@pytest.mark.parametrize("region", ["1", "1:11-30", "1:31", "1:51-99"])
+def test_raw_multiallelic_records_give_bcftools_bytes(tmp_path, capsys, engine, region):
+    """Unsplit records (1|2, <DEL>, *) over samtools regions, whole contig included."""
+    records = tuple(Record.parse(text) for text in RAW_RECORDS)
+    length = len(CONTIGS["1"])
+    interval = samtools_region(region, {"1": length})
+    data = ParityInput({"1": CONTIGS["1"]}, ("S1", "S2"), records, (interval,))
+    files = write_inputs(data, tmp_path)
+    jobs = all_jobs(data, "reference")
+    expected = run_bcftools(files, jobs, data.windows)
+    assert not expected.failures
+    for job in jobs:
+        code = main(
+            ["sequence", "--reference", str(files.reference), "--vcf", str(files.vcf),
+             "--sample", job.sample, "--haplotype", str(job.haplotype), "--region", region,
+             "--engine", engine]
+        )  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0] == f">{job.sample}_hap{job.haplotype} {region}"
+        assert "".join(lines[1:]) == expected.sequences[job][0], job

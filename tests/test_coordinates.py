@@ -1,8 +1,10 @@
 """Tests for haplexpr.coordinates: samtools-style regions and TSS coordinate bases."""
 
+import re
+
 import pytest
 
-from haplexpr.coordinates import Interval, tss_to_0based
+from haplexpr.coordinates import Interval, samtools_region, tss_to_0based
 
 
 @pytest.mark.parametrize(
@@ -35,3 +37,37 @@ def test_tss_bases():
     assert tss_to_0based(100, 0) == 100
     with pytest.raises(ValueError, match="tss_coordinate_base must be 0 or 1"):
         tss_to_0based(100, 2)
+
+
+LENGTHS = {"1": 60, "HLA-A*01:01": 30}
+
+
+@pytest.mark.parametrize(
+    ("region", "interval"),
+    [
+        ("1", Interval("1", 0, 60)),  # a whole contig, as samtools faidx REF 1
+        ("1:11", Interval("1", 10, 60)),  # to the contig's end
+        ("1:11-20", Interval("1", 10, 20)),
+        ("1:1,1-2,0", Interval("1", 10, 20)),
+        ("1:-20", Interval("1", 0, 20)),
+        ("1:51-99", Interval("1", 50, 60)),  # cut at the contig's end
+        ("HLA-A*01:01", Interval("HLA-A*01:01", 0, 30)),  # a contig with a colon
+    ],
+)
+def test_samtools_region(region, interval):
+    assert samtools_region(region, LENGTHS) == interval
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        ("2", "contig '2' is not in the reference"),
+        ("chr1:1-5", "contig 'chr1' is not in the reference"),
+        ("1:20-10", "START <= END"),
+        ("1:61-70", "START <= END"),
+        ("1:x", "not CHROM[:START[-END]]"),
+    ],
+)
+def test_samtools_region_errors(region, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        samtools_region(region, LENGTHS)

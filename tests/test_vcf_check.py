@@ -256,15 +256,22 @@ def test_study_sample_absent_from_vcf(tmp_path, reference, genome):
     )
 
 
-def test_multiallelic_record(tmp_path, reference, genome):
+def test_multiallelic_record_is_accepted(tmp_path, reference, genome):
+    """bcftools consensus applies 1|2 as the second ALT: nothing to split first."""
     seq = genome["1"]
     ref = seq[70]
     alts = [b for b in "ACGT" if b != ref][:2]
-    vcf = write_vcf(tmp_path, [f"1 71 {ref} {','.join(alts)} 0|1 0|2 0|0"])
-    assert check_error(vcf, reference) == (
-        f"{vcf}: record 1 (1:71): 2 ALT alleles; split multi-allelic records first "
-        "(bcftools norm -m -both -f REF)"
-    )
+    vcf = write_vcf(tmp_path, [f"1 71 {ref} {','.join(alts)} 0|1 1|2 0|0"])
+    report = check_vcf(vcf, reference, "1", SAMPLES)
+    assert (report.records, report.snvs, report.missing_calls) == (1, 1, 0)
+
+
+def test_multiallelic_record_with_unphased_het_is_refused(tmp_path, reference, genome):
+    seq = genome["1"]
+    ref = seq[70]
+    alts = [b for b in "ACGT" if b != ref][:2]
+    vcf = write_vcf(tmp_path, [f"1 71 {ref} {','.join(alts)} 0|1 1/2 0|0"])
+    assert "unphased heterozygous" in check_error(vcf, reference)
 
 
 def test_symbolic_allele_is_skipped_and_counted(tmp_path, reference, genome):

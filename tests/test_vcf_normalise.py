@@ -92,6 +92,27 @@ def test_split_left_align_and_drop(tmp_path, reference, genome, caplog):
     ) in caplog.text
 
 
+def test_without_normalising_records_stay_as_published(tmp_path, reference, genome):
+    """consensus.normalise: false renames contigs, keeps every record, splits nothing."""
+    seq = genome["1"]
+    records = [
+        f"chr1 10 {seq[9]} {other_base(seq[9])},* . 0|1 1|2",
+        f"chr1 104 {seq[103:106]} {seq[103]} . 0|1 0|0",
+        f"chr1 130 {seq[129]} <DEL> END=140 0|1 0|0",
+    ]
+    source = write_vcf(tmp_path, records, contigs=("chr1", "chr2"))
+    dest = tmp_path / "vcf" / "1.vcf.gz"
+    report = normalise_vcf(
+        source, reference, dest, SAMPLES, harmonise_contigs=True, normalise=False
+    )
+    assert records_of(dest) == [
+        ("1", 10, seq[9], (other_base(seq[9]), "*"), 10, [(0, 1), (1, 2)]),
+        ("1", 104, seq[103:106], (seq[103],), 106, [(0, 1), (0, 0)]),
+        ("1", 130, seq[129], ("<DEL>",), 140, [(0, 1), (0, 0)]),
+    ]
+    assert (report.records, report.dropped, report.norm) == (3, Counter(), {})
+
+
 def test_clean_vcf_passes_through(tmp_path, reference, genome):
     seq = genome["1"]
     records = [f"1 {p} {seq[p - 1]} {other_base(seq[p - 1])} . 0|1 1|1" for p in (5, 50, 250)]

@@ -1,4 +1,4 @@
-"""Snakemake entry point: normalise a downloaded VCF (contig names, split, left-align, drop)."""
+"""Snakemake entry point: normalise a downloaded VCF (contigs; split, left-align, drop)."""
 
 import logging
 
@@ -14,6 +14,7 @@ report = normalise_vcf(
     list(snakemake.params.samples),
     contig_map=snakemake.params.contig_map,
     harmonise_contigs=snakemake.params.harmonise_contigs,
+    normalise=snakemake.params.normalise,
 )
 logging.getLogger("vcf_normalise").info(
     "normalised %s: %d records kept in %.1f s -> %s",

@@ -18,10 +18,11 @@ import argparse
 import sys
 from pathlib import Path
 
+import pysam
 import yaml
 
 from haplexpr.consensus_options import ENGINES
-from haplexpr.coordinates import Interval
+from haplexpr.coordinates import samtools_region
 from haplexpr.evaluation.metrics import held_out_table
 from haplexpr.haplotypes.personal_sequences import window_sequences
 from haplexpr.inputs import check_inputs
@@ -32,8 +33,9 @@ from haplexpr.vcf.check import VariantInputError, check_vcf
 def personal_sequence(
     reference: str, vcf: str, sample: str, haplotype: int, region: str, engine: str = "fast"
 ) -> str:
-    """One haplotype of ``sample`` over a 1-based inclusive ``region``, after input checks."""
-    interval = Interval.from_region(region)
+    """One haplotype of ``sample`` over a samtools ``region`` (1-based), after input checks."""
+    with pysam.FastaFile(reference) as fasta:
+        interval = samtools_region(region, dict(zip(fasta.references, fasta.lengths, strict=True)))
     check_vcf(vcf, reference, interval.chrom, [sample], region=interval)
     sequences = window_sequences(reference, vcf, [sample], [interval], engine=engine)
     return sequences[(sample, haplotype)][0]
@@ -48,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     sequence.add_argument("--vcf", required=True, help="phased, indexed VCF/BCF")
     sequence.add_argument("--sample", required=True, help="sample ID in the VCF")
     sequence.add_argument("--haplotype", type=int, choices=(1, 2), required=True)
-    sequence.add_argument("--region", required=True, help="CHROM:START-END, 1-based inclusive")
+    sequence.add_argument(
+        "--region",
+        required=True,
+        help="CHROM[:START[-END]], 1-based inclusive, as samtools (CHROM = whole contig)",
+    )
     sequence.add_argument("--engine", choices=ENGINES, default="fast", help="default: fast")
     metrics = commands.add_parser(
         "metrics", help="per-gene R across held-out individuals, every run, with the control"
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         seq = personal_sequence(
             args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
         )
-    except (VariantInputError, ValueError, RuntimeError) as error:
+    except (VariantInputError, ValueError, RuntimeError, OSError) as error:
         print(f"haplexpr sequence: {error}", file=sys.stderr)
         return 1
     sys.stdout.write(f">{args.sample}_hap{args.haplotype} {args.region}\n")

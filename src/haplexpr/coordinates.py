@@ -1,7 +1,8 @@
 """Where 1-based region strings and TSS coordinates meet 0-based half-open intervals.
 
 Inside the library every interval is 0-based half-open ``[start, end)``; strings such as
-``chr1:101-200`` (samtools style, 1-based inclusive) exist only at the tool boundary. VCF
+``chr1:101-200`` (samtools style, 1-based inclusive; ``chr1`` alone is the whole contig)
+exist only at the tool boundary. VCF
 POS is converted where records are parsed, in compiled code (``haplexpr.vcf.parser``).
 """
 
@@ -45,6 +46,33 @@ class Interval:
         if start < 1 or end < start:
             raise ValueError(f"region {region!r}: need 1 <= START <= END")
         return cls(match["chrom"], start - 1, end)
+
+
+def samtools_region(region: str, lengths: dict[str, int]) -> Interval:
+    """Parse a region as samtools does: ``CHROM``, ``CHROM:START``, ``CHROM:START-END``.
+
+    ``lengths`` are the reference's contig lengths: a whole contig, an open end (to the
+    contig's end) and an end past it (cut there) follow samtools faidx. A name that is a
+    contig of its own (one with a colon in it) is that whole contig.
+    """
+    text = region.strip()
+    if text in lengths:
+        return Interval(text, 0, lengths[text])
+    chrom, colon, span = text.rpartition(":")
+    if not colon or chrom not in lengths:
+        name = chrom if colon else text
+        raise ValueError(
+            f"region {region!r}: contig {name!r} is not in the reference (it has "
+            f"{', '.join(list(lengths)[:5])}...)"
+        )
+    match = re.fullmatch(r"(?P<start>[\d,]*)(?:-(?P<end>[\d,]*))?", span)
+    if not match or not (match["start"] or match["end"]):
+        raise ValueError(f"region {region!r} is not CHROM[:START[-END]] (1-based, inclusive)")
+    start = int(match["start"].replace(",", "") or 1)
+    end = min(int((match["end"] or "").replace(",", "") or lengths[chrom]), lengths[chrom])
+    if start < 1 or end < start:
+        raise ValueError(f"region {region!r}: need 1 <= START <= END <= {lengths[chrom]}")
+    return Interval(chrom, start - 1, end)
 
 
 def tss_to_0based(tss: int, base: int) -> int:

@@ -1,23 +1,21 @@
-"""The parity harness: inputs, bcftools consensus 1.24 in forked children, the fast engine, and
-the comparison of the two (see tests/test_consensus_parity.py for what is compared and why).
+"""The parity harness: inputs, bcftools consensus 1.24 in fresh interpreters, both engines, and
+the comparison with bcftools (see tests/test_consensus_parity.py for what is compared and why).
 """
 
 from __future__ import annotations
 
-import faulthandler
-import os
 import signal
+import subprocess
 import sys
 import tempfile
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pysam
-import pysam.bcftools
 
 from haplexpr.coordinates import Interval
 from haplexpr.haplotypes.personal_sequences import ConsensusError, window_sequences
+from haplexpr.vcf.symbolic import htslib_rlen
 
 MISSING_MODES = ("reference", "N")
 HAPLOTYPES = (1, 2)
@@ -31,24 +29,26 @@ SNV_FILTER = "type='snp'"
 
 @dataclass(frozen=True)
 class Record:
-    """One VCF record: 1-based POS, REF, ALTs and one GT string per sample."""
+    """One VCF record: 1-based POS, REF, ALTs, one GT string per sample and INFO."""
 
     chrom: str
     pos: int
     ref: str
     alts: tuple[str, ...]
     gts: tuple[str, ...]
+    info: str = "."
 
     @classmethod
     def parse(cls, text: str) -> Record:
-        """Parse ``CHROM POS REF ALT[,ALT...] GT [GT...]`` (whitespace separated)."""
+        """Parse ``CHROM POS REF ALT[,ALT...] [INFO] GT [GT...]`` (INFO holds an ``=``)."""
         chrom, pos, ref, alts, *gts = text.split()
-        return cls(chrom, int(pos), ref, tuple(alts.split(",")), tuple(gts))
+        info = gts.pop(0) if gts and "=" in gts[0] else "."
+        return cls(chrom, int(pos), ref, tuple(alts.split(",")), tuple(gts), info)
 
     @property
     def end(self) -> int:
-        """1-based inclusive end of the REF allele."""
-        return self.pos + len(self.ref) - 1
+        """1-based inclusive end of the record as htslib reads it (INFO/END, SVLEN)."""
+        return self.pos + htslib_rlen(self.pos, self.ref, list(self.alts), self.info) - 1
 
     def overlaps(self, window: Interval) -> bool:
         """Whether the REF allele overlaps the window (how bcftools selects records)."""
@@ -57,7 +57,7 @@ class Record:
     def vcf_line(self) -> str:
         """The record as a VCF body line."""
         fields = [self.chrom, str(self.pos), ".", self.ref, ",".join(self.alts), ".", "PASS"]
-        return "\t".join([*fields, ".", "GT", *self.gts])
+        return "\t".join([*fields, self.info, "GT", *self.gts])
 
     def describe(self, sample_index: int) -> str:
         """Short ``POS REF>ALT GT`` text for one sample, for failure messages."""
@@ -83,7 +83,7 @@ class ParityInput:
         for record in self.records:
             if len(record.gts) != len(self.samples):
                 raise ValueError(f"{record}: one GT per sample needed")
-            found = self.contigs[record.chrom][record.pos - 1 : record.end]
+            found = self.contigs[record.chrom][record.pos - 1 : record.pos - 1 + len(record.ref)]
             if found.upper() != record.ref.upper():
                 raise ValueError(f"{record}: REF does not match the reference ({found})")
 
@@ -119,6 +119,9 @@ def write_inputs(data: ParityInput, folder: Path) -> InputFiles:
         "##fileformat=VCFv4.2",
         *(f"##contig=<ID={name},length={len(seq)}>" for name, seq in data.contigs.items()),
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">',
+        '##INFO=<ID=SVLEN,Number=A,Type=Integer,Description="Length change">',
+        *(f'##ALT=<ID={kind},Description="{kind}">' for kind in ("DEL", "DUP", "CN0", "INV")),
         "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
         + "\t"
         + "\t".join(data.samples),
@@ -188,110 +191,87 @@ def consensus_args(files: InputFiles, job: Job, output: Path) -> list[str]:
     return [*args, "-o", str(output), str(files.vcf)]
 
 
-def _run_jobs_in_child(files: InputFiles, jobs: list[Job], folder: Path) -> None:
-    """Child side: run the jobs in order, leaving ``.done`` (or ``.err``) markers; never return."""
-    code = 0
-    faulthandler.disable()  # pytest's traceback dump on SIGABRT is noise here
-    try:
-        for i, job in enumerate(jobs):
-            output = folder / f"job{i}.fa"
-            try:
-                pysam.bcftools.consensus(*consensus_args(files, job, output), catch_stdout=False)
-            except pysam.utils.SamtoolsError as error:
-                (folder / f"job{i}.err").write_text(str(error))
-            (folder / f"job{i}.done").touch()
-    except BaseException:  # a harness problem: reported by the parent
-        (folder / "child_error.txt").write_text(traceback.format_exc())
-        code = 3
-    finally:
-        os._exit(code)
+# One job's bcftools, in a fresh interpreter: never a fork of pytest, so a heap that bcftools
+# corrupts (1.24 writes before its buffer on some inputs) dies with that job alone.
+_CHILD = "import sys, pysam.bcftools; pysam.bcftools.consensus(*sys.argv[1:], catch_stdout=False)"
 
 
 def run_bcftools(files: InputFiles, jobs: list[Job], windows: tuple[Interval, ...]) -> Outcome:
-    """Run every job with bcftools in forked children; an aborting job does not stop the rest.
-
-    One child runs the jobs in order; if it dies, the first job without a ``.done`` marker is
-    the one that aborted, and a new child carries on after it.
-    """
+    """Run every job with bcftools, each in a process of its own; record output or failure."""
     outcome = Outcome()
     folder = Path(tempfile.mkdtemp(prefix="bcftools-", dir=files.region_fasta.parent))
-    first = 0
-    while first < len(jobs):
-        batch = folder / f"from{first}"
-        batch.mkdir()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            _run_jobs_in_child(files, jobs[first:], batch)
-        _, status = os.waitpid(pid, 0)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
-            child_error = batch / "child_error.txt"
-            details = child_error.read_text() if child_error.exists() else ""
-            raise AssertionError(f"bcftools child failed (status {status}):\n{details}")
-        died = os.WIFSIGNALED(status)
-        for i, job in enumerate(jobs[first:]):
-            if not (batch / f"job{i}.done").exists():
-                break
-            error = batch / f"job{i}.err"
-            if error.exists():
-                outcome.failures[job] = BcftoolsFailure(error.read_text())
-                continue
-            records = read_fasta(batch / f"job{i}.fa")
+    regions = [w.to_region() for w in windows]
+    for i, job in enumerate(jobs):
+        output = folder / f"job{i}.fa"
+        args = consensus_args(files, job, output)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False
+        )
+        if done.returncode < 0:
+            name = signal.Signals(-done.returncode).name
+            outcome.failures[job] = BcftoolsFailure(
+                f"bcftools consensus died ({name})", -done.returncode
+            )
+        elif done.returncode:
+            outcome.failures[job] = BcftoolsFailure(done.stderr.strip().splitlines()[-1])
+        else:
+            records = read_fasta(output)
             names = [name for name, _ in records]
-            regions = [w.to_region() for w in windows]
             assert names == regions, f"bcftools returned records {names} for windows {regions}"
             outcome.sequences[job] = [seq for _, seq in records]
-        else:
-            assert not died, f"bcftools child died after its last job (status {status})"
-            break
-        assert died, "bcftools child exited cleanly without finishing its jobs"
-        sig = os.WTERMSIG(status)
-        outcome.failures[jobs[first + i]] = BcftoolsFailure(
-            f"bcftools consensus died ({signal.Signals(sig).name})", sig
-        )
-        first += i + 1
     return outcome
 
 
 # ---------------------------------------------------------------------------------------------
-# The actual side: the fast engine
+# The actual side: the engines
+
+ENGINES = ("fast", "bcftools")
 
 
-def fast_haplotypes(
-    files: InputFiles, data: ParityInput, missing: str, variants: str = "all"
+def engine_haplotypes(
+    files: InputFiles, data: ParityInput, missing: str, variants: str, engine: str
 ) -> dict[tuple[str, int], list[str]]:
-    """All haplotypes of all windows from the fast engine, keyed by (sample, haplotype)."""
+    """All haplotypes of all windows from one engine, keyed by (sample, haplotype)."""
     return window_sequences(
         files.reference,
         files.vcf,
         samples=list(data.samples),
         windows=list(data.windows),
-        engine="fast",
+        engine=engine,
         missing=missing,
         variants=variants,
     )
 
 
-def fast_unless_refused(
-    files: InputFiles, data: ParityInput, missing: str, variants: str, outcome: Outcome
+def engine_unless_refused(
+    files: InputFiles,
+    data: ParityInput,
+    missing: str,
+    variants: str,
+    outcome: Outcome,
+    engine: str = "fast",
 ) -> dict[tuple[str, int], list[str]] | None:
-    """The fast engine's answer, or None when it refused the input just as bcftools did.
+    """An engine's answer, or None when it refused the input where it must.
 
-    bcftools refuses a job (non-zero exit) when a REF does not match its edited buffer; the
-    fast engine answers every sample and haplotype in one call, so it must then raise
-    :class:`ConsensusError`, and must not raise otherwise. An abort is not a refusal.
+    Both engines answer every sample and haplotype in one call. Where bcftools refuses a job
+    (non-zero exit: a REF check, an unsupported symbolic ALT), both must raise
+    :class:`ConsensusError`. Where it aborts, the bcftools engine must raise it (its child
+    died, the caller did not) and the fast engine must answer. Neither may raise otherwise.
     """
-    refused = [str(job) for job, f in outcome.failures.items() if f.signal is None]
+    must = [
+        str(job) for job, f in outcome.failures.items() if f.signal is None or engine == "bcftools"
+    ]
     try:
-        actual = fast_haplotypes(files, data, missing, variants)
+        actual = engine_haplotypes(files, data, missing, variants, engine)
     except ConsensusError as error:
-        if not refused:
-            raise AssertionError(f"fast engine refused what bcftools accepted: {error}") from error
+        if not must:
+            raise AssertionError(
+                f"{engine} engine refused what bcftools accepted: {error}"
+            ) from error
         return None
-    assert not refused, (
-        f"bcftools refused {refused} ({next(iter(outcome.failures.values())).message}), "
-        "but the fast engine answered"
+    assert not must, (
+        f"bcftools failed on {must} ({next(iter(outcome.failures.values())).message}), "
+        f"but the {engine} engine answered"
     )
     return actual
 
@@ -328,7 +308,7 @@ def mismatch_message(
     offset = first_difference(expected, actual)
     reference = data.contigs[window.chrom][window.start : window.end]
     lines = [
-        f"fast engine != bcftools consensus for region {window.to_region()}, sample "
+        f"engine != bcftools consensus for region {window.to_region()}, sample "
         f"{job.sample}, haplotype {job.haplotype}, missing={job.missing!r}, "
         f"variants={job.variants!r}",
         f"first differing offset {offset} (expected length {len(expected)}, actual {len(actual)})",

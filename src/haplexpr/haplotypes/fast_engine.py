@@ -3,8 +3,10 @@
 Each record overlapping any window is read once, with every sample's alleles
 (``vcf.parser``: the indexed text parsed in compiled code);
 ``haplotypes.kernel.apply_window`` then applies them to each window for all haplotypes at
-once, following ``bcftools consensus`` rule for rule (``tests/test_consensus_parity.py``
-holds it to that, byte for byte). The result is a ``HaplotypeEdits`` store.
+once, following ``bcftools consensus`` rule for rule, on normalised or raw records alike
+(multi-allelic, ``*``, symbolic and INFO/END ones: ``vcf.symbolic``);
+``tests/test_consensus_parity.py`` holds it to that, byte for byte. The result is a
+``HaplotypeEdits`` store.
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ from haplexpr.vcf.check import check_samples
 from haplexpr.vcf.parser import (
     MALFORMED_GT,
     NOT_SNV,
-    SYMBOLIC,
     gather_alleles,
     group_by_column,
     parse_records,
 )
+from haplexpr.vcf.symbolic import NO_MATCH, needs_rewrite, rewrite
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class VariantArrays:
     col_rec: np.ndarray
     col_allele: np.ndarray
     skipped: Counter = field(default_factory=Counter)
+    rewritten: dict[int, str] = field(default_factory=dict)  # record -> its original text
 
     @property
     def ref_len(self) -> np.ndarray:
@@ -77,6 +80,7 @@ def read_variants(
     chrom: str,
     windows: list[Interval],
     samples: list[str],
+    fasta: pysam.FastaFile,
     variants: str = "all",
     keep_missing: bool = False,
 ) -> VariantArrays:
@@ -84,7 +88,9 @@ def read_variants(
 
     The bgzipped VCF's text is fetched through its index region by region and parsed in
     chunks (``vcf.parser.parse_records``), so memory follows the records kept, not the
-    file's width. ``keep_missing`` keeps missing alleles (needed for ``missing="N"``).
+    file's width; the rare records with symbolic ALTs or an INFO/END are first rewritten
+    as plain ones (``vcf.symbolic``, which reads ``fasta``). ``keep_missing`` keeps missing
+    alleles (needed for ``missing="N"``).
     """
     vcf_path = Path(vcf_path)
     index = next(
@@ -114,7 +120,10 @@ def read_variants(
             )
         sample_column = np.full(len(file_samples), -1, np.int64)
         sample_column[[file_samples.index(s) for s in samples]] = np.arange(len(samples))
-        reader = _ChunkReader(vcf_path, sample_column, len(samples), variants, keep_missing)
+        reader = _ChunkReader(
+            vcf_path, sample_column, len(samples), variants, keep_missing,
+            fetch=lambda start, end: fasta.fetch(chrom, start, end),
+        )  # fmt: skip
         previous_end = -1
         regions = _merged(windows) if chrom in tabix.contigs else []  # else: no records
         for start, end in regions:
@@ -132,7 +141,7 @@ def read_variants(
 class _ChunkReader:
     """Parses chunks of VCF lines and keeps the alleles and non-reference calls."""
 
-    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing):
+    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing, fetch):
         self.vcf_path = vcf_path
         self.sample_column = sample_column
         self.n_columns = 2 * n_samples
@@ -143,9 +152,33 @@ class _ChunkReader:
         }
         self.n_records = 0
         self.skipped: Counter = Counter()
+        self.rewritten: dict[int, str] = {}
+        self.fetch = fetch  # reference bases of the chromosome, (start, end) 0-based
+
+    def _plain(self, lines: list[str]) -> tuple[list[str], dict[int, str]]:
+        """The lines with symbolic or INFO/END records rewritten; line -> original text."""
+        if not any(needs_rewrite(line) for line in lines):
+            return lines, {}
+        plain: list[str] = []
+        sources: dict[int, str] = {}
+        for line in lines:
+            new = (
+                rewrite(line, self.fetch, self.keep_missing, self.variants == "snvs")
+                if needs_rewrite(line)
+                else [line]
+            )
+            if not new:
+                self.skipped["not_snv"] += 1
+            elif new != [line]:
+                f = line.split("\t", 8)
+                original = f"{f[0]}:{f[1]} {f[3]}>{f[4]} {f[7]}"
+                sources.update({len(plain) + k: original for k in range(len(new))})
+            plain += new
+        return plain, sources
 
     def add(self, lines: list[str], previous_end: int) -> None:
         """Parse lines; drop records already read with the previous region."""
+        lines, sources = self._plain(lines)
         if not lines:
             return
         text = np.frombuffer(("\n".join(lines) + "\n").encode(), np.uint8)
@@ -158,14 +191,15 @@ class _ChunkReader:
                 f"record {lines[bad][:60]!r}...; fix or re-export the VCF (bcftools view)"
             )
         keep = pos >= previous_end
-        symbolic = (flags & SYMBOLIC) != 0
-        self._count("symbolic_or_star_allele", symbolic & keep)
-        keep &= ~symbolic
         if self.variants == "snvs":
             not_snv = (flags & NOT_SNV) != 0
             self._count("not_snv", not_snv & keep)
             keep &= ~not_snv
         kept = np.flatnonzero(keep)
+        if sources:
+            for number, line in enumerate(kept.tolist()):
+                if line in sources:
+                    self.rewritten[self.n_records + number] = sources[line]
         counts = np.diff(ptr)[kept]
         # rows ptr[k]:ptr[k + 1] of every kept record, without a Python loop
         within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -226,6 +260,7 @@ class _ChunkReader:
             col_rec=col_rec,
             col_allele=col_allele,
             skipped=self.skipped,
+            rewritten=self.rewritten,
         )
 
 
@@ -265,6 +300,7 @@ def fast_haplotypes(
                 chrom,
                 [windows[i].interval for i in numbers],
                 samples,
+                fasta,
                 variants,
                 keep_missing=missing == "N",
             )
@@ -303,8 +339,11 @@ def fast_haplotypes(
                 for number, job in jobs:
                     result = job.result()
                     if result.status != OK:
+                        column = divmod(int(result.column), 2)
                         raise EngineError(
-                            _engine_error(result.status, found, result.record, vcfs[chrom])
+                            f"{_engine_error(result.status, found, result.record, vcfs[chrom])} "
+                            f"(sample {samples[column[0]]}, haplotype {column[1] + 1}, window "
+                            f"{windows[number].interval.to_region()})"
                         )
                     collector.add(number, result.edits)
             log.info(
@@ -340,6 +379,20 @@ def _engine_error(status: int, found: VariantArrays, record: int, vcf: str | Pat
         for a in range(first, found.allele_ptr[record + 1])
     ]
     where = f"{vcf}: {found.chrom}:{found.pos[record] + 1} {alleles[0]}>{','.join(alleles[1:])}"
+    original = found.rewritten.get(record)
+    if original is not None and status != ALLELE_OUT_OF_RANGE:
+        where = f"{vcf}: {original}"
+        if "<" in original.split()[1]:
+            return (
+                f"{where}: bcftools consensus 1.24 applies no symbolic ALT but <DEL> (and skips "
+                "<*>, <NON_REF>), and stops on a haplotype carrying another one; drop such "
+                "records (bcftools view -e 'ALT~\"<.*>\"') or keep consensus.normalise: true"
+            )
+        if NO_MATCH in alleles[0]:
+            return (
+                f"{where}: INFO/END or SVLEN makes the record longer than its REF, so bcftools "
+                "consensus 1.24 finds REF does not match the reference (or refuses -M N on it)"
+            )
     if status == ALLELE_OUT_OF_RANGE:
         return f"{where}: a genotype names an allele the record does not have (broken VCF)"
     return (

@@ -5,8 +5,9 @@ and every (sample, haplotype) column: the same allele choice (``-H 1|2``, missin
 skipped or, with ``-M N``, the first REF base set to N), the same overlap rule (a record
 starting at or before the end of the last applied one is skipped, except an insertion
 right after a non-insertion), the same trimming of records that cross the window's start
-or end, the same case rule (ALT takes the case of the reference base it lands on) and the
-same REF check. bcftools edits a text buffer in place; here the buffer is virtual
+or end, the same gVCF-block rule (``<*>`` skips the records it covers), the same case rule
+(ALT takes the case of the reference base it lands on) and the same REF check. bcftools
+edits a text buffer in place; here the buffer is virtual
 (``haplotypes.buffer``): the reference window plus a short list of edits in reference
 coordinates, so no base is moved and every edit of a common variant is shared by all
 haplotypes that carry it. Only the last edit or two can be touched again (bcftools only
@@ -227,6 +228,9 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
             if pos <= st.frz:
                 if pos < st.frz or trim_beg == 0 or var_n == 0 or st.prev_is_insert:
                     continue  # bcftools: "overlaps with another variant, skipping"
+            if canonical >= 0 and al_bytes[al_start[a0 + g]] == 60:  # '<*>' (vcf.symbolic)
+                st = _frozen(st, pos + rlen - 1)  # bcftools' freeze_ref: skip what it covers
+                continue
             rel = pos - win.start
             if canonical >= 0 and pos > st.frz and rel >= 0 and rel + rlen <= wlen:
                 # Common case: the record lands on untouched reference bases (it starts
@@ -292,6 +296,13 @@ def _ref_is_at(al_bytes, start, rlen, bases, rel):
         if to_upper(al_bytes[start + i]) != to_upper(bases[rel + i]):
             return False
     return True
+
+
+@njit(cache=True, inline="always")
+def _frozen(st, frz):
+    """The column's state after a gVCF block: records starting up to ``frz`` are skipped."""
+    return _Column(st.n_e, st.n_s, st.mod_off, frz, st.prev_is_insert, st.prev_base,
+                   st.prev_base_pos, st.stale)  # fmt: skip
 
 
 @njit(cache=True, inline="always")

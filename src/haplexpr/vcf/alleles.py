@@ -31,7 +31,9 @@ def variant_type(ref, alt):
         if alt[0] == 46 or ref[0] == alt[0] or alt[0] == 88:  # '.', same base, 'X'
             return VCF_REF, 0
         return VCF_SNP, 1
-    if alt[0] == 60:  # '<'
+    if alt[0] == 60:  # '<': a gVCF block (<*>, <NON_REF>) is REF to htslib
+        if la > 1 and (alt[1] == 42 or (la == 9 and alt[1] == 78 and alt[4] == 95)):  # * N _
+            return VCF_REF, 0
         return VCF_OTHER, 0
     if alt[0] == 91 or alt[0] == 93:  # '[', ']'
         return VCF_BND, 0

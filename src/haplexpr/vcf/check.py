@@ -1,17 +1,19 @@
 """Checks a phased VCF against the reference and the study before any consensus is built.
 
-The pipeline checks the normalised VCF (``haplexpr.vcf.normalise``); the CLI checks any
-VCF it is given. Each problem fails with a message naming the file, the record and the
-fix, because a silently wrong personal sequence is worse than no sequence: a contig spelt
-differently from the reference, REF alleles that disagree with it, multi-allelic records,
-unphased heterozygous genotypes of study samples (unless ``unphased="as_listed"``),
-samples the study names but the VCF lacks, calls that are neither haploid nor diploid, and
-damaged files: a bgzip file cut short, a header naming a sample twice, a line htslib cannot
-parse, records out of order, an index older than the file. Missing alleles (``.|1``,
-``./.``) and haploid calls (chrX of males) are accepted and counted: bcftools consensus
-leaves the reference base for a missing allele (or writes N with ``consensus.missing: N``)
-and gives haplotype 2 of a haploid call the reference (N under ``consensus.missing: N``:
-bcftools consensus -M N treats the absent second allele as missing).
+The pipeline checks the VCF consensus reads (``haplexpr.vcf.normalise``'s output, or the
+download itself with ``consensus.normalise: false``); the CLI checks any VCF it is given.
+Each problem fails with a message naming the file, the record and the fix, because a
+silently wrong personal sequence is worse than no sequence: a contig spelt differently from
+the reference, REF alleles that disagree with it, unphased heterozygous genotypes of study
+samples (unless ``unphased="as_listed"``), samples the study names but the VCF lacks, calls
+that are neither haploid nor diploid, and damaged files: a bgzip file cut short, a header
+naming a sample twice, a line htslib cannot parse, records out of order, an index older
+than the file. Multi-allelic records are accepted (bcftools consensus -H applies the ALT a
+haplotype names, ``1|2`` included). Missing alleles (``.|1``, ``./.``) and haploid calls
+(chrX of males) are accepted and counted: bcftools consensus leaves the reference base for
+a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype 2 of a
+haploid call the reference (N under ``consensus.missing: N``: bcftools consensus -M N
+treats the absent second allele as missing).
 """
 
 from __future__ import annotations
@@ -129,14 +131,9 @@ def check_vcf(
                 if any(a.startswith("<") or a == "*" for a in alts):
                     report.skipped["symbolic_or_star_allele"] += 1
                     continue
-                if len(alts) != 1:
-                    raise VariantInputError(
-                        f"{where}: {len(alts)} ALT alleles; split multi-allelic records first "
-                        "(bcftools norm -m -both -f REF)"
-                    )
-                # An INFO/END short of REF's end is ignored, as pysam's htslib ignores it.
-                end = max(record.end, record.start + len(record.REF))
-                expected = bases.fetch(record.CHROM, record.start, end)
+                # REF itself: an INFO/END beyond it is the consensus engines' concern (bcftools
+                # checks REF against END's length and refuses where a haplotype carries it).
+                expected = bases.fetch(record.CHROM, record.start, record.start + len(record.REF))
                 if record.REF.upper() != expected:
                     raise VariantInputError(
                         f"{where}: REF {record.REF} but the reference has {expected}; is the "
@@ -144,7 +141,7 @@ def check_vcf(
                     )
                 if names:
                     _check_genotypes(record, names, where, unphased, report)
-                if len(record.REF) == 1 and len(alts[0]) == 1:
+                if len(record.REF) == 1 and all(len(a) == 1 for a in alts):
                     report.snvs += 1
                 else:
                     report.indels += 1
@@ -369,11 +366,12 @@ def _check_genotypes(
         )
     # Most records at study scale: every call diploid, phased, of REF (0) or ALT (1). As
     # unsigned, missing and vector-end codes are large; the last column is the phase.
-    if calls.shape[1] == 3 and calls.view(np.uint16).max() <= 1 and calls[:, 2].all():
+    n_alts = len(record.ALT)
+    if calls.shape[1] == 3 and calls.view(np.uint16).max() <= n_alts and calls[:, 2].all():
         return
     alleles = calls[:, :-1]
-    # An allele index beyond REF and the one ALT reads as missing, as pysam reads it.
-    alleles = np.where(alleles > 1, _MISSING, alleles)
+    # An allele index beyond the ALTs reads as missing, as pysam reads it.
+    alleles = np.where(alleles > n_alts, _MISSING, alleles)
     ploidy = (alleles != _VECTOR_END).sum(axis=1)
     wrong_ploidy = (ploidy == 0) | (ploidy > 2)
     # Phased comes from the second allele; a missing allele differs from any other.
@@ -411,4 +409,7 @@ def index_vcf(vcf_path: str | Path) -> Path:
 def write_report(report: VcfCheckReport, path: str | Path) -> None:
     """Write the check report as JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(asdict(report), indent=2) + "\n")
+        # asdict rebuilds a Counter from (key, count) pairs, counting the pairs: undo that
+        tmp.write_text(
+            json.dumps(asdict(report) | {"skipped": dict(report.skipped)}, indent=2) + "\n"
+        )

@@ -5,7 +5,10 @@ study samples must be in the VCF; ``bcftools norm -m -both -f REF --check-ref e`
 multi-allelic records and left-aligns indels, and a REF that disagrees with the reference
 fails with the file, record and fix; then records with a symbolic (``<DEL>``) or ``*``
 ALT, or none, are dropped and counted, since a personal sequence cannot be built from them.
-The result is written under a temporary name and renamed when complete.
+With ``normalise=False`` (``consensus.normalise: false``) only the contig names and samples
+are seen to and the records are kept as they are: both consensus engines then give what
+bcftools consensus gives on the VCF as published. The result is written under a temporary
+name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -104,8 +107,12 @@ def normalise_vcf(
     *,
     contig_map: str | Path | None = None,
     harmonise_contigs: bool = False,
+    normalise: bool = True,
 ) -> NormalisationReport:
-    """Write ``source`` normalised against ``reference`` to ``dest`` (bgzipped VCF)."""
+    """Write ``source`` normalised against ``reference`` to ``dest`` (bgzipped VCF).
+
+    ``normalise=False`` renames contigs and checks samples but leaves the records as they are.
+    """
     started = time.monotonic()
     report = NormalisationReport(source=str(source), output=str(dest))
     reference_contigs = _reference_contigs(reference)
@@ -124,10 +131,14 @@ def normalise_vcf(
     remove_stale_temporaries(dest, ("tmp", "scratch"))  # a killed run's leftovers
     with tempfile.TemporaryDirectory(prefix=f".{dest.name}.scratch", dir=dest.parent) as scratch:
         renamed = _rename_contigs(source, report.renamed, Path(scratch))
-        normalised = Path(scratch) / "normalised.bcf"
-        report.norm = _bcftools_norm(renamed, reference, normalised, source)
+        if normalise:
+            normalised = Path(scratch) / "normalised.bcf"
+            report.norm = _bcftools_norm(renamed, reference, normalised, source)
         with atomic_path(dest) as tmp:
-            report.records = _drop_unusable(normalised, tmp, report.dropped)
+            if normalise:
+                report.records = _drop_unusable(normalised, tmp, report.dropped)
+            else:
+                report.records = _copy(renamed, tmp)
     report.seconds = round(time.monotonic() - started, 3)
     _log_report(report)
     return report
@@ -240,6 +251,13 @@ def _drop_unusable(vcf: Path, dest: Path, dropped: Counter) -> int:
                     out.write(record)
                     written += 1
     return written
+
+
+def _copy(vcf: Path, dest: Path) -> int:
+    """Copy ``vcf`` to bgzipped ``dest`` record for record (bcftools view); count them."""
+    _bcftools("view", "--no-version", "-Oz", "-o", str(dest), str(vcf))
+    with _open(dest) as records:
+        return sum(1 for _ in records)
 
 
 def _log_report(report: NormalisationReport) -> None:

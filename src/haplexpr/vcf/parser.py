@@ -22,8 +22,8 @@ TAB = 9
 NEWLINE = 10
 COLON = 58
 
-# Record flags returned by parse_records.
-SYMBOLIC = 1  # an ALT is symbolic (<...>), a breakend ([ or ]) or *: dropped, counted
+# Record flags returned by parse_records. Symbolic ALTs are rewritten before parsing
+# (``vcf.symbolic``); ``*`` and breakends are applied as text, as bcftools applies them.
 NOT_SNV = 2  # not bcftools' type='snp' (every ALT an SNV to htslib): dropped with "snvs"
 MALFORMED_GT = 4  # a GT value the parser cannot read, or GT not first in FORMAT
 
@@ -63,7 +63,7 @@ def parse_records(text, n_lines, sample_column, n_selected):
         i = _skip_field(text, i)  # CHROM
         pos[line], i = _parse_pos(text, i)
         i = _skip_field(text, i)  # ID
-        i, allele_start, allele_len, n_alleles, flags[line] = _parse_alleles(
+        i, allele_start, allele_len, n_alleles = _parse_alleles(
             text, i, allele_start, allele_len, n_alleles
         )
         allele_ptr[line + 1] = n_alleles
@@ -118,9 +118,8 @@ def _add_allele(starts, lengths, n, start, length):
 def _parse_alleles(text, i, starts, lengths, n):
     """REF and ALT (comma-separated; "." = none) at ``i``, appended as allele rows.
 
-    Returns (offset after ALT's tab, starts, lengths, rows used, ``SYMBOLIC`` or 0).
+    Returns (offset after ALT's tab, starts, lengths, rows used).
     """
-    flags = 0
     start = i
     while text[i] != TAB:
         i += 1
@@ -133,17 +132,11 @@ def _parse_alleles(text, i, starts, lengths, n):
             length = i - start
             if not (length == 1 and text[start] == 46):  # "."
                 starts, lengths, n = _add_allele(starts, lengths, n, start, length)
-                first_base = text[start]
-                if first_base == 60 or first_base == 42 or first_base == 91:  # < * [
-                    flags |= SYMBOLIC
-                for k in range(start, i):
-                    if text[k] == 91 or text[k] == 93:
-                        flags |= SYMBOLIC
             start = i + 1
             if c == TAB:
                 break
         i += 1
-    return i + 1, starts, lengths, n, flags
+    return i + 1, starts, lengths, n
 
 
 @njit(cache=True, inline="always")
