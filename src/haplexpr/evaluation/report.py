@@ -453,7 +453,8 @@ def write_report(
         "<style>body{font-family:sans-serif;max-width:1400px;margin:auto;padding:0 1em}"
         "table{border-collapse:collapse;font-size:90%}"
         "td,th{padding:2px 6px;text-align:right;white-space:nowrap}"
-        "th{white-space:normal;vertical-align:bottom}"  # headers wrap: tables fit a laptop
+        # headers wrap, so tables fit a laptop; row labels stay at the top of their group
+        "th{white-space:normal}thead th{vertical-align:bottom}tbody th{vertical-align:top}"
         "tr:nth-child(even){background:#f4f4f4}figure{margin:1em 0}"
         "figcaption{font-size:95%;color:#333;max-width:1100px}"
         "img{max-width:100%}</style></head><body>" + "\n".join(body) + LOAD_CHECK
