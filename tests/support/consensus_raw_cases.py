@@ -103,6 +103,28 @@ RAW_CASES = [
         windows=("1:11-30", "1:11-13"),
         refuses=("S1:1:reference", "S1:1:N", "S3:1:N"),
     ),
+    # --- variants="snvs": type='snp' is judged on the record as written, so a padded SNV's
+    # missing call stays (-M N: REF[0]>N keeps END, bcftools refuses) and so does a <*> ALT
+    # beside an SNV (it freezes the block; -M N on it is no gVCF block: REF[0]>N, refused)
+    EdgeCase(
+        "snvs_end_beyond_ref_missing",
+        ("1 13 G T END=16 0|0 .|0",),
+        refuses=("S2:1:N",),
+        variants="snvs",
+    ),
+    EdgeCase(
+        "snvs_gvcf_block_beside_snv",
+        ("1 13 G T,<*> END=16 2|0 0|.", "1 15 G C 1|0 0|0"),
+        expected={"S1:1": (W,)},
+        refuses=("S2:2:N",),
+        variants="snvs",
+    ),
+    EdgeCase(
+        "gvcf_block_beside_snv_missing",
+        ("1 13 G T,<*> END=16 2|0 0|.", "1 15 G C 1|0 0|0"),
+        expected={"S1:1": (W,)},
+        refuses=("S2:2:N",),
+    ),
     # --- unnormalised records whose REF runs past a window's end
     EdgeCase(
         "unnormalised_ref_past_window_end",

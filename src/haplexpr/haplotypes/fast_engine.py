@@ -193,6 +193,9 @@ class _ChunkReader:
         keep = pos >= previous_end
         if self.variants == "snvs":
             not_snv = (flags & NOT_SNV) != 0
+            # a rewritten line's record passed type='snp' as written (vcf.symbolic): its
+            # -M N or <*> line is kept whatever type the rewrite has
+            not_snv[list(sources)] = False
             self._count("not_snv", not_snv & keep)
             keep &= ~not_snv
         kept = np.flatnonzero(keep)
