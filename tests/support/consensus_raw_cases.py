@@ -78,6 +78,15 @@ RAW_CASES = [
         ),
         expected={"S1:1": (W,), "S2:1:N": ("TCNNNNCTAATTCGTTAGCCAT",)},
     ),
+    # -M N on a gVCF block that starts before the window: bcftools reads the block's bases
+    # from before its buffer and stops; the rest is as ever
+    EdgeCase(
+        "gvcf_block_missing_from_before_window",
+        ("1 13 G <*> END=18 .|0 0|.", "1 20 A C 1|1 1|1"),
+        windows=("1:15-30", "1:13-20"),
+        expected={"S1:1:reference": ("GGCTACCGTTAGCCAT", "GAGGCTAC")},
+        refuses=("S1:1:N", "S2:2:N"),
+    ),
     # --- other symbolic ALTs: bcftools stops on a haplotype that carries one ("not
     # supported"); one nobody carries is harmless, its SVLEN still sets how far it reaches
     EdgeCase(

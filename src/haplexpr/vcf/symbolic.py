@@ -34,6 +34,7 @@ from haplexpr.vcf.alleles import VCF_REF, VCF_SNP, variant_type
 # the window's end cuts the record back to REF's length.
 NO_MATCH = "!"
 FREEZE = "<*>"  # the kernel's gVCF-block allele (bcftools' freeze_ref)
+MISSING_BLOCK = "haplexpr:missing-block"  # ID of the line -M N writes over a gVCF block
 _SVLEN_KINDS = ("<DEL", "<DUP", "<INV", "<CNV")  # whose SVLEN sets rlen, as in htslib 1.24
 _INFO_INT = re.compile(r"(?:^|;)(END|SVLEN)=([^;\t]*)")
 
@@ -111,11 +112,13 @@ def _missing_line(fields: list[str], bases: str, gts: list[str]) -> str:
 
     bcftools makes the record ``REF[0] -> N``, so htslib recomputes its rlen: an INFO/END
     still counts (the REF check then fails), an SVLEN no longer does. Over a gVCF block (a
-    record of type REF only: ``G T,<*>`` is not one) it writes N over the whole block.
+    record of type REF only: ``G T,<*>`` is not one) it writes N over the whole block, and
+    stops on one starting before the window (it reads the bases from before its buffer).
     """
     pos, ref, alts = int(fields[1]), fields[3], fields[4].split(",")
     if len(bases) > 1 and _record_type(ref, alts) == VCF_REF:
-        return _line(fields, bases, "N" * len(bases), [_carrier(gt, -1) for gt in gts])
+        block = [*fields[:2], MISSING_BLOCK, *fields[3:]]
+        return _line(block, bases, "N" * len(bases), [_carrier(gt, -1) for gt in gts])
     rlen = htslib_rlen(pos, ref[:1], ["N"], fields[7])
     if rlen > 1:
         new_ref, new_alt = NO_MATCH * rlen, "N"
