@@ -406,7 +406,8 @@ def _engine_error(status: int, found: VariantArrays, record: int, vcf: str | Pat
         )
     if original is not None and status != ALLELE_OUT_OF_RANGE:
         where = f"{vcf}: {original}"
-        if "<" in original.split()[1]:
+        alts = original.split()[1].split(">", 1)[1].split(",")
+        if any(a.startswith("<") and a.upper() not in ("<DEL>", "<*>", "<NON_REF>") for a in alts):
             return (
                 f"{where}: bcftools consensus 1.24 applies no symbolic ALT but <DEL> (and skips "
                 "<*>, <NON_REF>), and stops on a haplotype carrying another one; drop such "
