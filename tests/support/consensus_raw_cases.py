@@ -128,6 +128,13 @@ RAW_CASES = [
         refuses=("S2:2:N",),
         variants="snvs",
     ),
+    EdgeCase(  # at the last base of an applied SNP: skipped as overlapping, refused if not
+        "snvs_padded_record_at_previous_variant_end",
+        ("1 12 CG TG 1|0 0|0", "1 13 G T,<*> END=16 2|. .|0"),
+        expected={"S1:1": ("TTGAGGCTAACGTTAGCCAT",)},
+        refuses=("S1:2:N", "S2:1:N"),
+        variants="snvs",
+    ),
     EdgeCase(
         "gvcf_block_beside_snv_missing",
         ("1 13 G T,<*> END=16 2|0 0|.", "1 15 G C 1|0 0|0"),
