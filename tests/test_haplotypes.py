@@ -519,3 +519,25 @@ def test_fast_engine_refuses_a_gt_it_cannot_read(tmp_path, fmt, call):
     vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1"], {"1": 60}, True)
     with pytest.raises(ConsensusError, match="GT"):
         window_sequences(reference, vcf, ["S1"], [Interval("1", 0, 60)], engine="fast")
+
+
+@pytest.mark.parametrize(
+    ("alt", "end", "variants", "start", "said"),
+    [
+        ("T", 16, "snvs", 10, "longer than its REF"),
+        ("T,<*>", 16, "all", 10, "longer than its REF"),
+        ("<*>", 18, "all", 14, "gVCF block that starts before the window"),
+    ],
+    ids=["snvs-padded-snv", "snv-beside-block", "block-from-before-window"],
+)
+def test_fast_engine_refuses_missing_calls_as_bcftools(tmp_path, alt, end, variants, start, said):
+    """Where bcftools refuses -M N on a raw record, the fast engine says why, for whom, where."""
+    seq = "GATTACAGCATCGAGGCTAACGTTAGCCATGGACTCATGC"
+    reference = write_fasta(tmp_path / "ref.fa", {"1": seq})
+    line = record_line("1", 13, "G", alt, ["0|.", "0|0"], info=f"END={end}")
+    vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1", "S2"], {"1": 40}, True)
+    window = Interval("1", start, 30)
+    with pytest.raises(ConsensusError, match=said) as caught:
+        window_sequences(reference, vcf, ["S1", "S2"], [window], "fast", "N", variants)
+    assert f"1:13 G>{alt} END={end}" in str(caught.value)
+    assert f"(sample S1, haplotype 2, window {window.to_region()})" in str(caught.value)

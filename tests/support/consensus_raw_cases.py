@@ -78,6 +78,15 @@ RAW_CASES = [
         ),
         expected={"S1:1": (W,), "S2:1:N": ("TCNNNNCTAATTCGTTAGCCAT",)},
     ),
+    # -M N on a gVCF block that starts before the window: bcftools reads the block's bases
+    # from before its buffer and stops; the rest is as ever
+    EdgeCase(
+        "gvcf_block_missing_from_before_window",
+        ("1 13 G <*> END=18 .|0 0|.", "1 20 A C 1|1 1|1"),
+        windows=("1:15-30", "1:13-20"),
+        expected={"S1:1:reference": ("GGCTACCGTTAGCCAT", "GAGGCTAC")},
+        refuses=("S1:1:N", "S2:2:N"),
+    ),
     # --- other symbolic ALTs: bcftools stops on a haplotype that carries one ("not
     # supported"); one nobody carries is harmless, its SVLEN still sets how far it reaches
     EdgeCase(
@@ -102,6 +111,35 @@ RAW_CASES = [
         ("1 13 G T END=16 1|0 0|0 .|0",),
         windows=("1:11-30", "1:11-13"),
         refuses=("S1:1:reference", "S1:1:N", "S3:1:N"),
+    ),
+    # --- variants="snvs": type='snp' is judged on the record as written, so a padded SNV's
+    # missing call stays (-M N: REF[0]>N keeps END, bcftools refuses) and so does a <*> ALT
+    # beside an SNV (it freezes the block; -M N on it is no gVCF block: REF[0]>N, refused)
+    EdgeCase(
+        "snvs_end_beyond_ref_missing",
+        ("1 13 G T END=16 0|0 .|0",),
+        refuses=("S2:1:N",),
+        variants="snvs",
+    ),
+    EdgeCase(
+        "snvs_gvcf_block_beside_snv",
+        ("1 13 G T,<*> END=16 2|0 0|.", "1 15 G C 1|0 0|0"),
+        expected={"S1:1": (W,)},
+        refuses=("S2:2:N",),
+        variants="snvs",
+    ),
+    EdgeCase(  # at the last base of an applied SNP: skipped as overlapping, refused if not
+        "snvs_padded_record_at_previous_variant_end",
+        ("1 12 CG TG 1|0 0|0", "1 13 G T,<*> END=16 2|. .|0"),
+        expected={"S1:1": ("TTGAGGCTAACGTTAGCCAT",)},
+        refuses=("S1:2:N", "S2:1:N"),
+        variants="snvs",
+    ),
+    EdgeCase(
+        "gvcf_block_beside_snv_missing",
+        ("1 13 G T,<*> END=16 2|0 0|.", "1 15 G C 1|0 0|0"),
+        expected={"S1:1": (W,)},
+        refuses=("S2:2:N",),
     ),
     # --- unnormalised records whose REF runs past a window's end
     EdgeCase(

@@ -29,7 +29,14 @@ from haplexpr.haplotypes.edits import (
     Window,
     windows_by_chromosome,
 )
-from haplexpr.haplotypes.kernel import ALLELE_OUT_OF_RANGE, OK, Calls, Records, apply_window
+from haplexpr.haplotypes.kernel import (
+    ALLELE_OUT_OF_RANGE,
+    BLOCK_BEFORE_WINDOW,
+    OK,
+    Calls,
+    Records,
+    apply_window,
+)
 from haplexpr.vcf.alleles import MISSING, SKIP
 from haplexpr.vcf.check import check_samples
 from haplexpr.vcf.parser import (
@@ -39,7 +46,7 @@ from haplexpr.vcf.parser import (
     group_by_column,
     parse_records,
 )
-from haplexpr.vcf.symbolic import NO_MATCH, needs_rewrite, rewrite
+from haplexpr.vcf.symbolic import MISSING_BLOCK, NO_MATCH, needs_rewrite, rewrite
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +70,7 @@ class VariantArrays:
     col_ptr: np.ndarray
     col_rec: np.ndarray
     col_allele: np.ndarray
+    missing_block: np.ndarray  # record -> whether it is a -M N gVCF block line
     skipped: Counter = field(default_factory=Counter)
     rewritten: dict[int, str] = field(default_factory=dict)  # record -> its original text
 
@@ -148,7 +156,7 @@ class _ChunkReader:
         self.variants = variants
         self.keep_missing = keep_missing
         self.parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("pos", "count", "len", "bytes", "col", "rec", "allele")
+            k: [] for k in ("pos", "count", "len", "bytes", "col", "rec", "allele", "block")
         }
         self.n_records = 0
         self.skipped: Counter = Counter()
@@ -193,9 +201,15 @@ class _ChunkReader:
         keep = pos >= previous_end
         if self.variants == "snvs":
             not_snv = (flags & NOT_SNV) != 0
+            # a rewritten line's record passed type='snp' as written (vcf.symbolic): its
+            # -M N or <*> line is kept whatever type the rewrite has
+            not_snv[list(sources)] = False
             self._count("not_snv", not_snv & keep)
             keep &= ~not_snv
         kept = np.flatnonzero(keep)
+        block = np.zeros(len(lines), bool)
+        for line in sources:
+            block[line] = lines[line].split("\t", 3)[2] == MISSING_BLOCK
         if sources:
             for number, line in enumerate(kept.tolist()):
                 if line in sources:
@@ -219,6 +233,7 @@ class _ChunkReader:
             ("col", column.astype(np.int32)),
             ("rec", record + self.n_records),
             ("allele", calls[record, column]),
+            ("block", block[kept]),
         ):
             self.parts[key].append(value)
         self.n_records += len(kept)
@@ -259,6 +274,7 @@ class _ChunkReader:
             col_ptr=col_ptr,
             col_rec=col_rec,
             col_allele=col_allele,
+            missing_block=joined("block", np.bool_),
             skipped=self.skipped,
             rewritten=self.rewritten,
         )
@@ -311,6 +327,7 @@ def fast_haplotypes(
                 found.allele_start,
                 found.allele_len,
                 found.allele_bytes,
+                found.missing_block,
             )
             calls = Calls(found.col_ptr, found.col_rec, found.col_allele)
             longest = int(found.ref_len.max()) if len(found.pos) else 1
@@ -380,9 +397,17 @@ def _engine_error(status: int, found: VariantArrays, record: int, vcf: str | Pat
     ]
     where = f"{vcf}: {found.chrom}:{found.pos[record] + 1} {alleles[0]}>{','.join(alleles[1:])}"
     original = found.rewritten.get(record)
+    if status == BLOCK_BEFORE_WINDOW:
+        return (
+            f"{vcf}: {original}: a missing call on a gVCF block that starts before the window: "
+            "bcftools consensus 1.24 -M N reads the block's bases from before its buffer there "
+            "and stops (Requested allele outside valid range); use missing: reference or "
+            "windows that hold the block's start"
+        )
     if original is not None and status != ALLELE_OUT_OF_RANGE:
         where = f"{vcf}: {original}"
-        if "<" in original.split()[1]:
+        alts = original.split()[1].split(">", 1)[1].split(",")
+        if any(a.startswith("<") and a.upper() not in ("<DEL>", "<*>", "<NON_REF>") for a in alts):
             return (
                 f"{where}: bcftools consensus 1.24 applies no symbolic ALT but <DEL> (and skips "
                 "<*>, <NON_REF>), and stops on a haplotype carrying another one; drop such "

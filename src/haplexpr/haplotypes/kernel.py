@@ -51,6 +51,7 @@ from haplexpr.vcf.alleles import MISSING, SKIP, to_upper
 OK = 0
 REF_MISMATCH = 1
 ALLELE_OUT_OF_RANGE = 2
+BLOCK_BEFORE_WINDOW = 3  # -M N on a gVCF block from before the window (vcf.symbolic)
 _NOTHING = -1  # a call that leaves the buffer as it is
 
 
@@ -68,6 +69,7 @@ class Records(NamedTuple):
     allele_start: np.ndarray
     allele_len: np.ndarray
     allele_bytes: np.ndarray
+    missing_block: np.ndarray  # whether the record is a -M N gVCF block line
 
 
 class Calls(NamedTuple):
@@ -187,7 +189,7 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
     wlen = bases.shape[0]
     edits = scratch.edits
     e_start, e_end, e_at, e_dptr, e_dlen, e_row = edits
-    _, _, al_ptr, al_start, al_len, al_bytes = records
+    _, _, al_ptr, al_start, al_len, al_bytes, _ = records
     n_cols = calls.ptr.shape[0] - 1
     col_ptr = np.zeros(n_cols + 1, np.int64)
     ids = np.empty(16 + n_cols * 4, np.int32)
@@ -216,6 +218,8 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
                 return _failed(status, r, col)
             a0 = al_ptr[r]
             pos = records.pos[r]
+            if records.missing_block[r] and pos - win.start + st.mod_off < 0:
+                return _failed(BLOCK_BEFORE_WINDOW, r, col)  # bcftools reads before its buffer
             if g == MISSING:  # -M N: the first REF base set to N
                 canonical = -1
                 rlen = 1

@@ -27,13 +27,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from haplexpr.vcf.alleles import VCF_SNP, variant_type
+from haplexpr.vcf.alleles import VCF_REF, VCF_SNP, variant_type
 
 # Compared with the reference, these bytes never match: a REF padded with them to rlen
 # fails the REF check as bcftools' does on REF text shorter than rlen, and passes it where
 # the window's end cuts the record back to REF's length.
 NO_MATCH = "!"
 FREEZE = "<*>"  # the kernel's gVCF-block allele (bcftools' freeze_ref)
+MISSING_BLOCK = "haplexpr:missing-block"  # ID of the line -M N writes over a gVCF block
 _SVLEN_KINDS = ("<DEL", "<DUP", "<INV", "<CNV")  # whose SVLEN sets rlen, as in htslib 1.24
 _INFO_INT = re.compile(r"(?:^|;)(END|SVLEN)=([^;\t]*)")
 
@@ -82,7 +83,7 @@ def rewrite(
     symbolic = [a.startswith("<") for a in alts]
     if rlen == len(ref) and not any(symbolic):
         return [line]
-    if snvs_only and not _is_snp(ref, alts):
+    if snvs_only and _record_type(ref, alts) != VCF_SNP:  # bcftools' type='snp'
         return []
     gts = [sample.split(":", 1)[0] for sample in fields[9:]]
     bases = fetch(pos - 1, pos - 1 + rlen) or ref  # a record past the contig: never applied
@@ -110,12 +111,14 @@ def _missing_line(fields: list[str], bases: str, gts: list[str]) -> str:
     """The record ``-M N`` applies for a missing allele.
 
     bcftools makes the record ``REF[0] -> N``, so htslib recomputes its rlen: an INFO/END
-    still counts (the REF check then fails), an SVLEN no longer does. Over a gVCF block it
-    writes N over the whole block.
+    still counts (the REF check then fails), an SVLEN no longer does. Over a gVCF block (a
+    record of type REF only: ``G T,<*>`` is not one) it writes N over the whole block, and
+    stops on one starting before the window (it reads the bases from before its buffer).
     """
     pos, ref, alts = int(fields[1]), fields[3], fields[4].split(",")
-    if any(a.upper() in ("<*>", "<NON_REF>") for a in alts):
-        return _line(fields, bases, "N" * len(bases), [_carrier(gt, -1) for gt in gts])
+    if len(bases) > 1 and _record_type(ref, alts) == VCF_REF:
+        block = [*fields[:2], MISSING_BLOCK, *fields[3:]]
+        return _line(block, bases, "N" * len(bases), [_carrier(gt, -1) for gt in gts])
     rlen = htslib_rlen(pos, ref[:1], ["N"], fields[7])
     if rlen > 1:
         new_ref, new_alt = NO_MATCH * rlen, "N"
@@ -124,17 +127,13 @@ def _missing_line(fields: list[str], bases: str, gts: list[str]) -> str:
     return _line(fields, new_ref, new_alt, [_only_missing(gt) for gt in gts])
 
 
-def _is_snp(ref: str, alts: list[str]) -> bool:
-    """Bcftools' ``type='snp'``: the ALTs' htslib types, ORed, are exactly SNP."""
+def _record_type(ref: str, alts: list[str]) -> int:
+    """The record's htslib type: its ALTs' types ORed (``<*>``, ``<NON_REF>``: REF)."""
     kinds = 0
     for alt in alts:
-        if alt.upper() in ("<*>", "<NON_REF>"):
-            continue  # htslib: a reference block
-        kind, _ = variant_type(
-            np.frombuffer(ref.encode(), np.uint8), np.frombuffer(alt.encode(), np.uint8)
-        )
+        kind, _ = variant_type(_bytes(ref), _bytes(alt))
         kinds |= kind
-    return kinds == VCF_SNP
+    return kinds
 
 
 def _bytes(allele: str) -> np.ndarray:
