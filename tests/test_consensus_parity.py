@@ -216,10 +216,12 @@ ALT_KINDS = sorted(REF_LENGTHS) * 3 + sorted(RAW_ALTS)
 
 
 @st.composite
-def genotype(draw, n_alleles: int) -> str:
+def genotype(draw, n_alleles: int, missing: bool = True) -> str:
     """A GT string: mostly phased diploid, sometimes unphased, haploid or missing."""
     called = st.sampled_from([0, 0, 1, 1] + list(range(2, n_alleles)))
-    allele = st.one_of(called, st.just(None)).map(lambda a: "." if a is None else str(a))
+    allele = (st.one_of(called, st.just(None)) if missing else called).map(
+        lambda a: "." if a is None else str(a)
+    )
     ploidy = draw(st.sampled_from([2] * 9 + [1]))
     if ploidy == 1:
         return draw(allele)
@@ -283,7 +285,12 @@ def parity_inputs(draw) -> tuple[ParityInput, str, str]:
                     alts.append(alt)
             if not alts:
                 continue
-            gts = tuple(draw(genotype(len(alts) + 1)) for _ in samples)
+            # A missing call on a gVCF block that starts before the window under -M N: bcftools
+            # 1.24 reads the block's bases from before its buffer, so what it does depends on
+            # memory; the fast engine refuses it as bcftools does in the edge case
+            # gvcf_block_missing_from_before_window, and random examples do not draw it.
+            block = any(a in RAW_ALTS["gvcf_block"] for a in alts)
+            gts = tuple(draw(genotype(len(alts) + 1, missing=not block)) for _ in samples)
             records.append(Record(chrom, pos, ref, tuple(alts), gts, draw(info_field(pos, alts))))
     missing = draw(st.sampled_from(MISSING_MODES))
     variants = draw(st.sampled_from(["all", "all", "all", "snvs"]))
