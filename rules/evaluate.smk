@@ -90,5 +90,6 @@ rule report_html:
         runs=[f"{m}/{s}" for m, s in runs()],
         trained=[f"{m}/{s}" for m, s in trained_runs()],
         models=config["models"],
+        data_description=config["data"]["description"],
     script:
         "../workflow_scripts/report_html.py"

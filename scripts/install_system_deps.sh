@@ -4,6 +4,8 @@
 #   scripts/install_system_deps.sh            # bcftools, tabix, samtools
 #   scripts/install_system_deps.sh --slurm    # ... plus slurm-wlm and munge (SLURM tests)
 #   scripts/install_system_deps.sh --browser  # ... plus chromium (the report's browser test)
+#   scripts/install_system_deps.sh --realdata # ... plus package lists that know the packages
+#                                             # data/geuvadis_chr22/build.py downloads
 #
 # Prints nothing and exits 0 when everything is already present (root or not). A package
 # counts as present when dpkg lists it as installed or its main binary is on PATH (e.g. from
@@ -12,15 +14,17 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    sed -n '2,13s/^# \{0,1\}//p' "$0"
 }
 
 want_slurm=0
 want_browser=0
+want_realdata=0
 for arg in "$@"; do
     case "$arg" in
         --slurm) want_slurm=1 ;;
         --browser) want_browser=1 ;;
+        --realdata) want_realdata=1 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install_system_deps.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
     esac
@@ -54,7 +58,14 @@ for entry in "${wanted[@]}"; do
     fi
 done
 
-[ "${#missing[@]}" -eq 0 ] && exit 0
+# apt-get download (the real-data builder) needs package lists that know its packages.
+stale_lists=0
+if [ "$want_realdata" = 1 ] && command -v apt-cache >/dev/null 2>&1 &&
+    ! apt-cache show qtltools-example hisat2 >/dev/null 2>&1; then
+    stale_lists=1
+fi
+
+[ "${#missing[@]}" -eq 0 ] && [ "$stale_lists" = 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "install_system_deps.sh: missing ${missing[*]}, and apt-get is not available;" \
@@ -71,8 +82,9 @@ else
     exit 1
 fi
 
-echo "install_system_deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
+[ "${#missing[@]}" -eq 0 ] && exit 0
+echo "install_system_deps.sh: installing ${missing[*]}" >&2
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"

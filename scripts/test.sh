@@ -4,13 +4,13 @@
 # end-to-end, the report in a headless browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install_system_deps.sh --slurm --browser
+bash scripts/install_system_deps.sh --slurm --browser --realdata
 bash scripts/setup.sh
 export PATH="$(pwd)/.venv/bin:$PATH"
 start=$(date +%s)
 echo "== ruff"
-ruff check src tests workflow_scripts benchmarks data/demo/make_demo.py
-ruff format --check src tests workflow_scripts benchmarks data/demo/make_demo.py
+ruff check src tests workflow_scripts benchmarks data/demo/make_demo.py data/geuvadis_chr22/build.py
+ruff format --check src tests workflow_scripts benchmarks data/demo/make_demo.py data/geuvadis_chr22/build.py
 echo "== snakefmt"
 snakefmt --check Snakefile rules/
 echo "== snakemake --lint"

@@ -89,7 +89,10 @@ def test_each_model_note_says_what_configuration_ran():
            "pooling": {"region": "tss", "tss_window": 4_000, "bin_size": 32}}  # fmt: skip
     s2f = {"enabled": True, "family": "s2f", "architecture": "enformer", "pretrained": None,
            "input_length": 2048, "tiny": {"dim": 48, "depth": 1}}  # fmt: skip
-    notes = report_notes({"cad": glm, "enf": s2f, "off": {**s2f, "enabled": False}})
+    notes = report_notes(
+        {"cad": glm, "enf": s2f, "off": {**s2f, "enabled": False}}, "real data: chr22"
+    )
+    assert notes.pop(0) == "Data: real data: chr22."
     assert notes[0] == (
         "cad: pretrained weights from ckpt/. Ran: caduceus; input 64,000 bp; layer -1; tiles of"
         " 16,000 bp every 8,000 bp; 4,000 bp at TSS in bins of 32 bp (125 positions)."

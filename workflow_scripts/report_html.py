@@ -16,7 +16,7 @@ observed = Study.from_config(snakemake.config).observed()
 write_report(
     {run: read_table(p, SUMMARY_SCHEMA) for run, p in zip(runs, inputs.summaries, strict=True)},
     {run: read_table(p, PER_GENE_SCHEMA) for run, p in zip(runs, inputs.per_gene, strict=True)},
-    report_notes(snakemake.params.models),
+    report_notes(snakemake.params.models, snakemake.params.data_description),
     snakemake.output[0],
     {
         run: pd.read_csv(p, sep="\t")

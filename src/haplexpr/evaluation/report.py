@@ -486,9 +486,9 @@ def model_configuration(model: dict) -> str:
     return "; ".join(parts)
 
 
-def report_notes(models: dict) -> list[str]:
-    """What each configured model really was in this run (tiny, pretrained, or not run)."""
-    notes = []
+def report_notes(models: dict, data_description: str) -> list[str]:
+    """What the data were, and what each configured model really was (tiny, pretrained, off)."""
+    notes = [f"Data: {data_description}."]
     for name, model in models.items():
         if not model["enabled"]:
             why = architecture(model["architecture"]).disabled_reason
