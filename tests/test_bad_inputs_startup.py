@@ -8,6 +8,7 @@ the fix, and nothing written (the working directory is left as it was).
 from __future__ import annotations
 
 import gzip
+import logging
 
 import pytest
 from support.pipeline_runs import REPO, edit_config, file_listing, snakemake
@@ -18,6 +19,19 @@ TABLE = "data/demo/all_partition_data.csv.gz"
 REFERENCE = "data/demo/reference.fa"
 FIX_CONFIG = "fix it in the config file"
 FIX_TABLE = "fix the table (schema: haplexpr/schemas/partition_table.schema.yaml)"
+SITES_ONLY = "ALL.phase1_release_v3.20101123.snps_indels_sv.sites.gdid.gdannot.v2.vcf.gz"
+GEUVADIS = (
+    "https://www.ebi.ac.uk/biostudies/files/E-GEUV-1/E-GEUV-1/genotypes/"
+    "GEUVADIS.chr{}.PH1PH2_465.IMPFRQFILT_BIALLELIC_PH.annotv2.genotypes.vcf.gz"
+)
+
+
+def both(*edits):
+    def apply(workdir):
+        for edit in edits:
+            edit(workdir)
+
+    return apply
 
 
 def config_edit(edit):
@@ -158,9 +172,23 @@ STARTUP = {
         drop_column("strand"),
         [f"{TABLE}: missing columns ['strand']", "(config data.target_column)"],
     ),
-    "table: NaN target": (
-        set_cell(3, "log_TPM", "NaN"),
+    "table: NaN target (data.missing_targets: error)": (
+        both(set_cell(3, "log_TPM", "NaN"), set_key("data", "missing_targets", "error")),
         [f"{TABLE}: line 3, column log_TPM: 'NaN' is not a finite number", FIX_TABLE],
+    ),
+    "table: non-numeric target": (
+        set_cell(3, "log_TPM", "high"),
+        [f"{TABLE}: line 3, column log_TPM: 'high' is not a finite number", FIX_TABLE],
+    ),
+    "VCF list: a name without a chromosome (data.vcf_unmatched_urls: error)": (
+        both(
+            append_line("vcf_urls.txt", SITES_ONLY),
+            set_key("data", "vcf_unmatched_urls", "error"),
+        ),
+        [
+            f"data/demo/vcf_urls.txt:3: cannot tell the chromosome of '{SITES_ONLY}'",
+            "set data.vcf_unmatched_urls: skip to leave such lines out",
+        ],
     ),
     "table: duplicate (sample, gene) rows": (
         table_edit(lambda rows: rows[:3] + rows[2:]),
@@ -184,8 +212,8 @@ STARTUP = {
     "table: gene in the list but not the table": (
         append_line("random_genes.txt", "ENSG99999999999"),
         [
-            "individual-level genes not in the table: ['ENSG99999999999']; add their rows or "
-            "drop them from data.individual_genes"
+            "individual-level genes not in the table (or only in rows without a target): "
+            "['ENSG99999999999']; add their rows or drop them from data.individual_genes"
         ],
     ),  # fmt: skip
     "table: empty split": (
@@ -282,6 +310,44 @@ def test_the_demo_passes_the_startup_checks(monkeypatch, capsys):
     monkeypatch.chdir(REPO)
     assert main(["check"]) == 0
     assert capsys.readouterr().out.startswith("config.yaml: inputs pass the start-up checks")
+
+
+def test_the_seeds_own_url_list_passes_with_its_sites_only_vcf_skipped(
+    workdir, monkeypatch, capsys, caplog
+):
+    """The seed's data/vcf_files/VCF_urls.txt as it is: 22 Geuvadis VCFs, then a sites-only one."""
+    seed_list = workdir / "data" / "demo" / "VCF_urls.txt"
+    seed_list.write_text("".join(f"{GEUVADIS.format(n)}\n" for n in range(1, 23)) + SITES_ONLY)
+    set_key("data", "vcf_urls", "data/demo/VCF_urls.txt")(workdir)
+    monkeypatch.chdir(workdir)
+    with caplog.at_level(logging.WARNING):
+        assert main(["check"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("config.yaml: inputs pass the start-up checks"), err
+    chromosomes = ", ".join(str(n) for n in range(1, 23))
+    assert out.endswith(
+        f"VCFs for chromosomes {chromosomes} (1 URL lines skipped: data/demo/VCF_urls.txt:23)\n"
+    )
+    assert (
+        f"data/demo/VCF_urls.txt:23: skipped {SITES_ONLY}: a sites-only VCF, which carries no "
+        "genotypes (nothing to read)" in caplog.text
+    )
+
+
+def test_missing_targets_are_dropped_and_pass_the_startup_checks(
+    workdir, monkeypatch, capsys, caplog
+):
+    """Empty and NA targets (the demo's ref row and an individual's row) are left out, logged."""
+    both(set_cell(2, "log_TPM", ""), set_cell(3, "log_TPM", "NA"))(workdir)
+    monkeypatch.chdir(workdir)
+    with caplog.at_level(logging.WARNING):
+        assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("config.yaml: inputs pass the start-up checks")
+    assert (
+        f"{TABLE}: left out 2 of 2460 rows whose log_TPM is missing, e.g. (sample, gene) "
+        "(ref, ENSG00000166928) line 2, (HG00125, ENSG00000166928) line 3 (config "
+        "data.missing_targets: drop; set error to refuse such a table)" in caplog.messages
+    )
 
 
 @pytest.mark.parametrize("case", list(BASES))

@@ -1,5 +1,7 @@
 """Tests for haplexpr.evaluation.baselines: cis dosages and the per-gene elastic net."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pysam
@@ -200,6 +202,20 @@ def test_held_out_expression_is_never_used(planted, tmp_path):
     shifted = planted_study(tmp_path, genotypes, shift_test=100.0)
     again = elastic_net_predictions(shifted, windows, vcfs, **SETTINGS, seed=0).predictions
     pd.testing.assert_frame_equal(predict(planted), again, check_exact=True)
+
+
+def test_training_individual_without_a_target_is_left_out_of_that_gene_fit(planted):
+    """A row data.missing_targets dropped: the fit uses the others, everyone is predicted."""
+    study, windows, vcfs, _ = planted
+    dropped = study.table[~((study.table["gene"] == "QUIET") & (study.table["sample"] == "I00"))]
+    study = dataclasses.replace(study, table=dropped)
+    quiet = by_sample(
+        elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0).predictions, "QUIET"
+    )
+    observed = dropped.set_index(["gene", "sample"]).loc["QUIET", "log_TPM"]
+    assert quiet.notna().all() and "I00" in quiet.index
+    fitted_on = [s for s in TRAIN if s != "I00"]
+    np.testing.assert_allclose(quiet.to_numpy(), observed[fitted_on].mean(), rtol=0, atol=1e-12)
 
 
 def test_cv_r2_is_the_share_the_cis_genotypes_explain(planted):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from haplexpr.evaluation.metrics import (
     read_table,
 )
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
-from haplexpr.study.genes import gene_table
+from haplexpr.study.genes import gene_table, read_partition_table
 
 SEEN = ["g1", "g2", "g3"]
 HELD_OUT = ["g4", "g5"]
@@ -299,6 +300,41 @@ def test_individuals_missing_in_a_gene_are_left_out_of_that_gene_only():
         pearson(rows["prediction"], rows["observed"]), abs=1e-12
     )
     assert held_out[["r", "p_value", "q_value"]].notna().all().all()
+
+
+def test_metrics_on_a_table_whose_missing_targets_were_dropped(tmp_path, caplog):
+    """Rows data.missing_targets dropped (empty / NA cells in the CSV) are predicted, not scored."""
+    study = make_study(n_train=6, n_test=8)
+    table = study.table.astype({TARGET: object})
+    gone = study.test_individuals[:2]
+    table.loc[(table["gene"] == "g1") & table["sample"].isin(gone), TARGET] = ""
+    table.loc[(table["gene"] == "g2") & (table["sample"] == "ref"), TARGET] = "NA"
+    table.loc[(table["gene"] == "g3") & (table["sample"] == study.train_individuals[0]), TARGET] = (
+        "NaN"
+    )
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    with caplog.at_level(logging.WARNING):
+        read = read_partition_table(path, TARGET)
+    assert f"{path}: left out 4 of {len(table)} rows whose {TARGET} is missing" in caplog.text
+    study = dataclasses.replace(study, table=read, genes=gene_table(read))
+    study.check()
+    everyone = pd.DataFrame(study.prediction_items(), columns=["sample", "gene"])
+    noisy = noisy_predictions(study, 0.5).set_index(["sample", "gene"])["prediction"]
+    predictions = everyone.assign(
+        prediction=[noisy.get((s, g), 0.1 * i) for i, (s, g) in enumerate(everyone.values)]
+    )
+    summary, per_gene = evaluate(predictions, study, settings(10))
+    held_out = per_gene[per_gene["individuals"] == "held_out_individuals"].set_index("gene")
+    assert held_out.loc["g1", "n"] == 6 and (held_out.loc[["g2", "g3", "g4", "g5"], "n"] == 8).all()
+    training = per_gene[per_gene["individuals"] == "training_individuals"].set_index("gene")
+    assert training.loc["g3", "n"] == 5
+    assert held_out[["r", "p_value", "q_value"]].notna().all().all()
+    assert summary["mean_r"].notna().any()
+    # g2 lost its ref row: its reference target is the training individuals' mean.
+    observed = study.observed()
+    g2 = observed[(observed["gene"] == "g2") & observed["sample"].isin(study.train_individuals)]
+    assert study.reference_targets(["g2"])["g2"] == pytest.approx(g2["observed"].mean())
 
 
 def test_genes_predicted_significantly_are_counted_at_the_fdr():

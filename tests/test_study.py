@@ -2,6 +2,7 @@
 
 import csv
 import gzip
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -61,9 +62,9 @@ def write_table(tmp_path: Path, rows: list[str], header: str = HEADER) -> Path:
     return path
 
 
-def table_error(path: Path) -> str:
+def table_error(path: Path, missing_targets: str = "drop") -> str:
     with pytest.raises(StudyTableError) as caught:
-        read_partition_table(path, "log_TPM")
+        read_partition_table(path, "log_TPM", missing_targets)
     return str(caught.value)
 
 
@@ -139,19 +140,61 @@ def test_partition_table_inconsistent_tss(tmp_path):
     )
 
 
-def test_partition_table_nan_target(tmp_path):
+def test_partition_table_nan_target_refused_with_error(tmp_path):
     path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", "train,B,G1,chr1,100,+,"])
-    assert table_error(path) == (
+    assert table_error(path, "error") == (
         f"{path}: line 3, column log_TPM: '' is empty: every row needs a value{FIX}"
     )
 
 
 @pytest.mark.parametrize("value", ["NA", "nan", "inf", "high"])
-def test_partition_table_non_numeric_target(tmp_path, value):
+def test_partition_table_non_numeric_target_refused_with_error(tmp_path, value):
     path = write_table(tmp_path, ["train,A,G1,chr1,100,+,1.0", f"train,B,G1,chr1,100,+,{value}"])
+    assert table_error(path, "error") == (
+        f"{path}: line 3, column log_TPM: {value!r} is not a finite number{FIX}"
+    )
+
+
+@pytest.mark.parametrize("value", ["inf", "high", "-"])
+def test_partition_table_bad_target_refused_even_with_drop(tmp_path, value):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100,+,", f"train,B,G1,chr1,100,+,{value}"])
     assert table_error(path) == (
         f"{path}: line 3, column log_TPM: {value!r} is not a finite number{FIX}"
     )
+
+
+def test_partition_table_missing_targets_are_dropped_counted_and_named(tmp_path, caplog):
+    path = write_table(
+        tmp_path,
+        [
+            "train,ref,G1,chr1,100,+,",
+            "train,A,G1,chr1,100,+,1.0",
+            "train,B,G1,chr1,100,+,NA",
+            "train,A,G2,chr1,900,-,NaN",
+            "train,B,G2,chr1,900,-, ",
+            "train,A,G3,chr1,500,+,2.0",
+        ],
+    )
+    with caplog.at_level(logging.WARNING, logger="haplexpr.study.table_schema"):
+        table = read_partition_table(path, "log_TPM")
+    assert table[["sample", "gene"]].values.tolist() == [["A", "G1"], ["A", "G3"]]
+    assert table["log_TPM"].tolist() == [1.0, 2.0]
+    assert caplog.messages == [
+        f"{path}: left out 4 of 6 rows whose log_TPM is missing, e.g. (sample, gene) "
+        "(ref, G1) line 2, (B, G1) line 4, (A, G2) line 5; 1 genes with no target left, e.g. "
+        "G2; 2 samples with no target left, e.g. B, ref (config data.missing_targets: drop; "
+        "set error to refuse such a table)"
+    ]
+
+
+def test_partition_table_with_no_target_at_all(tmp_path):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100,+,", "train,B,G1,chr1,100,+,NA"])
+    assert table_error(path) == f"{path}: every row's log_TPM is missing"
+
+
+def test_partition_table_missing_targets_keep_line_numbers_of_later_errors(tmp_path):
+    path = write_table(tmp_path, ["train,A,G1,chr1,100,+,", "train,B,G1,chr1,100,x,1.0"])
+    assert table_error(path) == f"{path}: line 3, column strand: 'x' is not one of +, -{FIX}"
 
 
 def test_partition_table_tss_must_be_a_whole_number(tmp_path):
@@ -303,6 +346,38 @@ def test_reference_targets_mix_ref_rows_and_mean(tmp_path):
     ]
 
 
+def test_missing_ref_target_falls_back_to_the_training_mean(tmp_path):
+    rows = [*SMALL_ROWS, "train,ref,G1,chr1,100,+,NA", "train,ref,G2,chr1,900,-,4.0"]
+    study = small_study(tmp_path, rows)
+    assert study.training_examples("r") == [
+        Example("reference", "G1", 1.75),
+        Example("reference", "G2", 4.0),
+    ]
+
+
+def test_missing_individual_target_leaves_out_that_gene_only(tmp_path):
+    rows = [r if not r.startswith("train,B,G2,") else "train,B,G2,chr1,900,-," for r in SMALL_ROWS]
+    study = small_study(tmp_path, rows, genes="G1\nG2\n")
+    assert study.training_examples("p") == [
+        Example("A", "G1", 1.0),
+        Example("A", "G2", -3.0),
+        Example("B", "G1", 2.5),
+    ]
+    assert study.training_count("p") == 3
+    assert ("B", "G2") in study.prediction_items()  # still predicted, just not scored
+    assert ("B", "G2") not in set(map(tuple, study.observed()[["sample", "gene"]].values))
+    with pytest.raises(StudyTableError, match="line 6, column log_TPM: '' is empty"):
+        small_study(tmp_path, rows, missing_targets="error")
+
+
+def test_gene_whose_targets_are_all_missing_leaves_the_study(tmp_path):
+    rows = [r if ",G3," not in r else r.rsplit(",", 1)[0] + "," for r in SMALL_ROWS]
+    study = small_study(tmp_path, rows)
+    assert study.genes["gene"].tolist() == ["G1", "G2"]
+    with pytest.raises(StudyTableError, match=r"only in rows without a target\): \['G3'\]"):
+        small_study(tmp_path, rows, genes="G1\nG3\n")
+
+
 def test_small_study_individual_examples(tmp_path):
     study = small_study(tmp_path, SMALL_ROWS, genes="G2\n")
     assert study.training_examples("p") == [Example("A", "G2", -3.0), Example("B", "G2", -0.5)]
@@ -330,8 +405,8 @@ def test_individual_genes_not_in_table(tmp_path):
     with pytest.raises(StudyTableError) as caught:
         small_study(tmp_path, SMALL_ROWS, genes="G1\nG9\n")
     assert str(caught.value) == (
-        "individual-level genes not in the table: ['G9']; add their rows or drop them from "
-        "data.individual_genes"
+        "individual-level genes not in the table (or only in rows without a target): ['G9']; "
+        "add their rows or drop them from data.individual_genes"
     )
 
 
@@ -339,8 +414,8 @@ def test_listed_individual_without_rows(tmp_path):
     with pytest.raises(StudyTableError) as caught:
         small_study(tmp_path, SMALL_ROWS, test="C\nD\n")
     assert str(caught.value) == (
-        "1 test individuals have no rows in the partition table, e.g. ['D']; add their rows "
-        "or drop them from data.test_individuals"
+        "1 test individuals have no rows in the partition table (or only rows without a "
+        "target), e.g. ['D']; add their rows or drop them from data.test_individuals"
     )
 
 

@@ -1,6 +1,7 @@
 """Tests for haplexpr.vcf.download: resumable, verified downloads and the VCF URL list."""
 
 import hashlib
+import logging
 import random
 import re
 import threading
@@ -17,6 +18,7 @@ from haplexpr.vcf.download import (
     SourceMissingError,
     VcfSource,
     download,
+    parse_url_list,
     read_url_list,
 )
 
@@ -420,14 +422,61 @@ def test_url_list_duplicate_chromosome(tmp_path):
     assert str(caught.value) == f"{path}:2: a second URL for chromosome 1"
 
 
-def test_url_list_pattern_must_match(tmp_path):
+def test_url_list_pattern_must_match_with_error(tmp_path):
     path = write_list(tmp_path, "vcf/demo.chr1.vcf.gz\nvcf/ALL.autosomes.vcf.gz\n")
     with pytest.raises(DownloadError) as caught:
-        read_url_list(path, PATTERN)
+        read_url_list(path, PATTERN, unmatched="error")
     assert str(caught.value) == (
         f"{path}:2: cannot tell the chromosome of 'ALL.autosomes.vcf.gz' with pattern "
-        f"{PATTERN!r} (config data.vcf_chromosome_pattern)"
+        f"{PATTERN!r} (config data.vcf_chromosome_pattern); fix the pattern, or set "
+        "data.vcf_unmatched_urls: skip to leave such lines out"
     )
+
+
+GEUVADIS = (
+    "https://www.ebi.ac.uk/biostudies/files/E-GEUV-1/E-GEUV-1/genotypes/"
+    "GEUVADIS.chr{}.PH1PH2_465.IMPFRQFILT_BIALLELIC_PH.annotv2.genotypes.vcf.gz"
+)
+SITES_ONLY = "ALL.phase1_release_v3.20101123.snps_indels_sv.sites.gdid.gdannot.v2.vcf.gz"
+
+
+def seed_url_list(folder: Path) -> Path:
+    """The seed's data/vcf_files/VCF_urls.txt: 22 Geuvadis autosomes, then a sites-only VCF."""
+    lines = [GEUVADIS.format(n) for n in range(1, 23)] + [SITES_ONLY]
+    return write_list(folder, "\n".join(lines) + "\n")
+
+
+def test_seed_url_list_skips_its_sites_only_vcf_and_says_so(tmp_path, caplog):
+    path = seed_url_list(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="haplexpr.vcf.download"):
+        urls = parse_url_list(path, PATTERN)
+    assert [s.chrom for s in urls.sources] == [str(n) for n in range(1, 23)]
+    assert urls.sources[21].url == GEUVADIS.format(22)
+    assert urls.skipped == [f"{path}:23"]
+    assert caplog.messages == [
+        f"{path}:23: skipped {SITES_ONLY}: a sites-only VCF, which carries no genotypes "
+        f"(nothing to read); pattern {PATTERN!r} (config data.vcf_chromosome_pattern) finds "
+        "no chromosome in its name (set data.vcf_unmatched_urls: error to refuse such lines)",
+        f"{path}: 1 of 23 URLs skipped (no chromosome in the file name); VCFs for 22 chromosomes",
+    ]
+    with pytest.raises(DownloadError, match=re.escape(f"{path}:23: cannot tell the chromosome of")):
+        read_url_list(path, PATTERN, unmatched="error")
+
+
+def test_url_list_other_unmatched_names_are_skipped_too(tmp_path, caplog):
+    path = write_list(tmp_path, "vcf/ALL.autosomes.vcf.gz\nvcf/demo.chr1.vcf.gz\n")
+    with caplog.at_level(logging.WARNING, logger="haplexpr.vcf.download"):
+        assert [s.chrom for s in read_url_list(path, PATTERN)] == ["1"]
+    assert caplog.messages[0].startswith(
+        f"{path}:1: skipped ALL.autosomes.vcf.gz: only per-chromosome VCFs are read"
+    )
+
+
+def test_url_list_of_only_unmatched_names_has_no_urls(tmp_path):
+    path = write_list(tmp_path, f"{SITES_ONLY}\n")
+    with pytest.raises(DownloadError) as caught:
+        read_url_list(path, PATTERN)
+    assert str(caught.value) == f"{path}: no URLs whose file name names a chromosome (1 skipped)"
 
 
 def test_url_list_without_urls(tmp_path):

@@ -105,6 +105,11 @@ def check_config(path: str) -> int:
         f"{path}: inputs pass the start-up checks: {len(study.train_individuals)} training and "
         f"{len(study.test_individuals)} held-out individuals, {len(study.genes)} genes, VCFs "
         f"for chromosomes {', '.join(inputs.vcf_sources)}"
+        + (
+            f" ({len(inputs.vcf_skipped)} URL lines skipped: {', '.join(inputs.vcf_skipped)})"
+            if inputs.vcf_skipped
+            else ""
+        )
     )
     return 0
 

@@ -15,15 +15,16 @@ from haplexpr.config import check_input_files, reference_fasta, validate_config
 from haplexpr.reference import check_reference
 from haplexpr.study.design import Study
 from haplexpr.study.genes import StudyTableError, gene_windows
-from haplexpr.vcf.download import VcfSource, read_url_list
+from haplexpr.vcf.download import VcfSource, parse_url_list
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What the checks read: the study and one VCF source per chromosome."""
+    """What the checks read: the study, one VCF source per chromosome, the URL lines skipped."""
 
     study: Study
     vcf_sources: dict[str, VcfSource]
+    vcf_skipped: tuple[str, ...] = ()
 
 
 def check_inputs(config: dict, root: str | Path = ".") -> Inputs:
@@ -46,5 +47,7 @@ def check_inputs(config: dict, root: str | Path = ".") -> Inputs:
                 f"{config['data']['partition_table']}: {error} (reference {reference})"
             ) from error
     data = config["data"]
-    sources = read_url_list(Path(root) / data["vcf_urls"], data["vcf_chromosome_pattern"])
-    return Inputs(study, {source.chrom: source for source in sources})
+    urls = parse_url_list(
+        Path(root) / data["vcf_urls"], data["vcf_chromosome_pattern"], data["vcf_unmatched_urls"]
+    )
+    return Inputs(study, {source.chrom: source for source in urls.sources}, tuple(urls.skipped))

@@ -9,7 +9,9 @@ from haplexpr.study.design import Study
 HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
 
 
-def small_study(folder: Path, rows, train="A\nB\n", test="C\n", genes="G1\nG2\n") -> Study:
+def small_study(
+    folder: Path, rows, train="A\nB\n", test="C\n", genes="G1\nG2\n", missing_targets="drop"
+) -> Study:
     """Write the partition table (``rows`` under HEADER) and the three lists; read the Study."""
     (folder / "table.csv").write_text(HEADER + "".join(r + "\n" for r in rows))
     (folder / "train.txt").write_text(train)
@@ -23,6 +25,7 @@ def small_study(folder: Path, rows, train="A\nB\n", test="C\n", genes="G1\nG2\n"
             "individual_genes": "genes.txt",
             "target_column": "log_TPM",
             "reference_sample": "ref",
+            "missing_targets": missing_targets,
         }
     }
     return Study.from_config(config, root=folder)

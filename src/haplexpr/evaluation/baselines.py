@@ -86,9 +86,10 @@ def elastic_net_predictions(
             train_x = dosages[:n_train]
             counts = train_x.sum(axis=0)
             keep = np.minimum(counts, 2 * n_train - counts) >= min_minor_allele_count
-            y = targets.loc[window.gene, study.train_individuals].to_numpy(dtype=np.float64)
+            y = targets.loc[window.gene].reindex(study.train_individuals).to_numpy(np.float64)
+            known = ~np.isnan(y)  # a row data.missing_targets dropped is not fitted
             predictions, reference, cv_r2 = _fit_predict(
-                train_x[:, keep], y, dosages[:, keep], l1_ratio, cv_folds, seed
+                train_x[known][:, keep], y[known], dosages[:, keep], l1_ratio, cv_folds, seed
             )
             rows += [(ind, window.gene, p) for ind, p in zip(individuals, predictions, strict=True)]
             rows.append((REFERENCE_INDIVIDUAL, window.gene, reference))

@@ -52,7 +52,9 @@ class Study:
         """Read and cross-check the tables named in ``config['data']``."""
         data = config["data"]
         root = Path(root)
-        table = read_partition_table(root / data["partition_table"], data["target_column"])
+        table = read_partition_table(
+            root / data["partition_table"], data["target_column"], data["missing_targets"]
+        )
         study = cls(
             table=table,
             genes=gene_table(table),
@@ -78,8 +80,9 @@ class Study:
             absent = [i for i in ids if i not in samples]
             if absent:
                 raise StudyTableError(
-                    f"{len(absent)} {name} individuals have no rows in the partition table, "
-                    f"e.g. {absent[:5]}; add their rows or drop them from data.{name}_individuals"
+                    f"{len(absent)} {name} individuals have no rows in the partition table (or "
+                    f"only rows without a target), e.g. {absent[:5]}; add their rows or drop "
+                    f"them from data.{name}_individuals"
                 )
         if REFERENCE_INDIVIDUAL in samples:
             raise StudyTableError(
@@ -89,8 +92,8 @@ class Study:
         absent = [g for g in self.individual_genes if g not in genes]
         if absent:
             raise StudyTableError(
-                f"individual-level genes not in the table: {absent[:5]}; add their rows or "
-                "drop them from data.individual_genes"
+                f"individual-level genes not in the table (or only in rows without a target): "
+                f"{absent[:5]}; add their rows or drop them from data.individual_genes"
             )
         held_out = set(self.genes.loc[self.genes["split"] == "test", "gene"])
         leaked = sorted(set(self.individual_genes) & held_out)

@@ -64,11 +64,14 @@ def read_id_list(path: str | Path) -> list[str]:
     return ids
 
 
-def read_partition_table(path: str | Path, target_column: str) -> pd.DataFrame:
+def read_partition_table(
+    path: str | Path, target_column: str, missing_targets: str = "drop"
+) -> pd.DataFrame:
     """Read the long study table and check it against its schema (``TSS`` int, target float).
 
     Every cell is read as text (an ID spelt ``NA`` or ``007`` is an ID), then typed by the
-    schema check, so a bad value is reported with its line rather than read as NaN.
+    schema check, so a bad value is reported with its line rather than read as NaN. Rows
+    with a missing target are left out (``missing_targets="drop"``) or refused (``"error"``).
     """
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -77,7 +80,7 @@ def read_partition_table(path: str | Path, target_column: str) -> pd.DataFrame:
             f"{path}: cannot read the partition table ({error}); it must be a CSV "
             "(optionally gzip-compressed) with a header line (config data.partition_table)"
         ) from error
-    return check_partition_table(table, path, target_column)
+    return check_partition_table(table, path, target_column, missing_targets=missing_targets)
 
 
 def gene_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -120,7 +123,8 @@ def gene_windows(
 
 def study_windows(config: dict, table_path: str | Path, reference: str | Path) -> list[GeneWindow]:
     """Every study gene's window as the config sets it (the one definition all rules use)."""
-    table = read_partition_table(table_path, config["data"]["target_column"])
+    data = config["data"]
+    table = read_partition_table(table_path, data["target_column"], data["missing_targets"])
     return gene_windows(
         gene_table(table),
         contig_lengths(reference),

@@ -8,6 +8,7 @@ column and value, and what to change.
 
 from __future__ import annotations
 
+import logging
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +18,14 @@ import pandas as pd
 import yaml
 
 SCHEMA = Path(str(files("haplexpr") / "schemas" / "partition_table.schema.yaml"))
+
+#: What ``data.missing_targets`` may say about rows whose target is missing.
+MISSING_TARGETS = ("drop", "error")
+
+#: Target cells read as missing (lower-cased): empty, and how R, pandas and spreadsheets write NA.
+MISSING_SPELLINGS = ("", "na", "nan", "-nan", "n/a", "#n/a", "null", "none", "<na>")
+
+log = logging.getLogger(__name__)
 
 
 class StudyTableError(ValueError):
@@ -29,13 +38,21 @@ def load_schema() -> dict:
 
 
 def check_partition_table(
-    table: pd.DataFrame, path: str | Path, target_column: str, schema: dict | None = None
+    table: pd.DataFrame,
+    path: str | Path,
+    target_column: str,
+    schema: dict | None = None,
+    missing_targets: str = "drop",
 ) -> pd.DataFrame:
     """Check ``table`` (read with every cell as text) against the schema; return it typed.
 
     ``TSS`` becomes int and the target float; raises :class:`StudyTableError` on the first
-    problem.
+    problem. Rows whose target is missing (empty, ``NA``, ``NaN``...) are checked like any
+    other, then left out with a warning (``missing_targets="drop"``; measured expression has
+    gaps) or refused (``"error"``).
     """
+    if missing_targets not in MISSING_TARGETS:
+        raise ValueError(f"missing_targets must be one of {MISSING_TARGETS}: {missing_targets!r}")
     schema = schema or load_schema()
     columns = {**schema["columns"], target_column: schema["target"]}
     missing = [c for c in columns if c not in table.columns]
@@ -49,10 +66,39 @@ def check_partition_table(
         raise StudyTableError(f"{path}: no rows")
     typed = table.copy()
     for column, rules in columns.items():
-        typed[column] = _check_column(table[column], column, rules, path)
+        allow_missing = column == target_column and missing_targets == "drop"
+        typed[column] = _check_column(table[column], column, rules, path, allow_missing)
     _check_unique(typed, schema["unique"], path)
     _check_per_gene(typed, schema["per_gene"], path)
+    missing = typed[target_column].isna().to_numpy()
+    if missing.any():
+        typed = _drop_missing(typed, missing, path, target_column)
     return typed
+
+
+def _drop_missing(table: pd.DataFrame, missing: np.ndarray, path, target_column: str):
+    """``table`` less the rows without a target, with a warning that counts and names them."""
+    kept = table[~missing]
+    dropped = table[missing]
+    lines = np.flatnonzero(missing)[:3] + 2
+    shown = ", ".join(
+        f"({s}, {g}) line {n}"
+        for s, g, n in zip(dropped["sample"], dropped["gene"], lines, strict=False)
+    )
+    emptied = []
+    for column, what in (("gene", "genes"), ("sample", "samples")):
+        gone = sorted(set(dropped[column]) - set(kept[column]))
+        if gone:
+            emptied.append(f"{len(gone)} {what} with no target left, e.g. {', '.join(gone[:3])}")
+    log.warning(
+        "%s: left out %d of %d rows whose %s is missing, e.g. (sample, gene) %s%s "
+        "(config data.missing_targets: drop; set error to refuse such a table)",
+        path, len(dropped), len(table), target_column, shown,
+        f"; {'; '.join(emptied)}" if emptied else "",
+    )  # fmt: skip
+    if kept.empty:
+        raise StudyTableError(f"{path}: every row's {target_column} is missing")
+    return kept.reset_index(drop=True)
 
 
 def _fail(path, values: pd.Series, bad: np.ndarray, column: str, why: str) -> StudyTableError:
@@ -66,11 +112,14 @@ def _fail(path, values: pd.Series, bad: np.ndarray, column: str, why: str) -> St
     )
 
 
-def _check_column(values: pd.Series, column: str, rules: dict, path) -> pd.Series:
+def _check_column(
+    values: pd.Series, column: str, rules: dict, path, allow_missing: bool = False
+) -> pd.Series:
     """One column against its rules (type, enum, pattern, minimum); returns it typed.
 
     Each distinct value is checked once (a study table repeats each gene, sample and TSS
-    hundreds of times) and the verdict spread back to its rows.
+    hundreds of times) and the verdict spread back to its rows. ``allow_missing`` (a number
+    column only): missing cells (:data:`MISSING_SPELLINGS`) become NaN instead of failing.
     """
     codes, distinct = pd.factorize(values.astype(str), use_na_sentinel=False)
     distinct = pd.Series(distinct).str.strip()
@@ -78,12 +127,13 @@ def _check_column(values: pd.Series, column: str, rules: dict, path) -> pd.Serie
     def rows(per_value) -> np.ndarray:
         return np.asarray(per_value)[codes]
 
-    empty = rows(distinct == "")
+    absent = distinct.str.lower().isin(MISSING_SPELLINGS).to_numpy() & allow_missing
+    empty = rows((distinct == "").to_numpy() & ~absent)
     if empty.any():
         raise _fail(path, values, empty, column, "is empty: every row needs a value")
     if rules["type"] in ("integer", "number"):
-        numbers = pd.to_numeric(distinct, errors="coerce")
-        bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+        numbers = pd.to_numeric(distinct.where(~absent, "nan"), errors="coerce")
+        bad = ~np.isfinite(numbers.to_numpy(dtype=float)) & ~absent
         if rules["type"] == "integer":
             bad |= ~bad & (numbers.fillna(0) % 1 != 0).to_numpy()
         if bad.any():
