@@ -326,7 +326,7 @@ def test_the_seeds_own_url_list_passes_with_its_sites_only_vcf_skipped(
     assert out.startswith("config.yaml: inputs pass the start-up checks"), err
     chromosomes = ", ".join(str(n) for n in range(1, 23))
     assert out.endswith(
-        f"VCFs for chromosomes {chromosomes} (1 URL lines skipped: data/demo/VCF_urls.txt:23)\n"
+        f"VCFs for chromosomes {chromosomes} (URL lines skipped: 1, data/demo/VCF_urls.txt:23)\n"
     )
     assert (
         f"data/demo/VCF_urls.txt:23: skipped {SITES_ONLY}: a sites-only VCF, which carries no "

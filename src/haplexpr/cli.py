@@ -106,7 +106,7 @@ def check_config(path: str) -> int:
         f"{len(study.test_individuals)} held-out individuals, {len(study.genes)} genes, VCFs "
         f"for chromosomes {', '.join(inputs.vcf_sources)}"
         + (
-            f" ({len(inputs.vcf_skipped)} URL lines skipped: {', '.join(inputs.vcf_skipped)})"
+            f" (URL lines skipped: {len(inputs.vcf_skipped)}, {', '.join(inputs.vcf_skipped)})"
             if inputs.vcf_skipped
             else ""
         )
