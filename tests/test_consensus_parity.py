@@ -48,6 +48,7 @@ from support.consensus_parity import (
     Record,
     all_jobs,
     compare,
+    engine_haplotypes,
     engine_unless_refused,
     run_bcftools,
     write_inputs,
@@ -55,6 +56,7 @@ from support.consensus_parity import (
 from support.consensus_raw_cases import RAW_CASES
 
 from haplexpr.coordinates import Interval
+from haplexpr.haplotypes.personal_sequences import ConsensusError
 from haplexpr.vcf.symbolic import htslib_rlen
 
 N_EXAMPLES = int(os.environ.get("HAPLEXPR_PARITY_EXAMPLES", "40"))
@@ -349,3 +351,15 @@ def test_random_parity(example: tuple[ParityInput, str, str]):
                 continue
             problems = compare(data, outcome, actual)
             assert not problems, f"{engine} engine:\n" + "\n\n".join(problems)
+
+
+def test_alt_on_unknown_reference_base_is_named(tmp_path: Path):
+    """The fast engine's refusal says the reference base is N (unknown), not a wrong build."""
+    case = next(c for c in EDGE_CASES if c.name.startswith("alt_on_unknown_reference_base"))
+    data = case.data()
+    files = write_inputs(data, tmp_path)
+    with pytest.raises(ConsensusError) as caught:
+        engine_haplotypes(files, data, "reference", "all", "fast")
+    assert "3:10 A>G: the reference has N (N: an unknown base) under REF, and bcftools" in str(
+        caught.value
+    )

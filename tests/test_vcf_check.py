@@ -339,3 +339,39 @@ def test_index_vcf_builds_usable_csi(tmp_path, reference, genome):
     )
     with pysam.VariantFile(str(vcf)) as handle:  # found next to the VCF by name
         assert [r.pos for r in handle.fetch("1", 200, 300)] == [250]
+
+
+def test_ref_on_reference_n_is_kept_and_counted(tmp_path, genome, caplog):
+    """N is an unknown base: REF there is not checkable; the record is counted, not refused."""
+    seq = list(genome["1"])
+    seq[19:30] = "N" * 11  # 1-based 20..30 unknown
+    reference = write_fasta(tmp_path / "gapped.fa", {"1": "".join(seq), "2": genome["2"]})
+    known = genome["1"]
+    records = [
+        snv(genome, 10, "0|1 0|0 0|0"),
+        "1 22 A G 0|1 1|0 0|0",
+        f"1 30 A{known[30]} A 0|1 0|0 0|0",  # 30 on N, 31 known and equal
+    ]
+    vcf = write_vcf(tmp_path, records)
+    report = check_vcf(vcf, reference, "1", SAMPLES)
+    assert (report.records, report.unknown_reference) == (3, 2)
+    assert report.unknown_examples == ["1:22", "1:30"]
+    assert (
+        f"{vcf}: 2 records on unknown reference bases (N), REF not checkable (e.g. 1:22, 1:30)"
+        in caplog.text
+    )
+    wrong = other_base(known[30])
+    vcf = write_vcf(tmp_path, [f"1 30 A{wrong} A 0|1 0|0 0|0"])  # 31 is known and differs
+    assert check_error(vcf, reference) == (
+        f"{vcf}: record 1 (1:30): REF A{wrong} but the reference has N{known[30]}; is the VCF "
+        "on the same genome build as the reference?"
+    )
+
+
+def test_region_on_a_contig_the_vcf_does_not_declare(tmp_path, genome):
+    """bcftools consensus writes the reference there (its test consensus.17): nothing to check."""
+    reference = write_fasta(tmp_path / "three.fa", {**genome, "3": genome["2"]})
+    vcf = write_vcf(tmp_path, [snv(genome, 10, "0|1 0|0 0|0")])  # declares 1 and 2
+    index_vcf(vcf)
+    report = check_vcf(vcf, reference, "3", SAMPLES, region=Interval("3", 0, 50))
+    assert (report.contig, report.records, report.unknown_reference) == ("3", 0, 0)

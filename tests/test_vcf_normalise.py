@@ -237,3 +237,106 @@ def test_study_sample_absent(tmp_path, reference, genome):
         f"{source}: 1 study samples are not in the VCF, e.g. S7; fix the individual lists "
         "or the VCF"
     )
+
+
+def undeclared_chr1(tmp_path, genome, index: bool):
+    """Records on ``chr1`` under a header declaring only ``1`` and ``2`` (1000 Genomes' way)."""
+    seq = genome["1"]
+    lines = [
+        record_line("chr1", p, seq[p - 1], other_base(seq[p - 1]), ["0|1", "1|0"]) for p in (7, 70)
+    ]
+    source = vcf_files.write_vcf(tmp_path / "download.vcf.gz", lines, SAMPLES, {"1": 300, "2": 9})
+    if index:  # htslib then adds the index's contigs to the header it reads; bcftools does not
+        pysam.tabix_index(str(source), preset="vcf", force=True)
+    return source
+
+
+@pytest.mark.parametrize("index", [False, True], ids=["unindexed", "tabix-indexed"])
+def test_records_on_a_contig_the_header_does_not_declare(tmp_path, reference, genome, index):
+    source = undeclared_chr1(tmp_path, genome, index)
+    dest = tmp_path / "out" / "1.vcf.gz"
+    report = normalise_vcf(source, reference, dest, SAMPLES, harmonise_contigs=True)
+    assert (report.declared, report.renamed, report.records) == (["chr1"], {"chr1": "1"}, 2)
+    assert [r[:2] for r in records_of(dest)] == [("1", 7), ("1", 70)]
+    with pysam.VariantFile(str(dest)) as vcf:
+        # chr1 declared with the reference's length, renamed; the stale "1" line dropped
+        assert [(c.name, c.length) for c in vcf.header.contigs.values()] == [("2", 9), ("1", 300)]
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["1.vcf.gz"]
+
+
+def test_records_on_an_undeclared_contig_without_harmonising(tmp_path, reference, genome):
+    source = undeclared_chr1(tmp_path, genome, index=False)
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES)
+    assert str(caught.value).startswith(
+        f"{source}: contig 'chr1' is not in the reference {reference} (it has 1, 2...); "
+        "the reference spells it '1': set variants.harmonise_contigs: true"
+    )
+
+
+def test_records_under_two_spellings_of_a_contig(tmp_path, reference, genome):
+    seq = genome["1"]
+    lines = [
+        record_line(c, p, seq[p - 1], other_base(seq[p - 1]), ["0|1", "1|0"])
+        for c, p in (("chr1", 7), ("1", 70))
+    ]
+    source = vcf_files.write_vcf(tmp_path / "download.vcf.gz", lines, SAMPLES, {"1": 300})
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, harmonise_contigs=True)
+    assert str(caught.value) == (
+        f"{source}: records on both '1' and 'chr1', both the reference's '1'; give them one "
+        "name (bcftools annotate --rename-chrs) and rerun"
+    )
+
+
+def test_bcftools_failure_names_the_file_and_the_fix(tmp_path, reference, genome):
+    """A later record on an undeclared contig: bcftools cannot read it, and says so."""
+    seq = genome["1"]
+    lines = [
+        record_line("1", 7, seq[6], other_base(seq[6]), ["0|1", "1|0"]),
+        record_line("chr9", 7, "A", "C", ["0|1", "1|0"]),
+    ]
+    source = vcf_files.write_vcf(tmp_path / "download.vcf.gz", lines, SAMPLES, {"1": 300})
+    dest = tmp_path / "out" / "1.vcf.gz"
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(source, reference, dest, SAMPLES)
+    message = str(caught.value)
+    assert message.startswith(f"{source}: bcftools norm cannot read it (")
+    assert message.endswith(
+        f"); look at the file with bcftools view {source} (a damaged download, records on "
+        "contigs the header does not declare, a malformed line) and fix it or download it again"
+    )
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_ref_on_reference_n_is_kept_and_counted(tmp_path, genome, caplog):
+    """N is an unknown base: REF there cannot be checked, the record stays; others still fail."""
+    seq = list(genome["1"])
+    seq[19:30] = "N" * 11  # 1-based 20..30 unknown
+    path = write_fasta(tmp_path / "gapped.fa", {"1": "".join(seq), "2": genome["2"]})
+    known = genome["1"]
+    records = [
+        f"1 10 {known[9]} {other_base(known[9])} . 0|1 0|0",
+        "1 22 A G . 0|1 1|0",
+        f"1 29 {known[28]}C {known[28]} . 0|1 0|0",  # REF 29-30 on N
+        f"1 30 A{known[30]} A . 0|1 0|0",  # 30 on N, 31 known and equal
+    ]
+    source = write_vcf(tmp_path, records)
+    caplog.set_level(logging.INFO)
+    report = normalise_vcf(source, path, tmp_path / "1.vcf.gz", SAMPLES)
+    assert (report.records, report.unknown_reference) == (4, 3)
+    assert report.unknown_examples == ["1:22", "1:29", "1:30"]
+    # kept as written: nothing to left-align against on unknown bases
+    assert records_of(tmp_path / "1.vcf.gz") == records_of(source)
+    assert (
+        "3 records on unknown reference bases (N), REF not checkable (e.g. 1:22, 1:29, 1:30)"
+        in caplog.text
+    )
+    wrong = other_base(known[30])
+    mixed = write_vcf(tmp_path, [f"1 30 A{wrong} A . 0|1 0|0"])  # 31 is known and differs
+    with pytest.raises(VariantInputError) as caught:
+        normalise_vcf(mixed, path, tmp_path / "2.vcf.gz", SAMPLES)
+    assert str(caught.value) == (
+        f"{mixed}: record 1 (1:30): REF A{wrong} but the reference has N{known[30]}; is the "
+        "VCF on the same genome build as the reference?"
+    )

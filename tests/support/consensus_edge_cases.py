@@ -42,6 +42,7 @@ class EdgeCase:
     aborts: tuple[str, ...] = ()
     refuses: tuple[str, ...] = ()
     variants: str = "all"
+    undeclared: tuple[str, ...] = ()  # reference contigs the VCF header leaves out
 
     def data(self) -> ParityInput:
         """The case as a :class:`ParityInput` (samples S1..Sn from the GT columns)."""
@@ -55,6 +56,7 @@ class EdgeCase:
             tuple(f"S{i + 1}" for i in range(n)),
             tuple(records),
             tuple(Interval.from_region(w) for w in self.windows),
+            self.undeclared,
         )
 
     def hand_expected(self, job: Job) -> tuple[str, ...] | None:
@@ -411,6 +413,36 @@ EDGE_CASES = [
         ("1 13 G T 1|0", "1 13 GA G 1|0", "1 13 GA G 1|0"),
         windows=("1:11-13",),
         refuses=("S1:1:reference", "S1:1:N"),
+    ),
+    # --- a reference contig the VCF header does not declare (bcftools' test consensus.17):
+    # bcftools consensus writes the reference for windows on it
+    EdgeCase(
+        "reference_contig_not_in_vcf_header",
+        ("1 15 G A 1|0",),
+        windows=("1:11-30", "2:1-20"),
+        expected={"S1:1": ("TCGAAGCTAACGTTAGCCAT", CONTIG_2[:20]), "S1:2": (W, CONTIG_2[:20])},
+        undeclared=("2",),
+    ),
+    EdgeCase(
+        "only_windows_on_a_contig_not_in_vcf_header",
+        ("1 15 G A 1|1",),
+        windows=("2:1-20", "2:31-50"),
+        expected={"S1:1": (CONTIG_2[:20], CONTIG_2[30:])},
+        undeclared=("2",),
+    ),
+    # --- REF on reference N (an unknown base; contig 3 has N at 9-14): bcftools consensus
+    # 1.24 checks REF against N where a haplotype carries the ALT (or, under -M N, a missing
+    # allele), and refuses; a haplotype with the REF allele gets the reference
+    EdgeCase(
+        "alt_on_unknown_reference_base_bcftools_refuses",
+        ("3 10 A G 1|0 .|0",),
+        windows=("3:1-20",),
+        expected={
+            "S1:2": (CONTIG_3[:20],),
+            "S2:1:reference": (CONTIG_3[:20],),
+            "S2:2": (CONTIG_3[:20],),
+        },
+        refuses=("S1:1:reference", "S1:1:N", "S2:1:N"),
     ),
     # --- variants="snvs" (bcftools -i "type='snp'"): records with an indel or MNP ALT are out
     EdgeCase(

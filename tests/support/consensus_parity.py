@@ -68,12 +68,17 @@ class Record:
 
 @dataclass(frozen=True)
 class ParityInput:
-    """Everything one parity comparison needs; records sorted by contig order, then POS."""
+    """Everything one parity comparison needs; records sorted by contig order, then POS.
+
+    ``undeclared`` names reference contigs the VCF header leaves out (no records on them).
+    A REF may differ from the reference only where the reference has N (an unknown base).
+    """
 
     contigs: dict[str, str]
     samples: tuple[str, ...]
     records: tuple[Record, ...]
     windows: tuple[Interval, ...]
+    undeclared: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         order = {name: i for i, name in enumerate(self.contigs)}
@@ -83,8 +88,12 @@ class ParityInput:
         for record in self.records:
             if len(record.gts) != len(self.samples):
                 raise ValueError(f"{record}: one GT per sample needed")
+            if record.chrom in self.undeclared:
+                raise ValueError(f"{record}: on a contig the VCF header does not declare")
             found = self.contigs[record.chrom][record.pos - 1 : record.pos - 1 + len(record.ref)]
-            if found.upper() != record.ref.upper():
+            if len(found) != len(record.ref) or any(
+                f.upper() not in ("N", r.upper()) for f, r in zip(found, record.ref, strict=False)
+            ):
                 raise ValueError(f"{record}: REF does not match the reference ({found})")
 
     def reproducer(self) -> str:
@@ -117,7 +126,11 @@ def write_inputs(data: ParityInput, folder: Path) -> InputFiles:
 
     header = [
         "##fileformat=VCFv4.2",
-        *(f"##contig=<ID={name},length={len(seq)}>" for name, seq in data.contigs.items()),
+        *(
+            f"##contig=<ID={name},length={len(seq)}>"
+            for name, seq in data.contigs.items()
+            if name not in data.undeclared
+        ),
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">',
         '##INFO=<ID=SVLEN,Number=A,Type=Integer,Description="Length change">',

@@ -14,6 +14,7 @@ haplotype and the window that fails on its own.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -137,6 +138,8 @@ def _bcftools_consensus(args: list[str]) -> str | None:
     if done.returncode < 0:
         return f"crashed ({signal.Signals(-done.returncode).name}, a bcftools 1.24 fault)"
     detail = done.stderr.rsplit("stderr=", 1)[-1].strip().strip("'\"").replace("\\n", " ")
+    # bcftools prints the reference from REF to the end of its buffer: keep its start
+    detail = re.sub(r"(REF \.fa : \[[^\]]*\]\S{0,20})\S+", r"\1...", detail)
     return f"failed ({' '.join(detail.split())[-400:]})"
 
 

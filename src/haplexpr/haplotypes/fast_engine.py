@@ -33,6 +33,7 @@ from haplexpr.haplotypes.kernel import (
     ALLELE_OUT_OF_RANGE,
     BLOCK_BEFORE_WINDOW,
     OK,
+    REF_MISMATCH,
     Calls,
     Records,
     apply_window,
@@ -121,10 +122,12 @@ def read_variants(
             if line.startswith("##contig=<") and "ID=" in line
         }
         if chrom not in tabix.contigs and chrom not in declared:
-            raise EngineError(
-                f"{vcf_path}: no contig {chrom!r} in the VCF (it has "
-                f"{', '.join(sorted(declared | set(tabix.contigs))[:5])}...); are the contig "
-                "names spelt alike?"
+            # bcftools consensus writes the reference for a contig the VCF does not declare
+            log.info(
+                "%s: no contig %r in the VCF (it has %s...): its windows get the reference",
+                vcf_path,
+                chrom,
+                ", ".join(sorted(declared | set(tabix.contigs))[:5]),
             )
         sample_column = np.full(len(file_samples), -1, np.int64)
         sample_column[[file_samples.index(s) for s in samples]] = np.arange(len(samples))
@@ -357,8 +360,13 @@ def fast_haplotypes(
                     result = job.result()
                     if result.status != OK:
                         column = divmod(int(result.column), 2)
+                        start = int(found.pos[result.record])
+                        under = fasta.fetch(chrom, start, start + int(found.ref_len[result.record]))
+                        error = _engine_error(
+                            result.status, found, result.record, vcfs[chrom], under.upper()
+                        )
                         raise EngineError(
-                            f"{_engine_error(result.status, found, result.record, vcfs[chrom])} "
+                            f"{error} "
                             f"(sample {samples[column[0]]}, haplotype {column[1] + 1}, window "
                             f"{windows[number].interval.to_region()})"
                         )
@@ -387,7 +395,10 @@ def _span(window: Window) -> tuple[int, int]:
     return window.interval.start, window.interval.end
 
 
-def _engine_error(status: int, found: VariantArrays, record: int, vcf: str | Path) -> str:
+def _engine_error(
+    status: int, found: VariantArrays, record: int, vcf: str | Path, under: str = ""
+) -> str:
+    """What went wrong at ``record``; ``under``: the reference bases under its REF."""
     first = found.allele_ptr[record]
     alleles = [
         found.allele_bytes[found.allele_start[a] : found.allele_start[a] + found.allele_len[a]]
@@ -420,6 +431,12 @@ def _engine_error(status: int, found: VariantArrays, record: int, vcf: str | Pat
             )
     if status == ALLELE_OUT_OF_RANGE:
         return f"{where}: a genotype names an allele the record does not have (broken VCF)"
+    if status == REF_MISMATCH and "N" in under:
+        return (
+            f"{where}: the reference has {under} (N: an unknown base) under REF, and bcftools "
+            "consensus 1.24 refuses to apply a record there; use a reference with the real "
+            "bases, or windows (genes) away from its N stretches"
+        )
     return (
         f"{where}: the reference does not match the REF allele; is the VCF on the same "
         "genome build as the reference, and normalised (bcftools norm -f REF)?"

@@ -13,7 +13,10 @@ haplotype names, ``1|2`` included). Missing alleles (``.|1``, ``./.``) and haplo
 (chrX of males) are accepted and counted: bcftools consensus leaves the reference base for
 a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype 2 of a
 haploid call the reference (N under ``consensus.missing: N``: bcftools consensus -M N
-treats the absent second allele as missing).
+treats the absent second allele as missing). A reference base N is unknown, not a
+disagreement: a record whose REF lies on N (a study reference with real sequence for part
+of a chromosome) is kept and counted as not checkable. A region on a contig the VCF does
+not declare holds no variants: bcftools consensus writes the reference there.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ class VcfCheckReport:
     missing_calls: int = 0
     haploid_calls: int = 0
     unphased_heterozygous_calls: int = 0
+    # Records whose REF lies (partly) on reference N: an unknown base, so not checkable.
+    unknown_reference: int = 0
+    unknown_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -105,11 +111,12 @@ def check_vcf(
         bases = _ReferenceBases(reference)
         with _open_header(vcf_path) as header:
             check_samples(header.header.samples, samples, vcf_path)  # before cyvcf2 subsets
+            undeclared = region is not None and region.chrom not in header.header.contigs
             if region is not None:
                 _check_region(header, region, vcf_path, bases.lengths)
         contigs = _listed_contigs(chrom, reference.references)
         order = _RecordOrder()
-        with _open_records(vcf_path, samples, region) as (names, records):
+        with _open_records(vcf_path, samples, region, undeclared) as (names, records):
             for number, record in enumerate(records, start=1):
                 where = f"{vcf_path}: record {number} ({record.CHROM}:{record.POS})"
                 order.check(record, where)
@@ -134,7 +141,13 @@ def check_vcf(
                 # REF itself: an INFO/END beyond it is the consensus engines' concern (bcftools
                 # checks REF against END's length and refuses where a haplotype carries it).
                 expected = bases.fetch(record.CHROM, record.start, record.start + len(record.REF))
-                if record.REF.upper() != expected:
+                if record.REF.upper() == expected:
+                    pass
+                elif _unknown_only(record.REF.upper(), expected):
+                    report.unknown_reference += 1
+                    if len(report.unknown_examples) < 5:
+                        report.unknown_examples.append(f"{record.CHROM}:{record.POS}")
+                else:
                     raise VariantInputError(
                         f"{where}: REF {record.REF} but the reference has {expected}; is the "
                         "VCF on the same genome build as the reference?"
@@ -151,8 +164,23 @@ def check_vcf(
     return report
 
 
+def _unknown_only(ref: str, expected: str) -> bool:
+    """Whether upper-case REF differs from the reference only where the reference has N."""
+    return len(ref) == len(expected) and all(
+        e == "N" or e == r for r, e in zip(ref, expected, strict=True)
+    )
+
+
 def _log_accepted(report: VcfCheckReport) -> None:
-    """Warn about the calls the policies accepted, with counts."""
+    """Warn about the calls the policies accepted, and the records not checkable, with counts."""
+    if report.unknown_reference:
+        log.warning(
+            "%s: %d records on unknown reference bases (N), REF not checkable (e.g. %s); "
+            "consensus (bcftools 1.24) refuses to apply their ALT alleles in a window",
+            report.vcf,
+            report.unknown_reference,
+            ", ".join(report.unknown_examples),
+        )
     if report.missing_calls:
         fill = "the reference base" if report.missing_policy == "reference" else "N"
         log.warning(
@@ -189,10 +217,15 @@ def _check_region(
             f"{', '.join(list(contig_length)[:5])}...)"
         )
     if region.chrom not in vcf.header.contigs:
-        raise VariantInputError(
-            f"{vcf_path}: no contig {region.chrom!r} in the VCF header (it has "
-            f"{', '.join(list(vcf.header.contigs)[:5])}...); are the contig names spelt alike?"
+        # bcftools consensus writes the reference for a contig the VCF does not declare
+        log.info(
+            "%s: no contig %r in the VCF header (it has %s...): no variants in %s",
+            vcf_path,
+            region.chrom,
+            ", ".join(list(vcf.header.contigs)[:5]),
+            region.to_region(),
         )
+        return
     try:
         vcf.fetch(region.chrom, region.start, region.end)  # needs an index, reads no record
     except ValueError as error:
@@ -211,15 +244,21 @@ def _check_region(
 
 @contextmanager
 def _open_records(
-    vcf_path: str | Path, samples: list[str], region: Interval | None
+    vcf_path: str | Path, samples: list[str], region: Interval | None, undeclared: bool = False
 ) -> Iterator[tuple[list[str], Iterator[cyvcf2.Variant]]]:
-    """The study samples' names (in the VCF's order) and the records (all, or in ``region``)."""
+    """The study samples' names (in the VCF's order) and the records (all, or in ``region``).
+
+    ``undeclared``: the region's contig is not in the VCF, so it has no records.
+    """
     vcf = cyvcf2.VCF(str(vcf_path), samples=list(samples), lazy=True)
     try:
         with warnings.catch_warnings():
             # cyvcf2 warns about a region without records, where there is nothing to check.
             warnings.filterwarnings("ignore", "no intervals found", UserWarning)
-            records = iter(vcf) if region is None else vcf(region.to_region())
+            if undeclared:
+                records = iter(())
+            else:
+                records = iter(vcf) if region is None else vcf(region.to_region())
             yield vcf.samples, _parsed(records, vcf_path)
     finally:
         vcf.close()
