@@ -7,7 +7,8 @@ import pandas as pd
 import pysam
 import pytest
 
-from haplexpr.realdata.debian import PackageDataError, PackageFile, extract, sha256
+from haplexpr.checksums import file_digest
+from haplexpr.realdata.debian import PackageDataError, PackageFile, extract
 from haplexpr.realdata.geuvadis_chr22 import (
     CHR22_LENGTH,
     BuildReport,
@@ -44,7 +45,7 @@ def make_deb(folder, package, files):
 def test_a_package_file_is_taken_only_with_its_checksum(tmp_path):
     cache = make_deb(tmp_path, "pkg", {"usr/share/doc/pkg/data.txt": "real\n"})
     (tmp_path / "out").mkdir()
-    expected = sha256(cache.parent / "root" / "usr/share/doc/pkg/data.txt")
+    expected = file_digest(cache.parent / "root" / "usr/share/doc/pkg/data.txt")
     good = PackageFile("pkg", "usr/share/doc/pkg/data.txt", expected)
     assert extract(good, cache, tmp_path / "out").read_text() == "real\n"
     other = PackageFile("pkg", "usr/share/doc/pkg/data.txt", "0" * 64)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from haplexpr.atomic import atomic_path
+from haplexpr.checksums import file_digest
 from haplexpr.runlog import machine_name
 
 #: Distributions whose versions a record names, where installed (each env has a subset).
@@ -48,11 +49,7 @@ def file_sha256(path: Path) -> str | None:
     """SHA-256 of a file's bytes, or None above :data:`HASHED_BYTES`."""
     if path.stat().st_size > HASHED_BYTES:
         return None
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
+    return file_digest(path)
 
 
 def package_versions() -> dict[str, str]:

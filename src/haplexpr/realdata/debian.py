@@ -9,7 +9,6 @@ what differs, instead of giving a study from other data.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import subprocess
 import tarfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haplexpr.atomic import atomic_path
+from haplexpr.checksums import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,6 @@ class PackageFile:
     def name(self) -> str:
         """The file's own name."""
         return Path(self.path).name
-
-
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1-MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_deb(package: str, cache: Path) -> Path:
@@ -79,7 +70,7 @@ def package_deb(package: str, cache: Path) -> Path:
 def extract(wanted: PackageFile, cache: Path, dest: Path) -> Path:
     """Copy one file out of its package into ``dest``, checked against its SHA-256."""
     out = dest / wanted.name
-    if out.exists() and sha256(out) == wanted.sha256:
+    if out.exists() and file_digest(out) == wanted.sha256:
         return out
     deb = package_deb(wanted.package, cache)
     with tempfile.TemporaryDirectory(prefix=".unpack", dir=dest) as scratch:
@@ -91,7 +82,7 @@ def extract(wanted: PackageFile, cache: Path, dest: Path) -> Path:
             source = _from_tarball(Path(scratch) / wanted.archive.lstrip("/"), wanted, deb)
         if not source.is_file():
             raise PackageDataError(f"{deb} has no {wanted.path}: is it another version?")
-        found = sha256(source)
+        found = file_digest(source)
         if found != wanted.sha256:
             raise PackageDataError(
                 f"{deb}: {wanted.path} has SHA-256 {found}, not {wanted.sha256}: another package "

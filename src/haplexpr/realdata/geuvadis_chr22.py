@@ -32,7 +32,6 @@ Decisions, each counted in ``decisions.json`` and per gene in ``genes.tsv``:
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import re
@@ -45,6 +44,7 @@ import pandas as pd
 import pysam
 
 from haplexpr.atomic import atomic_path
+from haplexpr.checksums import file_digest
 from haplexpr.realdata.debian import PackageFile, extract
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def build_study(out: Path, cache: Path, design: Chr22Design = Chr22Design()) -> 
     vcf = files[GENOTYPES.name]
     genotype_samples = vcf_samples(vcf)
     with atomic_path(out / "vcf_urls.txt") as tmp:
-        tmp.write_text(f"file:{vcf.relative_to(out)}\t{md5(vcf)}\n")
+        tmp.write_text(f"file:{vcf.relative_to(out)}\t{file_digest(vcf, 'md5')}\n")
     expression = read_expression(files[EXPRESSION.name])
     covariates = read_covariates(files[COVARIATES.name])
     study = assemble(expression, covariates, genotype_samples, report, design)
@@ -330,12 +330,3 @@ def write_study(
             tmp.write_text("".join(f"{i}\n" for i in ids))
     with atomic_path(out / "genes.tsv") as tmp:
         genes.rename_axis("gene_version").reset_index().to_csv(tmp, sep="\t", index=False)
-
-
-def md5(path: Path) -> str:
-    """MD5 of a file (the URL list's checksum column)."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

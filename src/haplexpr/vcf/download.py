@@ -9,7 +9,6 @@ with an HTTP range request.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import http.client
 import logging
 import re
@@ -21,6 +20,8 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from haplexpr.checksums import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -273,15 +274,12 @@ def verify(path: Path, url: str, md5: str | None, bgzf: bool = True) -> None:
     With ``bgzf=False`` a ``.gz`` file must decompress to its end (any gzip).
     """
     if md5 is not None:
-        digest = hashlib.md5()
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-        if digest.hexdigest() != md5:
+        found = file_digest(path, "md5")
+        if found != md5:
             size = _size(path)
             path.unlink()
             raise DownloadError(
-                f"{url}: md5 {digest.hexdigest()} of the {size:,} bytes received does not match "
+                f"{url}: md5 {found} of the {size:,} bytes received does not match "
                 f"the expected {md5}; the partial file was removed: rerun to download it again, "
                 "or correct the md5 in the URL list if the source has changed"
             )
