@@ -312,6 +312,18 @@ def test_the_demo_passes_the_startup_checks(monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("config.yaml: inputs pass the start-up checks")
 
 
+def test_config_files_are_laid_over_config_yaml_in_order(monkeypatch, capsys, tmp_path):
+    """As snakemake --configfile A B: each file's keys replace those before it, key by key."""
+    wrong, right = tmp_path / "wrong.yaml", tmp_path / "right.yaml"
+    wrong.write_text("consensus:\n  engine: nonsense\n")
+    right.write_text("consensus:\n  engine: bcftools\n")
+    monkeypatch.chdir(REPO)
+    assert main(["check", "--configfile", str(wrong), str(right)]) == 0
+    assert capsys.readouterr().out.startswith(f"config.yaml + {wrong} + {right}: inputs pass")
+    assert main(["check", "--configfile", str(right), str(wrong)]) == 1
+    assert "config key consensus/engine: 'nonsense' is not one of" in capsys.readouterr().err
+
+
 def test_the_seeds_own_url_list_passes_with_its_sites_only_vcf_skipped(
     workdir, monkeypatch, capsys, caplog
 ):

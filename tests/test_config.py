@@ -11,6 +11,7 @@ from haplexpr.config import (
     SCHEMA,
     ConfigError,
     load_config,
+    merge_configs,
     reference_fasta,
     unset_keys,
     validate_config,
@@ -240,7 +241,7 @@ def test_values_left_to_set_are_all_named_before_anything_else(demo_config):
 def test_the_full_study_config_is_complete_but_for_the_values_marked(demo_config):
     """config/geuvadis.yaml over config.yaml: only the seed's tables and the cluster's names."""
     study = yaml.safe_load((ROOT / "config" / "geuvadis.yaml").read_text())
-    merged = deep_merge(copy.deepcopy(demo_config), study)
+    merged = merge_configs(copy.deepcopy(demo_config), study)
     assert set(study) == set(demo_config)  # every section set, none of the demo's left over
     unset = unset_keys(merged)
     assert [line.split(":")[0] for line in unset] == [
@@ -266,16 +267,6 @@ def test_the_full_study_config_is_complete_but_for_the_values_marked(demo_config
     assert models["evo2"]["layer"] == "blocks.28.mlp.l3"
     assert merged["training"]["s2f"]["learning_rate"] == 1e-6
     assert merged["training"]["tower"]["learning_rate"] == 1e-4
-
-
-def deep_merge(base: dict, over: dict) -> dict:
-    """What snakemake --configfile does: nested mappings merged key by key."""
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            deep_merge(base[key], value)
-        else:
-            base[key] = value
-    return base
 
 
 def test_a_local_reference_is_read_where_it_is(demo_config):

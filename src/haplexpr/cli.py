@@ -21,6 +21,7 @@ from pathlib import Path
 import pysam
 import yaml
 
+from haplexpr.config import merge_configs
 from haplexpr.consensus_options import ENGINES
 from haplexpr.coordinates import samtools_region
 from haplexpr.evaluation.metrics import held_out_table
@@ -67,7 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     provenance.add_argument("files", nargs="+", help="outputs under a results/ folder")
     check = commands.add_parser("check", help="check a config and the inputs it names")
-    check.add_argument("--configfile", default="config.yaml", help="default: config.yaml")
+    check.add_argument(
+        "--configfile",
+        nargs="+",
+        default=["config.yaml"],
+        help="default: config.yaml; several files are laid over config.yaml in order, as "
+        "snakemake --configfile does (e.g. config/geuvadis.yaml config/seed.yaml)",
+    )
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
     inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
@@ -93,13 +100,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def check_config(path: str) -> int:
-    """Run :func:`~haplexpr.inputs.check_inputs` on a config file (paths relative to here)."""
+def check_config(paths: list[str]) -> int:
+    """Run :func:`~haplexpr.inputs.check_inputs` on config files (paths relative to here).
+
+    They are laid over ``config.yaml`` (where there is one) in order, key by key, as the
+    Snakefile's ``configfile: "config.yaml"`` and ``snakemake --configfile`` combine them.
+    """
+    base = ["config.yaml"] if Path("config.yaml").is_file() and "config.yaml" not in paths else []
     try:
-        inputs = check_inputs(yaml.safe_load(Path(path).read_text()))
+        config: dict = {}
+        for path in base + paths:
+            merge_configs(config, yaml.safe_load(Path(path).read_text()) or {})
+        inputs = check_inputs(config)
     except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
         print(f"haplexpr check: {error}", file=sys.stderr)
         return 1
+    path = " + ".join(base + paths)
     study = inputs.study
     print(
         f"{path}: inputs pass the start-up checks: {len(study.train_individuals)} training and "

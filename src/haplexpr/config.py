@@ -124,6 +124,20 @@ def load_config(path: str | Path) -> dict:
     return validate_config(yaml.safe_load(Path(path).read_text()))
 
 
+def merge_configs(base: dict, over: dict) -> dict:
+    """Lay ``over`` on ``base`` key by key, as ``snakemake --configfile A B`` does; ``base``.
+
+    Nested mappings merge; any other value (lists included) replaces the base's. This is how
+    an overlay such as ``config/seed.yaml`` changes a few keys of a full config.
+    """
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_configs(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
     """Enabled models, optionally of one family (``s2f`` or ``glm``)."""
     return {
