@@ -17,6 +17,7 @@ from haplexpr.cluster_resources import (
 )
 from haplexpr.inputs import check_inputs
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
+from haplexpr.training.precomputed import check_present
 
 # The config's schema and cross-checks, its files, the study tables, the VCF URL list and
 # the reference, once.
@@ -27,6 +28,11 @@ VCF_SOURCES = INPUTS.vcf_sources
 REFERENCE = reference_fasta(config)
 S2F_MODELS = list(enabled_models(config, "s2f"))
 GLM_MODELS = list(enabled_models(config, "glm"))
+# gLMs whose embeddings are imported from the seed's .pt files (rule embeddings_import).
+PRECOMPUTED_GLMS = [
+    m for m in GLM_MODELS if config["models"][m].get("precomputed_root")
+]
+COMPUTED_GLMS = [m for m in GLM_MODELS if m not in PRECOMPUTED_GLMS]
 STRATEGIES = config["strategies"]
 BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
 CLUSTER = ClusterSettings.from_config(config)
@@ -88,6 +94,13 @@ def model_settings(wildcards):
 def embedder_params(wildcards):
     """The keys of the shard's gLM that change its embeddings (a tower edit reruns none)."""
     return embedding_settings(config["models"][wildcards.model])
+
+
+def import_params(wildcards):
+    """The keys that change an imported gLM's shards: its folder, window and pooling."""
+    model = config["models"][wildcards.model]
+    keys = ("architecture", "input_length", "pooling", "precomputed_root")
+    return {key: model.get(key) for key in keys}
 
 
 def sequence_targets():
@@ -191,6 +204,18 @@ SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per
 EMBEDDING_SHARDS = shards(
     all_individuals(), config["embeddings"]["individuals_per_job"]
 )
+
+# Every seed embedding file an import will read, one folder listing per sample, unless the
+# model's shards are all there already (the folder may then be gone).
+for _model in PRECOMPUTED_GLMS:
+    if not all(Path(f).exists() for f in embedding_files(_model, all_individuals())):
+        check_present(
+            config["models"][_model]["precomputed_root"],
+            all_individuals(),
+            sorted(STUDY.genes["gene"]),
+            config["data"]["reference_sample"],
+            f"models.{_model}.precomputed_root",
+        )
 
 
 # Measured GPU seconds of a job's workload, once per (rule, model, strategy).

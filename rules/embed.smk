@@ -1,5 +1,6 @@
 # Frozen gLM embeddings of every gene window and haplotype, computed once per
-# (gLM, shard of individuals: one GPU job each) and reused by every training run.
+# (gLM, shard of individuals: one GPU job each) and reused by every training run; or, for
+# a gLM with precomputed_root, imported from the seed's .pt files (CPU jobs, no sequences).
 
 
 rule embeddings_compute:
@@ -13,7 +14,7 @@ rule embeddings_compute:
     benchmark:
         "results/benchmarks/embeddings/{model}/{shard}.tsv"
     wildcard_constraints:
-        model=alternatives(GLM_MODELS),
+        model=alternatives(COMPUTED_GLMS),
     conda:
         embedding_env
     threads: 4
@@ -26,3 +27,31 @@ rule embeddings_compute:
         device=config["training"]["device"],
     script:
         "../workflow_scripts/embeddings_compute.py"
+
+
+rule embeddings_import:
+    input:
+        # genes and strands; the .pt files are checked at start-up and when read
+        table=config["data"]["partition_table"],
+    output:
+        array="results/embeddings/{model}/{shard}.npy",
+        index="results/embeddings/{model}/{shard}.json",
+    log:
+        "results/logs/embeddings/{model}/{shard}.log",
+    benchmark:
+        "results/benchmarks/embeddings/{model}/{shard}.tsv"
+    wildcard_constraints:
+        model=alternatives(PRECOMPUTED_GLMS),
+    conda:
+        "../envs/glm.yaml"
+    resources:
+        **cpu_resources(),
+        # one file at a time: a 64 kb Evo2 window is 64,000 x 4,096 float32 (1 GB)
+        mem_mb=8000,
+        runtime=240,
+    params:
+        individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
+        embedder=import_params,
+        reference_sample=config["data"]["reference_sample"],
+    script:
+        "../workflow_scripts/embeddings_import.py"

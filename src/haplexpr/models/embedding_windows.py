@@ -18,8 +18,9 @@ The stored array holds ``positions`` rows per haplotype, whatever the model's to
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -126,16 +127,34 @@ class EmbeddingWindows:
         """Pooled states ``(B, positions, D)`` float32 of ``input_length``-base sequences."""
         if any(len(s) != self.input_length for s in seqs):
             raise ValueError(f"every sequence must have {self.input_length} bases")
+        tiles = (
+            (tile, embedder.embed([s[tile : tile + self.context] for s in seqs]))
+            for tile in self.tile_starts
+        )
+        return self._pool_tiles(tiles, embedder.bases_per_position(self.context))
+
+    def pool(self, per_base: np.ndarray) -> np.ndarray:
+        """Pooled states ``(B, positions, D)`` float32 of one state per base of whole windows.
+
+        For states computed elsewhere in one pass over the window (the seed's precomputed
+        embeddings): the same region and bins as :meth:`embed`; tiling does not apply.
+        """
+        if per_base.ndim != 3 or per_base.shape[1] != self.input_length:
+            raise ValueError(f"expected (B, {self.input_length}, D) states, got {per_base.shape}")
+        one_pass = dataclasses.replace(self, context=self.input_length, stride=self.input_length)
+        return one_pass._pool_tiles([(0, per_base)], np.ones(self.input_length, dtype=np.int64))
+
+    def _pool_tiles(self, tiles: Iterable[tuple[int, np.ndarray]], spans: np.ndarray) -> np.ndarray:
+        """Average ``(tile start, states (B, T, D))`` base by base, then over the kept bins."""
         start, end = self.span
         bins = (np.arange(start, end) - start) // self.bin_size
-        starts = self.tile_starts
         coverage = np.zeros(self.input_length)  # tiles over each base: overlaps average
-        for tile in starts:
+        for tile in self.tile_starts:
             coverage[tile : tile + self.context] += 1
-        sums = np.zeros((len(seqs), self.positions, embedder.embedding_dim), dtype=np.float64)
-        spans = embedder.bases_per_position(self.context)
-        for tile in starts:
-            states = embedder.embed([s[tile : tile + self.context] for s in seqs])
+        sums = None
+        for tile, states in tiles:
+            if sums is None:
+                sums = np.zeros((len(states), self.positions, states.shape[-1]), dtype=np.float64)
             per_base = states if np.all(spans == 1) else np.repeat(states, spans, axis=1)
             lo, hi = max(start, tile), min(end, tile + self.context)
             kept_bins = bins[lo - start : hi - start]

@@ -30,7 +30,9 @@ FAMILY_KEYS = {
         {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
         | {"gradient_checkpointing", "tiny"}
     ),
-    "glm": frozenset({"layer", "batch_size", "tower", "context", "stride", "pooling"}),
+    "glm": frozenset(
+        {"layer", "batch_size", "tower", "context", "stride", "pooling", "precomputed_root"}
+    ),
 }
 
 

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -68,32 +69,16 @@ def compute_embeddings(
         "%d haplotype windows of %d individuals, %d distinct", len(items), len(individuals),
         len(groups),
     )  # fmt: skip
-    with atomic_path(array_path) as tmp:
-        with tmp.open("wb") as handle:  # open_memmap would append .npy to the temp name
-            np.lib.format.write_array_header_1_0(
-                handle, {"descr": "<f2", "fortran_order": False, "shape": shape}
-            )
-            offset = handle.tell()
-            handle.truncate(offset + int(np.prod(shape)) * 2)
-        array = np.memmap(tmp, dtype=np.float16, mode="r+", offset=offset, shape=shape)
-        last_report = time.monotonic()
-        lo = checksum = 0  # CRC-32 of the data, row after row as stored
+
+    def blocks():
+        lo = 0
         for chunk in batches(distinct_windows(store, individuals, genes, length), batch):
             if [w.items for w in chunk] != groups[lo : lo + len(chunk)]:
                 raise RuntimeError("the sequence store changed while embedding it")
-            block = windows.embed(embedder, [w.sequence for w in chunk]).astype(np.float16)
-            array[lo : lo + len(chunk)] = block
-            checksum = zlib.crc32(np.ascontiguousarray(block).data, checksum)
             lo += len(chunk)
-            if time.monotonic() - last_report > 30:
-                log.info("embedded %d/%d distinct windows", lo, len(groups))
-                last_report = time.monotonic()
-        array.flush()
-        del array
-    with atomic_path(index_path) as tmp:
-        index = {"shape": list(shape), "items": items, "rows": [row_of[i] for i in items]}
-        index["crc32"] = checksum
-        tmp.write_text(json.dumps(index) + "\n")
+            yield windows.embed(embedder, [w.sequence for w in chunk])
+
+    write_shard(array_path, index_path, shape, items, [row_of[i] for i in items], blocks())
     log.info(
         "embedded %d haplotype windows (%d distinct) of %d individuals (%s) in %.1f s -> %s",
         len(items),
@@ -104,6 +89,47 @@ def compute_embeddings(
         array_path,
     )
     return Path(array_path)
+
+
+def write_shard(
+    array_path: str | Path,
+    index_path: str | Path,
+    shape: tuple[int, int, int],
+    items: list[tuple[str, str, int]],
+    rows: list[int],
+    blocks: Iterable[np.ndarray],
+) -> None:
+    """Write an embedding shard: ``blocks`` of consecutive rows, then its index.
+
+    The array is float16 ``shape``, filled block by block through a memory map (never whole
+    in memory); the index holds each item's row and the data's CRC-32, which
+    :func:`open_shard` checks. Both files are renamed into place only when complete.
+    """
+    with atomic_path(array_path) as tmp:
+        with tmp.open("wb") as handle:  # open_memmap would append .npy to the temp name
+            np.lib.format.write_array_header_1_0(
+                handle, {"descr": "<f2", "fortran_order": False, "shape": shape}
+            )
+            offset = handle.tell()
+            handle.truncate(offset + int(np.prod(shape)) * 2)
+        array = np.memmap(tmp, dtype=np.float16, mode="r+", offset=offset, shape=shape)
+        last_report = time.monotonic()
+        lo = checksum = 0  # CRC-32 of the data, row after row as stored
+        for block in blocks:
+            block = np.ascontiguousarray(block, dtype=np.float16)
+            array[lo : lo + len(block)] = block
+            checksum = zlib.crc32(block.data, checksum)
+            lo += len(block)
+            if time.monotonic() - last_report > 30:
+                log.info("wrote %d/%d rows of %s", lo, shape[0], array_path)
+                last_report = time.monotonic()
+        if lo != shape[0]:
+            raise RuntimeError(f"{lo} rows written to {array_path}, expected {shape[0]}")
+        array.flush()
+        del array
+    with atomic_path(index_path) as tmp:
+        index = {"shape": list(shape), "items": items, "rows": rows, "crc32": checksum}
+        tmp.write_text(json.dumps(index) + "\n")
 
 
 class DamagedShardError(ValueError):
