@@ -61,6 +61,7 @@ def build_haplotype_store(
     missing: str = "reference",
     variants: str = "all",
     threads: int = 1,
+    unphased: str = "as_listed",
 ) -> Path:
     """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
@@ -73,6 +74,7 @@ def build_haplotype_store(
         [w.gene for w in windows],
         missing,
         variants,
+        unphased,
         threads,
     )
     edits.save(path)
@@ -97,6 +99,7 @@ def window_sequences(
     engine: str = "fast",
     missing: str = "reference",
     variants: str = "all",
+    unphased: str = "as_listed",
 ) -> dict[tuple[str, int], list[str]]:
     """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs)."""
     edits = _haplotypes(
@@ -108,6 +111,7 @@ def window_sequences(
         [w.to_region() for w in windows],
         missing,
         variants,
+        unphased,
     )
     with pysam.FastaFile(str(reference)) as fasta:
         bases = [fasta.fetch(w.chrom, w.start, w.end).encode() for w in windows]
@@ -127,14 +131,18 @@ def _haplotypes(
     names: list[str],
     missing: str,
     variants: str,
+    unphased: str,
     threads: int = 1,
 ) -> HaplotypeEdits:
     """Check the options, run the chosen engine; any input problem is a ConsensusError."""
     try:
-        check_options(engine=engine, missing=missing, variants=variants)
+        check_options(engine=engine, missing=missing, variants=variants, unphased=unphased)
         build = (
             partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
         )
-        return build(reference, vcfs, samples, windows, names, missing=missing, variants=variants)
+        return build(
+            reference, vcfs, samples, windows, names,
+            missing=missing, variants=variants, unphased=unphased,
+        )  # fmt: skip
     except (ConsensusOptionError, EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error
