@@ -5,19 +5,18 @@ download itself with ``consensus.normalise: false``); the CLI checks any VCF it 
 Each problem fails with a message naming the file, the record and the fix, because a
 silently wrong personal sequence is worse than no sequence: a contig spelt differently from
 the reference, REF alleles that disagree with it, unphased heterozygous genotypes of study
-samples (unless ``unphased`` is ``as_listed`` or ``iupac``), samples the study names but
-the VCF lacks, calls that are neither haploid nor diploid, and damaged files: a bgzip
-file cut short, a header naming a sample twice, a line htslib cannot parse, records out of
-order, an index older
-than the file. Multi-allelic records are accepted (bcftools consensus -H applies the ALT a
-haplotype names, ``1|2`` included). Missing alleles (``.|1``, ``./.``) and haploid calls
-(chrX of males) are accepted and counted: bcftools consensus leaves the reference base for
-a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype 2 of a
-haploid call the reference (N under ``consensus.missing: N``: bcftools consensus -M N
-treats the absent second allele as missing). A reference base N is unknown, not a
-disagreement: a record whose REF lies on N (a study reference with real sequence for part
-of a chromosome) is kept and counted as not checkable. A region on a contig the VCF does
-not declare holds no variants: bcftools consensus writes the reference there.
+samples (unless ``unphased`` is ``as_listed`` or ``iupac``), samples the study names but the
+VCF lacks, calls that are neither haploid nor diploid, and damaged files: a bgzip file cut
+short, a header naming a sample twice, a line htslib cannot parse, records out of order, an
+index older than the file. Multi-allelic records are accepted (bcftools consensus -H applies
+the ALT a haplotype names, ``1|2`` included). Missing alleles (``.|1``, ``./.``) and haploid
+calls (chrX of males) are accepted and counted: bcftools consensus leaves the reference base
+for a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype 2 of a
+haploid call the reference (N under ``consensus.missing: N``: bcftools consensus -M N treats
+the absent second allele as missing). A reference base N is unknown, not a disagreement: a
+record whose REF lies on N (a study reference with real sequence for part of a chromosome)
+is kept and counted as not checkable. A region on a contig the VCF does not declare holds no
+variants: bcftools consensus writes the reference there.
 """
 
 from __future__ import annotations
