@@ -52,10 +52,12 @@ def bcftools_haplotypes(
     missing: str = "reference",
     variants: str = "all",
     unphased: str = "as_listed",
+    haplotype: int | None = None,
 ) -> HaplotypeEdits:
     """Run bcftools consensus per (chromosome, sample, haplotype); record its output as edits.
 
     ``unphased="iupac"`` runs ``-H 1pIu`` / ``-H 2pIu``, otherwise ``-H 1`` / ``-H 2``.
+    ``haplotype``: run only that one (the other is left as the reference).
     """
     by_chrom = windows_by_chromosome(windows, vcfs)
     for chrom in by_chrom:
@@ -67,10 +69,13 @@ def bcftools_haplotypes(
             region_fasta = Path(tmp) / "windows.fa"
             intervals = [windows[i].interval for i in numbers]
             bases = write_region_fasta(reference, intervals, region_fasta)
+            unchanged = [(seq, (w.start, 0, [])) for seq, w in zip(bases, intervals, strict=True)]
             per_column = [
                 run_consensus(
                     region_fasta, intervals, vcfs[chrom], sample, h, missing, variants, unphased
                 )
+                if haplotype in (None, h)
+                else unchanged
                 for sample in samples
                 for h in (1, 2)
             ]

@@ -321,13 +321,15 @@ def fast_haplotypes(
     variants: str = "all",
     threads: int = 1,
     unphased: str = "as_listed",
+    haplotype: int | None = None,
 ) -> HaplotypeEdits:
     """Both haplotypes of every sample over every window: one VCF pass per chromosome.
 
     ``missing``, ``variants`` and ``unphased`` are checked by the entry points in
     ``personal_sequences``; ``unphased="iupac"`` reads unphased calls as ``-H 1pIu`` does
     (``error`` and ``as_listed`` both read them as ``-H 1`` does: the check refuses them
-    under ``error``).
+    under ``error``). ``haplotype``: apply only that one's calls (the other is left as the
+    reference), so a record only the other carries cannot stop it, as with bcftools.
     """
     started = time.monotonic()
     by_chrom = windows_by_chromosome(windows, vcfs)
@@ -345,6 +347,9 @@ def fast_haplotypes(
                 keep_missing=missing == "N",
                 iupac=unphased == "iupac",
             )
+            if haplotype is not None:  # the other haplotype's calls become REF: not applied
+                column = np.repeat(np.arange(len(found.col_ptr) - 1), np.diff(found.col_ptr))
+                found.col_allele[column % 2 != haplotype - 1] = 0
             records = Records(
                 found.pos,
                 found.pos + found.ref_len,

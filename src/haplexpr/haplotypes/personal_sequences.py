@@ -100,8 +100,13 @@ def window_sequences(
     missing: str = "reference",
     variants: str = "all",
     unphased: str = "as_listed",
+    haplotype: int | None = None,
 ) -> dict[tuple[str, int], list[str]]:
-    """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs)."""
+    """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs).
+
+    ``haplotype``: build only that one (the other comes back as the reference), so what
+    stops the other (a bcftools abort, a REF mismatch) cannot stop it.
+    """
     edits = _haplotypes(
         engine,
         reference,
@@ -112,6 +117,7 @@ def window_sequences(
         missing,
         variants,
         unphased,
+        haplotype=haplotype,
     )
     with pysam.FastaFile(str(reference)) as fasta:
         bases = [fasta.fetch(w.chrom, w.start, w.end).encode() for w in windows]
@@ -133,6 +139,7 @@ def _haplotypes(
     variants: str,
     unphased: str,
     threads: int = 1,
+    haplotype: int | None = None,
 ) -> HaplotypeEdits:
     """Check the options, run the chosen engine; any input problem is a ConsensusError."""
     try:
@@ -142,7 +149,7 @@ def _haplotypes(
         )
         return build(
             reference, vcfs, samples, windows, names,
-            missing=missing, variants=variants, unphased=unphased,
+            missing=missing, variants=variants, unphased=unphased, haplotype=haplotype,
         )  # fmt: skip
     except (ConsensusOptionError, EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error
