@@ -51,5 +51,6 @@ rule sequences_consensus:
         engine=config["consensus"]["engine"],
         missing=config["consensus"]["missing"],
         variants=config["consensus"]["variants"],
+        unphased=config["consensus"]["unphased"],
     script:
         "../workflow_scripts/sequences_consensus.py"

@@ -90,7 +90,7 @@ rule vcf_index:
         runtime=120,
     params:
         samples=STUDY.individuals,
-        unphased=config["variants"]["unphased"],
+        unphased=config["consensus"]["unphased"],
         missing=config["consensus"]["missing"],
     script:
         "../workflow_scripts/vcf_index.py"

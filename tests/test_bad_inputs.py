@@ -296,7 +296,7 @@ def test_records_stay_as_published_without_normalising(workdir):
 
 def test_unphased_genotype_passes_as_listed(workdir):
     rewrite_vcf(workdir, edit_field(9, lambda f: "0/1", is_snv))
-    set_config(workdir, "variants", unphased="as_listed")
+    set_config(workdir, "consensus", unphased="as_listed")
     assert run_vcf_target(workdir).returncode == 0
     log = rule_log(workdir, "index")
     assert "1 unphased heterozygous calls of study samples" in log

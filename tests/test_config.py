@@ -101,6 +101,15 @@ def test_unknown_top_level_key(demo_config):
     )
 
 
+def test_moved_unphased_key_names_its_new_place(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["variants"]["unphased"] = config["consensus"].pop("unphased")
+    assert config_error(config) == (
+        "config key variants/unphased has moved to consensus/unphased (error | as_listed | "
+        "iupac): move the line under consensus: in the config file"
+    )
+
+
 def test_bad_enum(demo_config):
     config = copy.deepcopy(demo_config)
     config["consensus"]["variants"] = "foo"

@@ -18,7 +18,7 @@ def test_schema_enums_are_the_options():
     assert tuple(consensus["engine"]["enum"]) == ENGINES
     assert tuple(consensus["variants"]["enum"]) == VARIANT_MODES
     assert tuple(consensus["missing"]["enum"]) == MISSING_POLICIES
-    assert tuple(properties["variants"]["properties"]["unphased"]["enum"]) == UNPHASED_POLICIES
+    assert tuple(consensus["unphased"]["enum"]) == UNPHASED_POLICIES
 
 
 def test_check_options_names_the_option_and_the_choices():

@@ -25,6 +25,10 @@ pins what the fast engine returns. Where bcftools rejects a job (a REF check aga
 already edited buffer, an unsupported symbolic ALT), both engines must raise
 :class:`ConsensusError`.
 
+``unphased: iupac`` (``-H 1pIu`` / ``-H 2pIu``, the seed's) has hand-written cases of its own
+(support/consensus_iupac_cases.py), a third of the random examples, and a test on real
+unphased genotypes (tests/test_consensus_parity_realdata.py).
+
 The random (hypothesis) part runs ``HAPLEXPR_PARITY_EXAMPLES`` examples (default 40; the
 whole file takes 7-15 s on two cores). For a thorough run use at least 500 (30-70 s)::
 
@@ -41,6 +45,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from support.consensus_edge_cases import EDGE_CASES, EdgeCase
+from support.consensus_iupac_cases import IUPAC_CASES
 from support.consensus_parity import (
     ENGINES,
     MISSING_MODES,
@@ -72,11 +77,11 @@ def _case_id(case: EdgeCase) -> str:
 
 
 @pytest.mark.parametrize("missing", MISSING_MODES)
-@pytest.mark.parametrize("case", EDGE_CASES + RAW_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", EDGE_CASES + RAW_CASES + IUPAC_CASES, ids=_case_id)
 def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
     data = case.data()
     files = write_inputs(data, tmp_path)
-    jobs = all_jobs(data, missing, case.variants)
+    jobs = all_jobs(data, missing, case.variants, case.unphased)
     outcome = run_bcftools(files, jobs, data.windows)
 
     problems = []
@@ -101,7 +106,9 @@ def test_edge_case_parity(case: EdgeCase, missing: str, tmp_path: Path):
     assert not problems, "\n".join(problems)
 
     for engine in ENGINES:
-        actual = engine_unless_refused(files, data, missing, case.variants, outcome, engine)
+        actual = engine_unless_refused(
+            files, data, missing, case.variants, outcome, engine, case.unphased
+        )
         if actual is None:
             continue
         # Where bcftools aborts, the fast engine must still answer: pin the hand-derived result.
@@ -119,7 +126,7 @@ def test_bcftools_multi_window_call_matches_single_window_calls(tmp_path: Path):
         folder = tmp_path / str(k)
         folder.mkdir()
         files = write_inputs(data, folder)
-        jobs = all_jobs(data, "N", case.variants)
+        jobs = all_jobs(data, "N", case.variants, case.unphased)
         together = run_bcftools(files, jobs, data.windows)
         for w, window in enumerate(data.windows):
             single = ParityInput(data.contigs, data.samples, data.records, (window,))
@@ -218,8 +225,8 @@ ALT_KINDS = sorted(REF_LENGTHS) * 3 + sorted(RAW_ALTS)
 
 
 @st.composite
-def genotype(draw, n_alleles: int, missing: bool = True) -> str:
-    """A GT string: mostly phased diploid, sometimes unphased, haploid or missing."""
+def genotype(draw, n_alleles: int, missing: bool = True, separators: str = "||||/") -> str:
+    """A GT string: mostly diploid (``separators`` drawn from), sometimes haploid or missing."""
     called = st.sampled_from([0, 0, 1, 1] + list(range(2, n_alleles)))
     allele = (st.one_of(called, st.just(None)) if missing else called).map(
         lambda a: "." if a is None else str(a)
@@ -227,7 +234,7 @@ def genotype(draw, n_alleles: int, missing: bool = True) -> str:
     ploidy = draw(st.sampled_from([2] * 9 + [1]))
     if ploidy == 1:
         return draw(allele)
-    sep = draw(st.sampled_from("||||/"))
+    sep = draw(st.sampled_from(separators))
     return sep.join([draw(allele), draw(allele)])
 
 
@@ -244,8 +251,11 @@ def info_field(draw, pos: int, alts: list[str]) -> str:
 
 
 @st.composite
-def parity_inputs(draw) -> tuple[ParityInput, str, str]:
-    """A random reference, VCF and windows, plus a missing mode and a variants mode."""
+def parity_inputs(draw) -> tuple[ParityInput, str, str, str]:
+    """A random reference, VCF and windows, plus missing, variants and unphased modes."""
+    # iupac: unphased calls (half of them) are what it changes
+    unphased = draw(st.sampled_from(["as_listed", "as_listed", "iupac"]))
+    separators = "|/" if unphased == "iupac" else "||||/"
     names = ["1", "2", "chrX"][: draw(st.integers(1, 3))]
     contigs = {name: draw(contig_sequence(draw(st.integers(50, 400)))) for name in names}
     windows = tuple(draw(st.lists(window_on(contigs), min_size=1, max_size=5)))
@@ -292,12 +302,15 @@ def parity_inputs(draw) -> tuple[ParityInput, str, str]:
             # memory; the fast engine refuses it as bcftools does in the edge case
             # gvcf_block_missing_from_before_window, and random examples do not draw it.
             block = any(a in RAW_ALTS["gvcf_block"] for a in alts)
-            gts = tuple(draw(genotype(len(alts) + 1, missing=not block)) for _ in samples)
+            gts = tuple(
+                draw(genotype(len(alts) + 1, missing=not block, separators=separators))
+                for _ in samples
+            )
             records.append(Record(chrom, pos, ref, tuple(alts), gts, draw(info_field(pos, alts))))
     missing = draw(st.sampled_from(MISSING_MODES))
     variants = draw(st.sampled_from(["all", "all", "all", "snvs"]))
     records = [r for r in records if not cut_past_its_text(r, windows)]
-    return ParityInput(contigs, samples, tuple(records), windows), missing, variants
+    return ParityInput(contigs, samples, tuple(records), windows), missing, variants, unphased
 
 
 def cut_past_its_text(record: Record, windows: tuple[Interval, ...]) -> bool:
@@ -330,22 +343,26 @@ def cut_past_its_text(record: Record, windows: tuple[Interval, ...]) -> bool:
     ],
 )
 @given(example=parity_inputs())
-def test_random_parity(example: tuple[ParityInput, str, str]):
-    data, missing, variants = example
-    note(f"missing={missing!r} variants={variants!r}\n{data.reproducer()}")
+def test_random_parity(example: tuple[ParityInput, str, str, str]):
+    data, missing, variants, unphased = example
+    note(f"missing={missing!r} variants={variants!r} unphased={unphased!r}\n{data.reproducer()}")
     with tempfile.TemporaryDirectory(prefix="haplexpr-parity-") as tmp:
         files = write_inputs(data, Path(tmp))
-        outcome = run_bcftools(files, all_jobs(data, missing, variants), data.windows)
+        outcome = run_bcftools(files, all_jobs(data, missing, variants, unphased), data.windows)
         for failure in outcome.failures.values():
             # bcftools refused the input (a REF check against its already edited buffer): the
             # fast engine must refuse too. Or it aborted on its fa_buf.s[-1] write: no
             # expected answer for that job, jobs it answered are still compared, and an
             # example where every job aborted is filtered out.
             event("bcftools aborted" if failure.signal else "bcftools refused a job")
+        if unphased == "iupac" and any("/" in gt for r in data.records for gt in r.gts):
+            event("iupac with unphased calls")
         refused = any(f.signal is None for f in outcome.failures.values())
         assume(outcome.sequences or refused)
         for engine in ENGINES:
-            actual = engine_unless_refused(files, data, missing, variants, outcome, engine)
+            actual = engine_unless_refused(
+                files, data, missing, variants, outcome, engine, unphased
+            )
             if actual is None:
                 event(f"bcftools and the {engine} engine both refused")
                 continue

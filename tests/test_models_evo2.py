@@ -21,6 +21,7 @@ from haplexpr.models.evo2 import (
     save_checkpoint,
     save_pretrained_tiny,
     tiny_config,
+    token_ids,
 )
 
 LAYER = "blocks.3.mlp.l3"  # the tiny model's attention block's MLP output
@@ -267,3 +268,9 @@ def test_importing_vortex_leaves_no_log_file_and_the_root_logger_as_it_was(tmp_p
     )
     assert result.stdout.split() == [str(30), "0"]  # WARNING, no handlers: as before
     assert list(tmp_path.iterdir()) == []
+
+
+def test_iupac_codes_are_their_own_byte_tokens():
+    """Evo2 reads bytes: an IUPAC code written at an unphased call (consensus.unphased: iupac)
+    is its own upper-case byte, as in the seed (which also keeps every Evo2 position)."""
+    assert token_ids("ACGTNRYkmsw").tolist() == list(b"ACGTNRYKMSW")

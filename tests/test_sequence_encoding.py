@@ -55,3 +55,11 @@ def test_orient_minus_strand_tss_position():
     assert orient("ACG", "+") == "ACG"
     with pytest.raises(ValueError):
         orient("ACG", ".")
+
+
+def test_one_hot_reads_iupac_codes_as_n():
+    """Codes written at unphased calls (consensus.unphased: iupac) are zero rows, as N and as
+    the seed's one-hot encoder reads every non-ACGT letter."""
+    codes = "RYKMSWBDHV"
+    x = one_hot(codes + codes.lower() + "N")
+    assert x.shape == (21, 4) and not x.any()

@@ -165,7 +165,8 @@ def test_unphased_heterozygous_genotype(tmp_path, reference, genome):
     assert check_error(vcf, reference) == (
         f"{vcf}: record 2 (1:33): sample S2 has an unphased heterozygous genotype; "
         "personal haplotypes need phased genotypes (phase the VCF first, or set "
-        "variants.unphased: as_listed to give haplotype 1 the allele written first)"
+        "consensus.unphased: as_listed to give haplotype 1 the allele written first, or "
+        "iupac to write the IUPAC code on both, as the seed's bcftools -H 1pIu)"
     )
 
 
@@ -176,6 +177,19 @@ def test_unphased_heterozygous_genotype_as_listed_is_counted(tmp_path, reference
     assert (report.records, report.unphased_heterozygous_calls) == (2, 2)
     assert report.unphased_policy == "as_listed"
     assert "2 unphased heterozygous calls" in caplog.text
+
+
+def test_unphased_calls_under_iupac_are_counted(tmp_path, reference, genome, caplog):
+    """Two-allele unphased calls get a code; a half-missing one its called allele."""
+    records = [snv(genome, 10, "0|1 1/1 0/1"), snv(genome, 33, "0/. 0/1 1/0")]
+    vcf = write_vcf(tmp_path, records)
+    report = check_vcf(vcf, reference, "1", SAMPLES, unphased="iupac")
+    assert (report.unphased_heterozygous_calls, report.iupac_calls) == (4, 3)
+    assert report.unphased_policy == "iupac"
+    assert (
+        "4 unphased heterozygous calls of study samples; both haplotypes get the IUPAC code "
+        "of 3 of them"
+    ) in caplog.text
 
 
 def test_unknown_policy_is_rejected(tmp_path, reference, genome):
@@ -230,8 +244,9 @@ def test_first_failing_sample_in_vcf_order_is_named(tmp_path, reference, genome)
     vcf = write_vcf(tmp_path, [snv(genome, 44, "0|0 0/1 0|1|1")])
     assert check_error(vcf, reference, samples=["S3", "S2"]).endswith(
         "record 1 (1:44): sample S2 has an unphased heterozygous genotype; personal haplotypes "
-        "need phased genotypes (phase the VCF first, or set variants.unphased: as_listed to "
-        "give haplotype 1 the allele written first)"
+        "need phased genotypes (phase the VCF first, or set consensus.unphased: as_listed to "
+        "give haplotype 1 the allele written first, or iupac to write the IUPAC code on both, "
+        "as the seed's bcftools -H 1pIu)"
     )
     assert check_error(vcf, reference, samples=["S3", "S2"], unphased="as_listed") == (
         f"{vcf}: record 1 (1:44): sample S3 has a genotype of 3 alleles; personal "

@@ -16,6 +16,7 @@ build_haplotype_store(
     engine=snakemake.params.engine,
     missing=snakemake.params.missing,
     variants=snakemake.params.variants,
+    unphased=snakemake.params.unphased,
     threads=snakemake.threads,
 )
 record_outputs(snakemake)  # what made each output: results/provenance/

@@ -22,7 +22,7 @@ import pysam
 import yaml
 
 from haplexpr.config import merge_configs
-from haplexpr.consensus_options import ENGINES
+from haplexpr.consensus_options import ENGINES, UNPHASED_POLICIES
 from haplexpr.coordinates import samtools_region
 from haplexpr.evaluation.metrics import held_out_table
 from haplexpr.haplotypes.personal_sequences import window_sequences
@@ -32,25 +32,105 @@ from haplexpr.vcf.check import VariantInputError, check_vcf
 
 
 def personal_sequence(
-    reference: str, vcf: str, sample: str, haplotype: int, region: str, engine: str = "fast"
+    reference: str,
+    vcf: str,
+    sample: str,
+    haplotype: int,
+    region: str,
+    engine: str = "fast",
+    missing: str = "reference",
+    variants: str = "all",
+    unphased: str = "as_listed",
 ) -> str:
-    """One haplotype of ``sample`` over a samtools ``region`` (1-based), after input checks."""
+    """One haplotype of ``sample`` over a samtools ``region`` (1-based), after input checks.
+
+    The options are the pipeline's (``consensus.missing``, ``variants``, ``unphased``); only
+    the requested haplotype is built.
+    """
     with pysam.FastaFile(reference) as fasta:
         interval = samtools_region(region, dict(zip(fasta.references, fasta.lengths, strict=True)))
-    check_vcf(vcf, reference, interval.chrom, [sample], region=interval)
-    sequences = window_sequences(reference, vcf, [sample], [interval], engine=engine)
+    check_vcf(
+        vcf,
+        reference,
+        interval.chrom,
+        [sample],
+        region=interval,
+        unphased=unphased,
+        missing=missing,
+    )
+    sequences = window_sequences(
+        reference, vcf, [sample], [interval], engine=engine, missing=missing,
+        variants=variants, unphased=unphased, haplotype=haplotype,
+    )  # fmt: skip
     return sequences[(sample, haplotype)][0]
+
+
+# ``haplexpr sequence`` takes these bcftools consensus options, in bcftools' spelling.
+HAPLOTYPE_CHOICES = ("1", "2", "1pIu", "2pIu")
+SNV_INCLUDE = "type='snp'"
+SUPPORTED_BCFTOOLS = (
+    "-H/--haplotype 1|2|1pIu|2pIu, -M/--missing N, -i/--include \"type='snp'\" (or --snvs)"
+)
+
+
+class SequenceOptionError(ValueError):
+    """``haplexpr sequence`` options that bcftools accepts but this command does not."""
+
+
+def sequence_options(args: argparse.Namespace) -> tuple[int, str, str, str]:
+    """(haplotype, missing, variants, unphased) from the bcftools-style options."""
+    if args.include is not None and args.include.replace('"', "'").replace(" ", "") != SNV_INCLUDE:
+        raise SequenceOptionError(
+            f"-i/--include {args.include!r} is not supported by haplexpr sequence; supported: "
+            f'-i "{SNV_INCLUDE}" (the seed\'s SNV-only mode, also --snvs)'
+        )
+    haplotype = int(args.haplotype[0])
+    unphased = args.unphased or "as_listed"
+    if args.haplotype.endswith("pIu"):
+        if args.unphased not in (None, "iupac"):
+            raise SequenceOptionError(
+                f"-H {args.haplotype} writes IUPAC codes at unphased calls; it contradicts "
+                f"--unphased {args.unphased} (use -H {haplotype} with it)"
+            )
+        unphased = "iupac"
+    missing = "N" if args.missing == "N" else "reference"
+    variants = "snvs" if args.snvs or args.include is not None else "all"
+    return haplotype, missing, variants, unphased
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``haplexpr`` command."""
     parser = argparse.ArgumentParser(prog="haplexpr", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    sequence = commands.add_parser("sequence", help="print one personal haplotype as FASTA")
-    sequence.add_argument("--reference", required=True, help="reference FASTA (indexed)")
+    sequence = commands.add_parser(
+        "sequence", help="print one personal haplotype as FASTA", allow_abbrev=False
+    )
+    sequence.add_argument("-f", "--reference", required=True, help="reference FASTA (indexed)")
     sequence.add_argument("--vcf", required=True, help="phased, indexed VCF/BCF")
-    sequence.add_argument("--sample", required=True, help="sample ID in the VCF")
-    sequence.add_argument("--haplotype", type=int, choices=(1, 2), required=True)
+    sequence.add_argument("-s", "--sample", required=True, help="sample ID in the VCF")
+    sequence.add_argument(
+        "-H",
+        "--haplotype",
+        choices=HAPLOTYPE_CHOICES,
+        required=True,
+        help="as bcftools consensus -H: 1, 2, or 1pIu/2pIu (IUPAC codes at unphased calls)",
+    )
+    sequence.add_argument(
+        "-M",
+        "--missing",
+        choices=("N",),
+        help="as bcftools consensus -M N: missing alleles become N (default: the reference)",
+    )
+    sequence.add_argument(
+        "-i", "--include", help=f'as bcftools consensus -i; only "{SNV_INCLUDE}" is supported'
+    )
+    sequence.add_argument("--snvs", action="store_true", help=f'SNVs only: -i "{SNV_INCLUDE}"')
+    sequence.add_argument(
+        "--unphased",
+        choices=UNPHASED_POLICIES,
+        help="unphased heterozygous calls: error, as_listed (default, as bcftools -H 1|2), "
+        "iupac (as -H 1pIu|2pIu)",
+    )
     sequence.add_argument(
         "--region",
         required=True,
@@ -78,7 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
     inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command == "sequence":
+        print(
+            f"haplexpr sequence: {' '.join(unknown)}: not supported by haplexpr sequence; "
+            f"supported: {SUPPORTED_BCFTOOLS}, --unphased error|as_listed|iupac, --engine "
+            "(other bcftools consensus options such as -a, -e, -p, -m, --mark-*, -I are not)",
+            file=sys.stderr,
+        )
+        return 2
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "metrics":
         return print_metrics(args.metrics_dir)
     if args.command == "provenance":
@@ -88,13 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return check_config(args.configfile)
     try:
+        haplotype, missing, variants, unphased = sequence_options(args)
         seq = personal_sequence(
-            args.reference, args.vcf, args.sample, args.haplotype, args.region, args.engine
-        )
+            args.reference, args.vcf, args.sample, haplotype, args.region, args.engine,
+            missing, variants, unphased,
+        )  # fmt: skip
     except (VariantInputError, ValueError, RuntimeError, OSError) as error:
         print(f"haplexpr sequence: {error}", file=sys.stderr)
         return 1
-    sys.stdout.write(f">{args.sample}_hap{args.haplotype} {args.region}\n")
+    sys.stdout.write(f">{args.sample}_hap{haplotype} {args.region}\n")
     for i in range(0, len(seq), 60):
         sys.stdout.write(seq[i : i + 60] + "\n")
     return 0

@@ -82,6 +82,11 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         raise ConfigError(
             f"{len(unset)} config value(s) still to set before the run:\n  " + "\n  ".join(unset)
         )
+    if "unphased" in (config.get("variants") or {}):
+        raise ConfigError(
+            "config key variants/unphased has moved to consensus/unphased (error | as_listed | "
+            "iupac): move the line under consensus: in the config file"
+        )
     schema = yaml.safe_load(Path(schema_path).read_text())
     try:
         jsonschema.validate(config, schema)

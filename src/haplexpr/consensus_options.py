@@ -14,8 +14,9 @@ VARIANT_MODES = ("all", "snvs")
 # reference: keep the reference base (bcftools consensus's default); N: ``-M N``.
 MISSING_POLICIES = ("reference", "N")
 # error: refuse an unphased heterozygous call; as_listed: the allele written first goes to
-# haplotype 1, as bcftools consensus does.
-UNPHASED_POLICIES = ("error", "as_listed")
+# haplotype 1, as bcftools consensus -H 1 does; iupac: both haplotypes get the IUPAC code
+# of the call's alleles, as the seed's bcftools consensus -H 1pIu / -H 2pIu does.
+UNPHASED_POLICIES = ("error", "as_listed", "iupac")
 
 OPTIONS = {
     "engine": ENGINES,

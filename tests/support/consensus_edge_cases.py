@@ -43,6 +43,7 @@ class EdgeCase:
     refuses: tuple[str, ...] = ()
     variants: str = "all"
     undeclared: tuple[str, ...] = ()  # reference contigs the VCF header leaves out
+    unphased: str = "as_listed"  # iupac: bcftools -H 1pIu / -H 2pIu
 
     def data(self) -> ParityInput:
         """The case as a :class:`ParityInput` (samples S1..Sn from the GT columns)."""

@@ -159,12 +159,13 @@ def write_inputs(data: ParityInput, folder: Path) -> InputFiles:
 
 @dataclass(frozen=True)
 class Job:
-    """One ``bcftools consensus`` run over all windows: sample, haplotype, missing, variants."""
+    """One ``bcftools consensus`` run over all windows: sample, haplotype and the options."""
 
     sample: str
     haplotype: int
     missing: str
     variants: str = "all"
+    unphased: str = "as_listed"  # iupac: -H 1pIu / -H 2pIu
 
 
 @dataclass
@@ -196,7 +197,8 @@ def read_fasta(path: Path) -> list[tuple[str, str]]:
 
 def consensus_args(files: InputFiles, job: Job, output: Path) -> list[str]:
     """The ``bcftools consensus`` command line (without the program name) for one job."""
-    args = ["-f", str(files.region_fasta), "-s", job.sample, "-H", str(job.haplotype)]
+    which = f"{job.haplotype}pIu" if job.unphased == "iupac" else str(job.haplotype)
+    args = ["-f", str(files.region_fasta), "-s", job.sample, "-H", which]
     if job.missing == "N":
         args += ["-M", "N"]
     if job.variants == "snvs":
@@ -242,7 +244,12 @@ ENGINES = ("fast", "bcftools")
 
 
 def engine_haplotypes(
-    files: InputFiles, data: ParityInput, missing: str, variants: str, engine: str
+    files: InputFiles,
+    data: ParityInput,
+    missing: str,
+    variants: str,
+    engine: str,
+    unphased: str = "as_listed",
 ) -> dict[tuple[str, int], list[str]]:
     """All haplotypes of all windows from one engine, keyed by (sample, haplotype)."""
     return window_sequences(
@@ -253,6 +260,7 @@ def engine_haplotypes(
         engine=engine,
         missing=missing,
         variants=variants,
+        unphased=unphased,
     )
 
 
@@ -263,6 +271,7 @@ def engine_unless_refused(
     variants: str,
     outcome: Outcome,
     engine: str = "fast",
+    unphased: str = "as_listed",
 ) -> dict[tuple[str, int], list[str]] | None:
     """An engine's answer, or None when it refused the input where it must.
 
@@ -275,7 +284,7 @@ def engine_unless_refused(
         str(job) for job, f in outcome.failures.items() if f.signal is None or engine == "bcftools"
     ]
     try:
-        actual = engine_haplotypes(files, data, missing, variants, engine)
+        actual = engine_haplotypes(files, data, missing, variants, engine, unphased)
     except ConsensusError as error:
         if not must:
             raise AssertionError(
@@ -323,7 +332,7 @@ def mismatch_message(
     lines = [
         f"engine != bcftools consensus for region {window.to_region()}, sample "
         f"{job.sample}, haplotype {job.haplotype}, missing={job.missing!r}, "
-        f"variants={job.variants!r}",
+        f"variants={job.variants!r}, unphased={job.unphased!r}",
         f"first differing offset {offset} (expected length {len(expected)}, actual {len(actual)})",
         f"variants in the window at 1-based POS {[r.pos for r in variants]}:",
         *(f"    {r.describe(sample_index)}" for r in variants),
@@ -355,6 +364,8 @@ def compare(
     return problems
 
 
-def all_jobs(data: ParityInput, missing: str, variants: str = "all") -> list[Job]:
-    """Both haplotypes of every sample, one missing mode, one variants mode."""
-    return [Job(s, h, missing, variants) for s in data.samples for h in HAPLOTYPES]
+def all_jobs(
+    data: ParityInput, missing: str, variants: str = "all", unphased: str = "as_listed"
+) -> list[Job]:
+    """Both haplotypes of every sample under one set of options."""
+    return [Job(s, h, missing, variants, unphased) for s in data.samples for h in HAPLOTYPES]

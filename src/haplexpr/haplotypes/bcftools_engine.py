@@ -51,8 +51,14 @@ def bcftools_haplotypes(
     names: list[str],
     missing: str = "reference",
     variants: str = "all",
+    unphased: str = "as_listed",
+    haplotype: int | None = None,
 ) -> HaplotypeEdits:
-    """Run bcftools consensus per (chromosome, sample, haplotype); record its output as edits."""
+    """Run bcftools consensus per (chromosome, sample, haplotype); record its output as edits.
+
+    ``unphased="iupac"`` runs ``-H 1pIu`` / ``-H 2pIu``, otherwise ``-H 1`` / ``-H 2``.
+    ``haplotype``: run only that one (the other is left as the reference).
+    """
     by_chrom = windows_by_chromosome(windows, vcfs)
     for chrom in by_chrom:
         with pysam.VariantFile(str(vcfs[chrom])) as vcf:
@@ -63,8 +69,13 @@ def bcftools_haplotypes(
             region_fasta = Path(tmp) / "windows.fa"
             intervals = [windows[i].interval for i in numbers]
             bases = write_region_fasta(reference, intervals, region_fasta)
+            unchanged = [(seq, (w.start, 0, [])) for seq, w in zip(bases, intervals, strict=True)]
             per_column = [
-                run_consensus(region_fasta, intervals, vcfs[chrom], sample, h, missing, variants)
+                run_consensus(
+                    region_fasta, intervals, vcfs[chrom], sample, h, missing, variants, unphased
+                )
+                if haplotype in (None, h)
+                else unchanged
                 for sample in samples
                 for h in (1, 2)
             ]
@@ -93,6 +104,7 @@ def run_consensus(
     haplotype: int,
     missing: str = "reference",
     variants: str = "all",
+    unphased: str = "as_listed",
 ) -> list[tuple[str, Chain]]:
     """One ``bcftools consensus`` over every window of a FASTA: (sequence, chain) per window.
 
@@ -101,7 +113,7 @@ def run_consensus(
     """
     out = region_fasta.with_suffix(f".{sample}.hap{haplotype}.fa")
     chain = region_fasta.with_suffix(f".{sample}.hap{haplotype}.chain")
-    args = ["-s", sample, "-H", str(haplotype)]
+    args = ["-s", sample, "-H", f"{haplotype}pIu" if unphased == "iupac" else str(haplotype)]
     if missing == "N":
         args += ["-M", "N"]
     if VARIANT_FILTERS[variants]:

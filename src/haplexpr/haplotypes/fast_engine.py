@@ -40,9 +40,11 @@ from haplexpr.haplotypes.kernel import (
 )
 from haplexpr.vcf.alleles import MISSING, SKIP
 from haplexpr.vcf.check import check_samples
+from haplexpr.vcf.iupac import resolve_line, resolve_unphased
 from haplexpr.vcf.parser import (
     MALFORMED_GT,
     NOT_SNV,
+    POLYPLOID,
     gather_alleles,
     group_by_column,
     parse_records,
@@ -92,6 +94,7 @@ def read_variants(
     fasta: pysam.FastaFile,
     variants: str = "all",
     keep_missing: bool = False,
+    iupac: bool = False,
 ) -> VariantArrays:
     """Read every record reaching into any window once, with every sample's alleles.
 
@@ -99,7 +102,8 @@ def read_variants(
     chunks (``vcf.parser.parse_records``), so memory follows the records kept, not the
     file's width; the rare records with symbolic ALTs or an INFO/END are first rewritten
     as plain ones (``vcf.symbolic``, which reads ``fasta``). ``keep_missing`` keeps missing
-    alleles (needed for ``missing="N"``).
+    alleles (needed for ``missing="N"``); ``iupac`` gives each unphased call the allele
+    ``bcftools consensus -H 1pIu`` applies (``vcf.iupac``).
     """
     vcf_path = Path(vcf_path)
     index = next(
@@ -132,7 +136,7 @@ def read_variants(
         sample_column = np.full(len(file_samples), -1, np.int64)
         sample_column[[file_samples.index(s) for s in samples]] = np.arange(len(samples))
         reader = _ChunkReader(
-            vcf_path, sample_column, len(samples), variants, keep_missing,
+            vcf_path, sample_column, len(samples), variants, keep_missing, iupac,
             fetch=lambda start, end: fasta.fetch(chrom, start, end),
         )  # fmt: skip
         previous_end = -1
@@ -152,8 +156,9 @@ def read_variants(
 class _ChunkReader:
     """Parses chunks of VCF lines and keeps the alleles and non-reference calls."""
 
-    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing, fetch):
+    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing, iupac, fetch):
         self.vcf_path = vcf_path
+        self.iupac = iupac
         self.sample_column = sample_column
         self.n_columns = 2 * n_samples
         self.variants = variants
@@ -173,14 +178,15 @@ class _ChunkReader:
         plain: list[str] = []
         sources: dict[int, str] = {}
         for line in lines:
-            new = (
-                rewrite(line, self.fetch, self.keep_missing, self.variants == "snvs")
-                if needs_rewrite(line)
-                else [line]
-            )
+            if not needs_rewrite(line):
+                plain.append(line)
+                continue
+            # a record split per ALT would separate an unphased call's alleles: resolve first
+            resolved = resolve_line(line) if self.iupac else line
+            new = rewrite(resolved, self.fetch, self.keep_missing, self.variants == "snvs")
             if not new:
                 self.skipped["not_snv"] += 1
-            elif new != [line]:
+            elif new != [resolved]:
                 f = line.split("\t", 8)
                 original = f"{f[0]}:{f[1]} {f[3]}>{f[4]} {f[7]}"
                 sources.update({len(plain) + k: original for k in range(len(new))})
@@ -224,6 +230,17 @@ class _ChunkReader:
         lengths = parsed.allele_len[allele_rows]
         data, _ = gather_alleles(text, parsed.allele_start[allele_rows], lengths)
         calls = parsed.genotypes[kept]
+        if self.iupac:
+            if np.any(flags[kept] & POLYPLOID):
+                bad = int(kept[np.flatnonzero(flags[kept] & POLYPLOID)[0]])
+                raise EngineError(
+                    f"{self.vcf_path}: a genotype of more than two alleles in the record "
+                    f"{lines[bad][:60]!r}...; personal sequences have one or two haplotypes: "
+                    "drop or fix such records (bcftools view -e)"
+                )
+            counts, lengths, data = resolve_unphased(
+                calls, parsed.unphased[kept], counts, lengths, data
+            )
         carried = (calls != 0) & (calls != SKIP)
         if not self.keep_missing:
             carried &= calls != MISSING
@@ -303,10 +320,16 @@ def fast_haplotypes(
     missing: str = "reference",
     variants: str = "all",
     threads: int = 1,
+    unphased: str = "as_listed",
+    haplotype: int | None = None,
 ) -> HaplotypeEdits:
     """Both haplotypes of every sample over every window: one VCF pass per chromosome.
 
-    ``missing`` and ``variants`` are checked by the entry points in ``personal_sequences``.
+    ``missing``, ``variants`` and ``unphased`` are checked by the entry points in
+    ``personal_sequences``; ``unphased="iupac"`` reads unphased calls as ``-H 1pIu`` does
+    (``error`` and ``as_listed`` both read them as ``-H 1`` does: the check refuses them
+    under ``error``). ``haplotype``: apply only that one's calls (the other is left as the
+    reference), so a record only the other carries cannot stop it, as with bcftools.
     """
     started = time.monotonic()
     by_chrom = windows_by_chromosome(windows, vcfs)
@@ -322,7 +345,11 @@ def fast_haplotypes(
                 fasta,
                 variants,
                 keep_missing=missing == "N",
+                iupac=unphased == "iupac",
             )
+            if haplotype is not None:  # the other haplotype's calls become REF: not applied
+                column = np.repeat(np.arange(len(found.col_ptr) - 1), np.diff(found.col_ptr))
+                found.col_allele[column % 2 != haplotype - 1] = 0
             records = Records(
                 found.pos,
                 found.pos + found.ref_len,

@@ -61,6 +61,7 @@ def build_haplotype_store(
     missing: str = "reference",
     variants: str = "all",
     threads: int = 1,
+    unphased: str = "as_listed",
 ) -> Path:
     """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
@@ -73,6 +74,7 @@ def build_haplotype_store(
         [w.gene for w in windows],
         missing,
         variants,
+        unphased,
         threads,
     )
     edits.save(path)
@@ -97,8 +99,14 @@ def window_sequences(
     engine: str = "fast",
     missing: str = "reference",
     variants: str = "all",
+    unphased: str = "as_listed",
+    haplotype: int | None = None,
 ) -> dict[tuple[str, int], list[str]]:
-    """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs)."""
+    """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs).
+
+    ``haplotype``: build only that one (the other comes back as the reference), so what
+    stops the other (a bcftools abort, a REF mismatch) cannot stop it.
+    """
     edits = _haplotypes(
         engine,
         reference,
@@ -108,6 +116,8 @@ def window_sequences(
         [w.to_region() for w in windows],
         missing,
         variants,
+        unphased,
+        haplotype=haplotype,
     )
     with pysam.FastaFile(str(reference)) as fasta:
         bases = [fasta.fetch(w.chrom, w.start, w.end).encode() for w in windows]
@@ -127,14 +137,19 @@ def _haplotypes(
     names: list[str],
     missing: str,
     variants: str,
+    unphased: str,
     threads: int = 1,
+    haplotype: int | None = None,
 ) -> HaplotypeEdits:
     """Check the options, run the chosen engine; any input problem is a ConsensusError."""
     try:
-        check_options(engine=engine, missing=missing, variants=variants)
+        check_options(engine=engine, missing=missing, variants=variants, unphased=unphased)
         build = (
             partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
         )
-        return build(reference, vcfs, samples, windows, names, missing=missing, variants=variants)
+        return build(
+            reference, vcfs, samples, windows, names,
+            missing=missing, variants=variants, unphased=unphased, haplotype=haplotype,
+        )  # fmt: skip
     except (ConsensusOptionError, EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error

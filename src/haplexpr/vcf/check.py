@@ -5,18 +5,18 @@ download itself with ``consensus.normalise: false``); the CLI checks any VCF it 
 Each problem fails with a message naming the file, the record and the fix, because a
 silently wrong personal sequence is worse than no sequence: a contig spelt differently from
 the reference, REF alleles that disagree with it, unphased heterozygous genotypes of study
-samples (unless ``unphased="as_listed"``), samples the study names but the VCF lacks, calls
-that are neither haploid nor diploid, and damaged files: a bgzip file cut short, a header
-naming a sample twice, a line htslib cannot parse, records out of order, an index older
-than the file. Multi-allelic records are accepted (bcftools consensus -H applies the ALT a
-haplotype names, ``1|2`` included). Missing alleles (``.|1``, ``./.``) and haploid calls
-(chrX of males) are accepted and counted: bcftools consensus leaves the reference base for
-a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype 2 of a
-haploid call the reference (N under ``consensus.missing: N``: bcftools consensus -M N
-treats the absent second allele as missing). A reference base N is unknown, not a
-disagreement: a record whose REF lies on N (a study reference with real sequence for part
-of a chromosome) is kept and counted as not checkable. A region on a contig the VCF does
-not declare holds no variants: bcftools consensus writes the reference there.
+samples (unless ``unphased`` is ``as_listed`` or ``iupac``), samples the study names but the
+VCF lacks, calls that are neither haploid nor diploid, and damaged files: a bgzip file cut
+short, a header naming a sample twice, a line htslib cannot parse, records out of order, an
+index older than the file. Multi-allelic records are accepted (bcftools consensus -H applies
+the ALT a haplotype names, ``1|2`` included). Missing alleles (``.|1``, ``./.``) and haploid
+calls (chrX of males) are accepted and counted: bcftools consensus leaves the reference base
+for a missing allele (or writes N with ``consensus.missing: N``) and gives haplotype 2 of a
+haploid call the reference (N under ``consensus.missing: N``: bcftools consensus -M N treats
+the absent second allele as missing). A reference base N is unknown, not a disagreement: a
+record whose REF lies on N (a study reference with real sequence for part of a chromosome)
+is kept and counted as not checkable. A region on a contig the VCF does not declare holds no
+variants: bcftools consensus writes the reference there.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class VcfCheckReport:
     missing_calls: int = 0
     haploid_calls: int = 0
     unphased_heterozygous_calls: int = 0
+    # Of those, under unphased: iupac, the calls of two different called alleles: consensus
+    # writes their IUPAC code (a half-missing one gets its called allele on both haplotypes).
+    iupac_calls: int = 0
     # Records whose REF lies (partly) on reference N: an unknown base, so not checkable.
     unknown_reference: int = 0
     unknown_examples: list[str] = field(default_factory=list)
@@ -93,9 +96,10 @@ def check_vcf(
     ``chrom`` names the chromosome the VCF is listed for; its records may be on ``chrom``
     or on the reference's spelling of it (``chr22`` for ``22``). ``unphased``: ``error``
     fails on an unphased heterozygous call; ``as_listed`` accepts it (the allele written
-    first goes to haplotype 1, as bcftools consensus does). ``missing`` (``reference`` or
-    ``N``) only names what consensus will do with missing alleles in the warning. Raises
-    on the first problem.
+    first goes to haplotype 1, as bcftools consensus -H 1 does); ``iupac`` accepts it (both
+    haplotypes get its IUPAC code, as bcftools consensus -H 1pIu does). ``missing``
+    (``reference`` or ``N``) only names what consensus will do with missing alleles in the
+    warning. Raises on the first problem.
     """
     check_options(unphased=unphased, missing=missing)
     started = time.monotonic()
@@ -191,10 +195,19 @@ def _log_accepted(report: VcfCheckReport) -> None:
             fill,
             report.missing_policy,
         )
-    if report.unphased_heterozygous_calls:
+    if report.unphased_heterozygous_calls and report.unphased_policy == "iupac":
+        log.warning(
+            "%s: %d unphased heterozygous calls of study samples; both haplotypes get the "
+            "IUPAC code of %d of them, the called allele of the rest (half-missing) "
+            "(consensus.unphased: iupac)",
+            report.vcf,
+            report.unphased_heterozygous_calls,
+            report.iupac_calls,
+        )
+    elif report.unphased_heterozygous_calls:
         log.warning(
             "%s: %d unphased heterozygous calls of study samples; the allele written first "
-            "goes to haplotype 1 (variants.unphased: as_listed)",
+            "goes to haplotype 1 (consensus.unphased: as_listed)",
             report.vcf,
             report.unphased_heterozygous_calls,
         )
@@ -429,11 +442,14 @@ def _check_genotypes(
         raise VariantInputError(
             f"{where}: sample {names[first]} has an unphased heterozygous genotype; "
             "personal haplotypes need phased genotypes (phase the VCF first, or set "
-            "variants.unphased: as_listed to give haplotype 1 the allele written first)"
+            "consensus.unphased: as_listed to give haplotype 1 the allele written first, or "
+            "iupac to write the IUPAC code on both, as the seed's bcftools -H 1pIu)"
         )
     report.missing_calls += int((alleles == _MISSING).any(axis=1).sum())
     report.haploid_calls += int((ploidy == 1).sum())
     report.unphased_heterozygous_calls += int(unphased_het.sum())
+    if unphased == "iupac" and alleles.shape[1] > 1:
+        report.iupac_calls += int((unphased_het & (alleles != _MISSING).all(axis=1)).sum())
 
 
 def index_vcf(vcf_path: str | Path) -> Path:

@@ -26,6 +26,7 @@ COLON = 58
 # (``vcf.symbolic``); ``*`` and breakends are applied as text, as bcftools applies them.
 NOT_SNV = 2  # not bcftools' type='snp' (every ALT an SNV to htslib): dropped with "snvs"
 MALFORMED_GT = 4  # a GT value the parser cannot read, or GT not first in FORMAT
+POLYPLOID = 8  # some sample's GT has more than two alleles
 
 
 class ParsedRecords(NamedTuple):
@@ -37,6 +38,9 @@ class ParsedRecords(NamedTuple):
     allele_len: np.ndarray
     flags: np.ndarray
     genotypes: np.ndarray  # (lines, 2 * selected samples)
+    # (lines, selected samples): bcftools -H 1pIu/2pIu reads the call as unphased (IUPAC):
+    # as many alleles as the record's ploidy (>= 2), the last one after a "/"
+    unphased: np.ndarray
 
 
 @njit(cache=True)
@@ -55,8 +59,11 @@ def parse_records(text, n_lines, sample_column, n_selected):
     allele_start = np.empty(cap, np.int64)
     allele_len = np.empty(cap, np.int64)
     genotypes = np.zeros((n_lines, 2 * n_selected), np.int16)
+    unphased = np.zeros((n_lines, n_selected), np.bool_)
     first = np.empty(n_selected, np.int16)
     second = np.empty(n_selected, np.int16)
+    count = np.empty(n_selected, np.int16)
+    slash = np.empty(n_selected, np.bool_)
     n_alleles = 0
     i = 0
     for line in range(n_lines):
@@ -76,12 +83,22 @@ def parse_records(text, n_lines, sample_column, n_selected):
         if not has_gt:
             genotypes[line, :] = SKIP  # nothing to apply (bcftools skips records without GT)
             continue
-        i, ploidy, malformed = _parse_samples(text, i, sample_column, first, second)
+        i, ploidy, malformed = _parse_samples(text, i, sample_column, first, second, count, slash)
         if malformed:
             flags[line] |= MALFORMED_GT
+        if ploidy > 2:
+            flags[line] |= POLYPLOID
         _haplotype_alleles(genotypes[line], first, second, ploidy)
+        # htslib phases a haploid call, and pads shorter calls with a "phased" vector end
+        unphased[line] = (ploidy >= 2) & (count == ploidy) & slash
     return ParsedRecords(
-        pos, allele_ptr, allele_start[:n_alleles], allele_len[:n_alleles], flags, genotypes
+        pos,
+        allele_ptr,
+        allele_start[:n_alleles],
+        allele_len[:n_alleles],
+        flags,
+        genotypes,
+        unphased,
     )
 
 
@@ -181,17 +198,21 @@ def _to_samples(text, i):
 
 
 @njit(cache=True, inline="always")
-def _parse_samples(text, i, sample_column, first, second):
+def _parse_samples(text, i, sample_column, first, second, count, slash):
     """Every sample's GT, from ``i`` to the line's end, into ``first``/``second`` by slot.
 
+    ``count``: each slot's number of alleles; ``slash``: whether its last one follows "/".
     Returns (the next line's offset, the ploidy: most alleles of any sample, whether a
     GT value was unreadable).
     """
     ploidy = 0
     column = 0
+    separator = 0
     malformed = False
     first[:] = MISSING
     second[:] = -2  # vector end until seen
+    count[:] = 0
+    slash[:] = False
     while True:
         n_here = 0
         out = sample_column[column] if column < sample_column.shape[0] else -1
@@ -215,8 +236,12 @@ def _parse_samples(text, i, sample_column, first, second):
                 elif n_here == 1:
                     second[out] = allele
             n_here += 1
+            if out >= 0:
+                count[out] = n_here
+                slash[out] = n_here > 1 and text[separator] == 47
             c = text[i]
             if c == 124 or c == 47:  # | /
+                separator = i
                 i += 1
                 continue
             break
