@@ -4,8 +4,8 @@
 #   scripts/install_system_deps.sh            # bcftools, tabix, samtools
 #   scripts/install_system_deps.sh --slurm    # ... plus slurm-wlm and munge (SLURM tests)
 #   scripts/install_system_deps.sh --browser  # ... plus chromium (the report's browser test)
-#   scripts/install_system_deps.sh --realdata # ... plus package lists that know the packages
-#                                             # data/geuvadis_chr22/build.py downloads
+#   scripts/install_system_deps.sh --realdata # ... plus package lists that know the Debian packages
+#                                             # the real-data builder and tests download
 #
 # Prints nothing and exits 0 when everything is already present (root or not). A package
 # counts as present when dpkg lists it as installed or its main binary is on PATH (e.g. from
@@ -61,7 +61,7 @@ done
 # apt-get download (the real-data builder) needs package lists that know its packages.
 stale_lists=0
 if [ "$want_realdata" = 1 ] && command -v apt-cache >/dev/null 2>&1 &&
-    ! apt-cache show qtltools-example hisat2 >/dev/null 2>&1; then
+    ! apt-cache show qtltools-example hisat2 shapeit4-example vt-examples >/dev/null 2>&1; then
     stale_lists=1
 fi
 
