@@ -1,12 +1,14 @@
 """One training loop for every model: the seed's recipe plus seeds, checkpoints and resume.
 
 Recipe (seed defaults, StatBiomed/gLM2X-Tower): Adam, linear warm-up over the first 10%
-of steps then cosine decay to lr/10, loss ``(1-a)*Huber(pred, y) + a*mean_pairs
-Huber(|pred_i - pred_j|, |y_i - y_j|)`` with a = 0.3 for individual training and 0 for the
-reference. What the seed lacks is added: fixed seeds (reruns are bit-identical on the same
-machine, thread count and batch shapes; other CPUs pick other float kernels), a checkpoint
-after every epoch from which a killed job resumes to the same final weights (same machine
-and threads), and a TSV log of every epoch.
+of training then cosine decay to lr/10 (``schedule: per_step`` moves the rate at every
+optimiser step; ``schedule: seed`` is the seed's own per-epoch torch schedule), loss
+``(1-a)*Huber(pred, y) + a*mean_pairs Huber(|pred_i - pred_j|, |y_i - y_j|)`` with
+a = 0.3 for individual training and 0 for the reference. What the seed lacks is added:
+fixed seeds (reruns are bit-identical on the same machine, thread count and batch shapes;
+other CPUs pick other float kernels), a checkpoint after every epoch from which a killed
+job resumes to the same final weights (same machine and threads), and a TSV log of every
+epoch.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class TrainingSettings:
     early_stopping_patience: int = 0
     batches: str = "shuffled"
     target: str = "raw"
+    schedule: str = "per_step"
+    scale_lr_by_gpus: bool = False
 
     @classmethod
     def from_config(
@@ -166,12 +170,55 @@ class _Progress:
 
 
 class _Optimisation(NamedTuple):
-    """Adam and its warm-up/cosine schedule, built for this many batches and steps per epoch."""
+    """Adam and its schedule, built for this many batches and steps per epoch."""
 
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scheduler: torch.optim.lr_scheduler.LRScheduler
     batches_per_epoch: int
     steps_per_epoch: int
+    #: The scheduler steps once per epoch (the seed's), not after every optimiser step.
+    per_epoch: bool
+
+
+def seed_schedule(
+    optimizer: torch.optim.Optimizer, epochs: int, warmup_fraction: float, final_ratio: float
+) -> torch.optim.lr_scheduler.SequentialLR:
+    """The seed's schedule, built as the seed builds it; step it once per epoch.
+
+    ``LinearLR`` from 0.01 x lr over ``int(warmup_fraction * epochs)`` epochs, then
+    ``CosineAnnealingLR`` to ``final_ratio`` x lr over the rest (seed: 0.1 and 0.1). With
+    fewer than 1 / ``warmup_fraction`` epochs there is no warm-up, as in the seed.
+    """
+    warmup = int(warmup_fraction * epochs)
+    if epochs - warmup < 1:
+        raise ValueError(
+            f"schedule: seed needs at least one epoch after warm-up; warmup_fraction"
+            f" {warmup_fraction} of {epochs} epochs leaves none (lower warmup_fraction)"
+        )
+    peak = optimizer.param_groups[0]["lr"]
+    schedulers = torch.optim.lr_scheduler
+    return schedulers.SequentialLR(
+        optimizer,
+        [
+            schedulers.LinearLR(optimizer, start_factor=0.01, end_factor=1.0, total_iters=warmup),
+            schedulers.CosineAnnealingLR(
+                optimizer, T_max=epochs - warmup, eta_min=peak * final_ratio
+            ),
+        ],
+        milestones=[warmup],
+    )
+
+
+def lr_gpu_factor(settings: TrainingSettings, device: torch.device) -> int:
+    """What ``learning_rate`` is multiplied by: the seed's GPU count, when asked for.
+
+    The seed multiplies by ``torch.cuda.device_count()``, every visible GPU (it trains on
+    all of them with DDP); this pipeline trains on one device, so the factor is the GPUs
+    visible to the job (1 under the SLURM profile; 1 on a CPU, where the seed cannot run).
+    """
+    if not settings.scale_lr_by_gpus or device.type != "cuda":
+        return 1
+    return max(1, torch.cuda.device_count())
 
 
 def train(
@@ -199,8 +246,10 @@ def train(
     if init_weights is not None:
         load_weights(model, init_weights, architecture, device)
         log.info("initialised from %s", init_weights)
-    optimisation = _optimisation(model, dataset, settings)
-    fingerprint = _fingerprint(settings, len(dataset), init_weights)
+    optimisation = _optimisation(model, dataset, settings, device)
+    fingerprint = _fingerprint(
+        settings, len(dataset), init_weights, optimisation.optimizer.defaults["lr"]
+    )
     progress = _resume(checkpoint_path, fingerprint, model, optimisation, device)
     autocast = mixed_precision_context(device, settings.mixed_precision)
     started = time.monotonic()
@@ -210,6 +259,8 @@ def train(
             break
         epoch_started = time.monotonic()
         loss = _train_epoch(model, dataset, settings, epoch, optimisation, device, autocast)
+        if optimisation.per_epoch:  # the seed's schedule: once, after each epoch
+            optimisation.scheduler.step()
         score = math.nan
         if validation is not None:
             score = _validation_score(model, validation, settings)
@@ -240,19 +291,30 @@ def train(
     return final
 
 
-def _optimisation(model: nn.Module, dataset: Dataset, settings: TrainingSettings) -> _Optimisation:
-    """Adam plus a schedule spanning every optimiser step of every epoch."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+def _optimisation(
+    model: nn.Module, dataset: Dataset, settings: TrainingSettings, device: torch.device
+) -> _Optimisation:
+    """Adam plus the configured schedule (``per_step`` spans every step of every epoch)."""
+    learning_rate = settings.learning_rate * lr_gpu_factor(settings, device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     batches_per_epoch = len(epoch_loader(dataset, settings, 0))
     steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
-    total_steps = steps_per_epoch * settings.epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: warmup_cosine(
-            step, total_steps, settings.warmup_fraction, settings.final_lr_ratio
-        ),
-    )
-    return _Optimisation(optimizer, scheduler, batches_per_epoch, steps_per_epoch)
+    if settings.schedule == "seed":
+        scheduler = seed_schedule(
+            optimizer, settings.epochs, settings.warmup_fraction, settings.final_lr_ratio
+        )
+    elif settings.schedule == "per_step":
+        total_steps = steps_per_epoch * settings.epochs
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: warmup_cosine(
+                step, total_steps, settings.warmup_fraction, settings.final_lr_ratio
+            ),
+        )
+    else:
+        raise ValueError(f"schedule must be per_step or seed, not {settings.schedule!r}")
+    per_epoch = settings.schedule == "seed"
+    return _Optimisation(optimizer, scheduler, batches_per_epoch, steps_per_epoch, per_epoch)
 
 
 def _resume(
@@ -308,7 +370,8 @@ def _train_epoch(
         if batch % settings.gradient_accumulation == 0 or batch == optimisation.batches_per_epoch:
             optimisation.optimizer.step()
             optimisation.optimizer.zero_grad(set_to_none=True)
-            optimisation.scheduler.step()
+            if not optimisation.per_epoch:
+                optimisation.scheduler.step()
         losses.append(loss.item())
     return float(np.mean(losses))
 
@@ -388,9 +451,14 @@ def _patience_exhausted(settings: TrainingSettings, best: _Best, epoch: int) -> 
     return patience > 0 and best.state is not None and epoch - best.epoch >= patience
 
 
-def _fingerprint(settings: TrainingSettings, n_examples: int, init: str | Path | None) -> str:
-    """What a checkpoint must match to be resumed: the settings, data size and initial weights."""
-    blob = json.dumps([asdict(settings), n_examples, str(init)], sort_keys=True)
+def _fingerprint(
+    settings: TrainingSettings, n_examples: int, init: str | Path | None, learning_rate: float
+) -> str:
+    """What a checkpoint must match to be resumed: settings, data, initial weights and lr.
+
+    The learning rate in use is included because ``scale_lr_by_gpus`` makes it the job's.
+    """
+    blob = json.dumps([asdict(settings), n_examples, str(init), learning_rate], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
