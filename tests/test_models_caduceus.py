@@ -119,6 +119,21 @@ def test_embed_is_both_strands_with_sep_appended_sep_dropped_and_averaged(embedd
     np.testing.assert_allclose(out[0], ((plus + minus) / 2).numpy(), atol=1e-6)
 
 
+def test_without_conjoining_only_the_windows_strand_is_embedded_as_the_seed(tiny_path):
+    """The seed: ``hidden_states[-1][:, :-1, :]`` of the sequence + [SEP], one strand."""
+    single = CaduceusEmbedder.from_config(
+        {"pretrained": str(tiny_path), "scan_chunk": 64, "conjoin_strands": False}
+    )
+    seq = random_dna(50, seed=3)
+    ids = torch.tensor([[*token_ids(seq).tolist(), 1]])  # + [SEP]
+    with torch.no_grad():
+        expected = single.model(ids, layer=-1)[0, :-1]
+    out = single.embed([seq])
+    np.testing.assert_allclose(out[0], expected.numpy(), atol=1e-6)
+    conjoined = CaduceusEmbedder.from_config({"pretrained": str(tiny_path), "scan_chunk": 64})
+    assert not np.allclose(out, conjoined.embed([seq]), atol=1e-3)
+
+
 # --------------------------------------------------------------------------- architecture
 
 

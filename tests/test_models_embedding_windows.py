@@ -160,3 +160,48 @@ def test_tiled_real_nt_matches_untiled_where_tiles_do_not_overlap():
     assert np.isfinite(tiled).all() and not np.allclose(whole, tiled, atol=1e-4)
     halves = [nt.embed([seqs[0][:300]])[0], nt.embed([seqs[0][300:]])[0]]
     np.testing.assert_allclose(tiled[0], np.concatenate(halves), rtol=1e-4, atol=1e-5)
+
+
+class WithCls(PerBase):
+    """A model with one state ahead of its bases, marking which tile it came from."""
+
+    leading_states = 1
+
+    def embed(self, seqs):
+        states = super().embed(seqs)
+        cls = np.full((len(seqs), 1, self.embedding_dim), float(len(self.lengths)))
+        return np.concatenate([cls, states], axis=1)
+
+
+def test_leading_states_are_stored_first_unbinned_and_averaged_over_tiles():
+    seqs = [random_dna(64) for _ in range(2)]
+    plain = EmbeddingWindows(64, 32, 16, bin_size=4).embed(PerBase(), seqs)
+    windows = EmbeddingWindows(64, 32, 16, bin_size=4, leading_states=1)
+    out = windows.embed(WithCls(), seqs)
+    assert windows.positions == 1 + 16 and out.shape == (2, 17, 5)
+    np.testing.assert_allclose(out[:, 1:], plain)
+    np.testing.assert_allclose(out[:, 0], (1 + 2 + 3) / 3)  # tiles 1, 2, 3: their mean
+    with pytest.raises(ValueError, match="leading states"):
+        EmbeddingWindows(64, 32, 16).embed(WithCls(), seqs)
+
+
+def test_seed_input_keys_reach_the_windows_and_the_embedders():
+    config = load_config(ROOT / "config.yaml")
+    config["models"]["nt"] |= {"keep_cls": True, "non_acgt": "delete"}
+    nt = validate_config(config)["models"]["nt"]
+    windows = EmbeddingWindows.from_config("models.nt", nt)
+    assert windows.leading_states == 1
+    assert (
+        windows.positions
+        == 1 + EmbeddingWindows.from_config("nt", {**nt, "keep_cls": False}).positions
+    )
+    embedder = registry.build({**nt, "device": "cpu"})
+    assert (embedder.leading_states, embedder.non_acgt) == (1, "delete")
+    out = windows.embed(embedder, [random_dna(nt["input_length"])])
+    assert out.shape == (1, windows.positions, embedder.embedding_dim)
+    config["models"]["caduceus"]["conjoin_strands"] = False
+    caduceus = validate_config(copy.deepcopy(config))["models"]["caduceus"]
+    assert registry.build({**caduceus, "device": "cpu"}).conjoin_strands is False
+    config["models"]["caduceus"]["keep_cls"] = True
+    with pytest.raises(ConfigError, match="keep_cls"):
+        validate_config(config)

@@ -342,3 +342,64 @@ def test_reduced_precision_keeps_rotary_positions_float32():
     assert set(dtypes.values()) == {torch.float32} and len(dtypes) == 2
     assert embedder.model.esm.embeddings.word_embeddings.weight.dtype == torch.bfloat16
     assert embedder.embed([random_dna(1800)]).shape == (1, 300, 32)  # past bfloat16's 256
+
+
+# --------------------------------------------------------------------------- the seed's inputs
+
+
+def seed_nt_input(seq: str) -> str:
+    """The seed's NT input: every base not in its canonical list dropped (``nonCan = ""``)."""
+    return "".join(base for base in seq if base in ("A", "C", "G", "T"))
+
+
+def test_delete_tokenises_the_sequence_with_non_acgt_removed_as_the_seed():
+    seq = "ACGRTACGTNNACGTTAy-CGTACG"
+    assert kmer_tokens(seq, "delete") == kmer_tokens(seed_nt_input(seq.upper()))
+    assert kmer_tokens("ACGRTACGTACG", "delete") == ["ACGTAC", "G", "T", "A", "C", "G"]
+    assert kmer_tokens("ACGRTACGTACG") == ["A", "C", "G", "N", "TACGTA", "C", "G"]
+    assert token_ids("NNNN", "delete") == ([], [3])  # only <cls> is left
+
+
+def test_delete_embeds_the_shortened_sequence_and_puts_states_back_on_the_kept_bases(nt_path):
+    embedder = NucleotideTransformerEmbedder.from_config(
+        {"pretrained": str(nt_path), "layer": 2, "non_acgt": "delete"}
+    )
+    seq = random_dna(20, seed=4)[:8] + "NNNNNNN" + random_dna(20, seed=5)[:15]  # 30 bases
+    out = embedder.embed([seq])
+    assert out.shape == (1, tokens_for_length(30), 32) == (1, 5, 32)
+    kept_seq = seed_nt_input(seq)  # 23 bases: ACGT-only 6-mers run across the deletion
+    tokens, ids = token_ids(kept_seq)
+    with torch.inference_mode():
+        states = embedder.model(torch.tensor([ids]), output_hidden_states=True).hidden_states[2]
+    per_kept_base = np.repeat(states[0, 1:].numpy(), [len(t) for t in tokens], axis=0)
+    # slot 1 = bases 6-11: bases 6-7 kept, 8-11 deleted; slot 2 = bases 12-17: 12-14 deleted
+    np.testing.assert_allclose(out[0, 1], per_kept_base[6:8].mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(out[0, 2], per_kept_base[8:11].mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(out[0, 0], per_kept_base[0:6].mean(axis=0), atol=1e-5)
+    only_n = embedder.embed(["ACGTAC" + "N" * 6])
+    np.testing.assert_array_equal(only_n[0, 1], 0)  # a slot with no kept base is zeros
+    clean = random_dna(30, seed=6)  # without non-ACGT bases the two rules agree
+    n_token = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 2})
+    np.testing.assert_array_equal(embedder.embed([clean]), n_token.embed([clean]))
+    assert not np.allclose(embedder.embed([seq]), n_token.embed([seq]), atol=1e-3)
+
+
+def test_keep_cls_puts_the_cls_state_first(nt_path):
+    keep = NucleotideTransformerEmbedder.from_config(
+        {"pretrained": str(nt_path), "layer": 2, "keep_cls": True}
+    )
+    drop = NucleotideTransformerEmbedder.from_config({"pretrained": str(nt_path), "layer": 2})
+    seq = random_dna(605, seed=2)
+    out = keep.embed([seq])
+    assert keep.leading_states == 1 and drop.leading_states == 0
+    assert out.shape == (1, 1 + tokens_for_length(605), 32)
+    np.testing.assert_array_equal(out[:, 1:], drop.embed([seq]))
+    _, ids = token_ids(seq)
+    with torch.inference_mode():
+        states = keep.model(torch.tensor([ids]), output_hidden_states=True).hidden_states[2]
+    np.testing.assert_allclose(out[0, 0], states[0, 0].numpy(), atol=1e-6)
+
+
+def test_non_acgt_rule_is_checked():
+    with pytest.raises(ValueError, match="non_acgt must be one of"):
+        NucleotideTransformerEmbedder.from_config({"tiny": None, "non_acgt": "skip"})

@@ -19,7 +19,9 @@ map 1:1 to bases.
 "ph" is post-hoc conjoining: each window and its reverse complement (each with its own
 trailing ``[SEP]``) are embedded, the latter's states flipped back onto the window's
 bases, and the two averaged. By construction the embedding of a reverse complement is then
-the flipped embedding of the sequence.
+the flipped embedding of the sequence. ``conjoin_strands: false`` embeds the window's own
+strand only, as the seed does (``hidden_states[-1][:, :-1, :]`` of the hub model: the final
+``norm_f`` output, which is ``layer: -1`` here, without the ``[SEP]`` state).
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def save_pretrained_tiny(
 
 
 class CaduceusEmbedder:
-    """Frozen Caduceus returning one layer's reverse-complement-conjoined states as float32."""
+    """Frozen Caduceus returning one layer's states as float32, strands conjoined or not."""
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class CaduceusEmbedder:
         device: str | torch.device = "cpu",
         batch_size: int = 8,
         scan_chunk: int = DEFAULT_SCAN_CHUNK,
+        conjoin_strands: bool = True,
     ):
         n_layer = model.settings.n_layer
         if not -(n_layer + 1) <= layer <= n_layer:
@@ -121,6 +124,7 @@ class CaduceusEmbedder:
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.scan_chunk = scan_chunk
+        self.conjoin_strands = conjoin_strands
         self.model = model.to(self.device).eval().requires_grad_(False)
 
     @classmethod
@@ -129,8 +133,10 @@ class CaduceusEmbedder:
 
         Keys: ``pretrained``, ``tiny`` (:data:`TINY_KEYS`, default :data:`TINY_CADUCEUS`),
         ``layer`` (-1: the final ``norm_f`` output), ``device`` ("cpu"), ``batch_size``
-        (8 windows, 16 strands, per forward pass), ``scan_chunk``
-        (:data:`~haplexpr.models.mamba.DEFAULT_SCAN_CHUNK`), ``seed`` (0, tiny weights only).
+        (8 windows per forward pass), ``scan_chunk``
+        (:data:`~haplexpr.models.mamba.DEFAULT_SCAN_CHUNK`), ``conjoin_strands`` (True:
+        average both strands; False: the window's strand only, the seed's), ``seed`` (0,
+        tiny weights only).
         """
         pretrained = cfg.get("pretrained")
         if pretrained is not None:
@@ -147,6 +153,7 @@ class CaduceusEmbedder:
             device=cfg.get("device", "cpu"),
             batch_size=int(cfg.get("batch_size", 8)),
             scan_chunk=int(cfg.get("scan_chunk", DEFAULT_SCAN_CHUNK)),
+            conjoin_strands=bool(cfg.get("conjoin_strands", True)),
         )
 
     @property
@@ -160,7 +167,7 @@ class CaduceusEmbedder:
         return np.ones(length, dtype=np.int64)
 
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
-        """States of ``layer`` as float32 ``(B, L, D)``, averaged over both strands.
+        """States of ``layer`` as float32 ``(B, L, D)``, averaged over both strands or not.
 
         All sequences must have the same length L.
         """
@@ -172,17 +179,20 @@ class CaduceusEmbedder:
         out = np.empty((len(seqs), length, self.embedding_dim), dtype=np.float32)
         for lo in range(0, len(seqs), self.batch_size):
             forward = np.stack([token_ids(s) for s in seqs[lo : lo + self.batch_size]])
-            out[lo : lo + len(forward)] = self._conjoined(forward)
+            out[lo : lo + len(forward)] = self._states(forward)
         return out
 
-    def _conjoined(self, forward: np.ndarray) -> np.ndarray:
-        """Run both strands of ``(b, L)`` base ids in one pass; average them on the + strand."""
-        strands = np.concatenate([forward, reverse_complement_ids(forward)])
+    def _states(self, forward: np.ndarray) -> np.ndarray:
+        """States of ``(b, L)`` base ids, both strands in one pass and averaged if conjoining."""
+        b = len(forward)
+        strands = forward
+        if self.conjoin_strands:
+            strands = np.concatenate([forward, reverse_complement_ids(forward)])
         ids = np.concatenate([strands, np.full((len(strands), 1), SEP_ID)], axis=1)
         with torch.inference_mode():
             states = self.model(
                 torch.from_numpy(ids).to(self.device), layer=self.layer, scan_chunk=self.scan_chunk
             )[:, :-1]  # drop [SEP]'s state
-            b = len(forward)
-            conjoined = (states[:b] + states[b:].flip(1)) / 2
-            return conjoined.float().cpu().numpy()
+            if self.conjoin_strands:
+                states = (states[:b] + states[b:].flip(1)) / 2
+            return states.float().cpu().numpy()

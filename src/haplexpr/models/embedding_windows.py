@@ -14,6 +14,9 @@ put back base by base, averaged where tiles overlap, and pooled:
   shorter bin averages what is left).
 
 The stored array holds ``positions`` rows per haplotype, whatever the model's tokens.
+A state that belongs to no base (NT's ``<cls>`` with ``keep_cls: true``, the seed's first
+tower position) is stored ahead of them as ``leading_states`` rows; it is never binned, and
+with several tiles it is the mean of the tiles' states (the seed reads NT in one pass).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class Embedder(Protocol):
     """What a frozen gLM offers (``haplexpr.models``: NT v2, Caduceus, Evo2)."""
 
     embedding_dim: int
+    # Optionally ``leading_states``: rows ahead of the base positions in ``embed``'s output
+    # (NT's ``<cls>`` with keep_cls: 1; absent: 0).
 
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
         """States ``(B, T, D)`` of equal-length sequences."""
@@ -51,6 +56,7 @@ class EmbeddingWindows:
     region: str = "window"
     tss_window: int | None = None
     bin_size: int = 1
+    leading_states: int = 0
 
     @classmethod
     def from_config(cls, where: str, model: Mapping[str, Any]) -> EmbeddingWindows:
@@ -65,6 +71,7 @@ class EmbeddingWindows:
             region=str(pooling.get("region", "window")),
             tss_window=pooling.get("tss_window"),
             bin_size=int(pooling.get("bin_size", 1)),
+            leading_states=int(bool(model.get("keep_cls", False))),
         )
         windows.check(where)
         return windows
@@ -111,9 +118,9 @@ class EmbeddingWindows:
 
     @property
     def positions(self) -> int:
-        """Rows stored per haplotype."""
+        """Rows stored per haplotype: the leading states, then the bins of bases."""
         start, end = self.span
-        return math.ceil((end - start) / self.bin_size)
+        return self.leading_states + math.ceil((end - start) / self.bin_size)
 
     @property
     def tile_starts(self) -> list[int]:
@@ -127,25 +134,40 @@ class EmbeddingWindows:
         """Pooled states ``(B, positions, D)`` float32 of ``input_length``-base sequences."""
         if any(len(s) != self.input_length for s in seqs):
             raise ValueError(f"every sequence must have {self.input_length} bases")
+        if getattr(embedder, "leading_states", 0) != self.leading_states:
+            raise ValueError(
+                f"the embedder returns {getattr(embedder, 'leading_states', 0)} leading states,"
+                f" these windows store {self.leading_states}: build both from the same config"
+            )
         tiles = (
             (tile, embedder.embed([s[tile : tile + self.context] for s in seqs]))
             for tile in self.tile_starts
         )
         return self._pool_tiles(tiles, embedder.bases_per_position(self.context))
 
-    def pool(self, per_base: np.ndarray) -> np.ndarray:
+    def pool(self, per_base: np.ndarray, leading: np.ndarray | None = None) -> np.ndarray:
         """Pooled states ``(B, positions, D)`` float32 of one state per base of whole windows.
 
         For states computed elsewhere in one pass over the window (the seed's precomputed
         embeddings): the same region and bins as :meth:`embed`; tiling does not apply.
+        ``leading`` ``(B, leading_states, D)`` are the states stored ahead of the bases.
         """
         if per_base.ndim != 3 or per_base.shape[1] != self.input_length:
             raise ValueError(f"expected (B, {self.input_length}, D) states, got {per_base.shape}")
+        lead = self.leading_states
+        if lead and (leading is None or leading.shape[1] != lead):
+            raise ValueError(f"these windows store {lead} leading states ahead of the bases")
+        states = per_base if not lead else np.concatenate([leading, per_base], axis=1)
         one_pass = dataclasses.replace(self, context=self.input_length, stride=self.input_length)
-        return one_pass._pool_tiles([(0, per_base)], np.ones(self.input_length, dtype=np.int64))
+        return one_pass._pool_tiles([(0, states)], np.ones(self.input_length, dtype=np.int64))
 
     def _pool_tiles(self, tiles: Iterable[tuple[int, np.ndarray]], spans: np.ndarray) -> np.ndarray:
-        """Average ``(tile start, states (B, T, D))`` base by base, then over the kept bins."""
+        """Average ``(tile start, states (B, T, D))`` base by base, then over the kept bins.
+
+        The first ``leading_states`` of each tile's states are averaged over the tiles.
+        """
+        lead = self.leading_states
+        n_tiles = len(self.tile_starts)
         start, end = self.span
         bins = (np.arange(start, end) - start) // self.bin_size
         coverage = np.zeros(self.input_length)  # tiles over each base: overlaps average
@@ -155,10 +177,13 @@ class EmbeddingWindows:
         for tile, states in tiles:
             if sums is None:
                 sums = np.zeros((len(states), self.positions, states.shape[-1]), dtype=np.float64)
+            sums[:, :lead] += states[:, :lead] / n_tiles
+            states = states[:, lead:]
             per_base = states if np.all(spans == 1) else np.repeat(states, spans, axis=1)
             lo, hi = max(start, tile), min(end, tile + self.context)
             kept_bins = bins[lo - start : hi - start]
             first = np.flatnonzero(np.diff(kept_bins, prepend=-1))  # each bin's first base
             chunk = per_base[:, lo - tile : hi - tile] / coverage[None, lo:hi, None]
-            sums[:, kept_bins[first]] += np.add.reduceat(chunk, first, axis=1)
-        return (sums / np.bincount(bins)[None, :, None]).astype(np.float32)
+            sums[:, lead + kept_bins[first]] += np.add.reduceat(chunk, first, axis=1)
+        sums[:, lead:] /= np.bincount(bins)[None, :, None]
+        return sums.astype(np.float32)

@@ -9,7 +9,10 @@ Read left to right that is: take a 6-mer if the next six bases are all ACGT, els
 Two choices of ours, because NT's vocabulary has no token for them (its tokenizers would give
 ``<unk>``): lower case (soft-masked repeats: an annotation, not a different base) is
 upper-cased, and every other IUPAC code (R, Y, ..., also gaps) becomes N, the one token that
-means "some base".
+means "some base" (``non_acgt: n_token``). The seed instead deletes every base other than
+A, C, G, T before tokenising (its ``nonCan = ""`` for NT; ``non_acgt: delete``), so 6-mers
+run across the deleted bases; upper-casing comes first either way (the seed's check is
+case-sensitive, but its hs37d5 consensus sequences are upper case).
 
 The vocabulary is NT v2's (``vocab.txt`` of the ``InstaDeepAI/nucleotide-transformer-v2-*``
 checkpoints, 4,107 tokens): the six specials, the 4,096 6-mers in
@@ -27,7 +30,9 @@ import numpy as np
 
 __all__ = [
     "MAX_TOKENS",
+    "NON_ACGT_RULES",
     "NT_VOCAB",
+    "acgt_mask",
     "check_vocab",
     "kmer_tokens",
     "realign",
@@ -55,14 +60,27 @@ _UPPER_ACGT = str.maketrans("acgt", "ACGT")
 _NOT_ACGT = re.compile(r"[^ACGT]")
 
 
-def kmer_tokens(seq: str) -> list[str]:
-    """Split ``seq`` into NT tokens: 6-mers, restarting after each N, single-base leftovers."""
-    return _TOKEN_RE.findall(_NOT_ACGT.sub("N", seq.translate(_UPPER_ACGT)))
+#: What becomes of a base other than A, C, G, T (after upper-casing): the N token, or nothing.
+NON_ACGT_RULES = {"n_token": "N", "delete": ""}
 
 
-def token_ids(seq: str) -> tuple[list[str], list[int]]:
+def kmer_tokens(seq: str, non_acgt: str = "n_token") -> list[str]:
+    """Split ``seq`` into NT tokens: 6-mers, restarting after each N, single-base leftovers.
+
+    ``non_acgt``: ``n_token`` turns other codes into N; ``delete`` (the seed's) drops them.
+    """
+    return _TOKEN_RE.findall(_NOT_ACGT.sub(NON_ACGT_RULES[non_acgt], seq.translate(_UPPER_ACGT)))
+
+
+def acgt_mask(seq: str) -> np.ndarray:
+    """Which bases of ``seq`` are A, C, G or T in either case (the bases ``delete`` keeps)."""
+    codes = np.frombuffer(seq.translate(_UPPER_ACGT).encode("ascii", "replace"), dtype=np.uint8)
+    return np.isin(codes, np.frombuffer(b"ACGT", dtype=np.uint8))
+
+
+def token_ids(seq: str, non_acgt: str = "n_token") -> tuple[list[str], list[int]]:
     """NT tokens of ``seq`` and their ids, ``<cls>`` id first; refuses more than MAX_TOKENS."""
-    tokens = kmer_tokens(seq)
+    tokens = kmer_tokens(seq, non_acgt)
     if len(tokens) + 1 > MAX_TOKENS:
         raise ValueError(
             f"a {len(seq):,}-bp sequence makes {len(tokens) + 1:,} tokens with <cls>, more than"
@@ -95,11 +113,24 @@ def slot_lengths(length: int) -> np.ndarray:
     )
 
 
-def realign(hidden: np.ndarray, tokens: Sequence[str], length: int) -> np.ndarray:
-    """Average token states onto the fixed 6-mer slot grid, weighting by shared bases."""
+def realign(
+    hidden: np.ndarray, tokens: Sequence[str], length: int, kept: np.ndarray | None = None
+) -> np.ndarray:
+    """Average token states onto the fixed 6-mer slot grid, weighting by shared bases.
+
+    ``kept`` marks the bases the tokens cover, in order (None: all); the others (deleted
+    before tokenising) take no part, and a slot with no kept base is zeros.
+    """
     token_lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
     slots = slot_lengths(length)
-    per_base = np.repeat(hidden, token_lengths, axis=0)  # (length, D)
+    per_token_base = np.repeat(hidden, token_lengths, axis=0)
+    if kept is None:
+        per_base, weights = per_token_base, np.ones(length)
+    else:
+        per_base = np.zeros((length, hidden.shape[1]), dtype=hidden.dtype)
+        per_base[kept] = per_token_base
+        weights = kept.astype(np.float64)
     starts = np.concatenate([[0], np.cumsum(slots)[:-1]])
     sums = np.add.reduceat(per_base, starts, axis=0)
-    return (sums / slots[:, None]).astype(np.float32)
+    counts = np.add.reduceat(weights, starts)
+    return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)

@@ -39,6 +39,14 @@ are anchored to the genome, not to tokens: for a window of L bases,
 exactly NT's tokens; where an N shifts NT's 6-mer grid, each slot gets the base-weighted
 mean of the tokens covering its bases. Equal-length windows therefore always give equal
 shapes, and slot ``j`` is the same genomic stretch in every haplotype.
+
+Two options restore the seed's inputs (JAX ``nucleotide_transformer``, ``embeddings_20``):
+``non_acgt: delete`` deletes non-ACGT bases before tokenising, as the seed does (default
+``n_token``: each becomes the N token); the states are still put back on the genome's slots,
+a deleted base contributing nothing (the seed's own positions shift at each deletion).
+``keep_cls: true`` keeps the ``<cls>`` state, which the seed's tower reads as its first
+position, as one leading position ahead of the slots (default false: dropped, as it
+belongs to no base).
 """
 
 from __future__ import annotations
@@ -60,8 +68,10 @@ from haplexpr.errors import reject_unknown_keys
 from haplexpr.models.nt_tokenizer import (
     MASK_ID,
     MAX_TOKENS,
+    NON_ACGT_RULES,
     NT_VOCAB,
     PAD_ID,
+    acgt_mask,
     check_vocab,
     realign,
     slot_lengths,
@@ -277,10 +287,17 @@ class NucleotideTransformerEmbedder:
         device: str | torch.device = "cpu",
         batch_size: int = 8,
         truncate_layers: bool = True,
+        keep_cls: bool = False,
+        non_acgt: str = "n_token",
     ):
+        if non_acgt not in NON_ACGT_RULES:
+            raise ValueError(f"non_acgt must be one of {list(NON_ACGT_RULES)}, not {non_acgt!r}")
         self.layer = layer
         self.device = torch.device(device)
         self.batch_size = batch_size
+        self.non_acgt = non_acgt
+        #: States ahead of the base positions in :meth:`embed`'s output (``<cls>``: 1).
+        self.leading_states = int(keep_cls)
         n_layers = model.config.num_hidden_layers
         if not -(n_layers + 1) <= layer <= n_layers:
             raise ValueError(f"layer must index 0..{n_layers} hidden states, got {layer}")
@@ -295,7 +312,8 @@ class NucleotideTransformerEmbedder:
         Keys: ``pretrained``, ``tiny`` (``NucleotideTransformerV2Config`` fields, default
         :data:`TINY_NT`), ``layer`` (-1), ``device`` ("cpu"), ``dtype`` ("float32";
         "bfloat16"/"float16" on GPU), ``batch_size`` (8), ``truncate_layers`` (True: skip
-        blocks after ``layer``), ``seed`` (0, tiny weights only).
+        blocks after ``layer``), ``keep_cls`` (False), ``non_acgt`` ("n_token"), ``seed``
+        (0, tiny weights only).
         """
         pretrained = cfg.get("pretrained")
         if pretrained is not None:
@@ -310,6 +328,8 @@ class NucleotideTransformerEmbedder:
             device=cfg.get("device", "cpu"),
             batch_size=int(cfg.get("batch_size", 8)),
             truncate_layers=bool(cfg.get("truncate_layers", True)),
+            keep_cls=bool(cfg.get("keep_cls", False)),
+            non_acgt=str(cfg.get("non_acgt", "n_token")),
         )
 
     @property
@@ -323,27 +343,32 @@ class NucleotideTransformerEmbedder:
         return slot_lengths(length)
 
     def embed(self, seqs: Sequence[str]) -> np.ndarray:
-        """Hidden states of ``layer`` as float32 ``(B, T, D)``, ``<cls>`` dropped.
+        """Hidden states of ``layer`` as float32 ``(B, leading_states + T, D)``.
 
-        All sequences must have the same length L; T is ``tokens_for_length(L)``.
+        All sequences must have the same length L; T is ``tokens_for_length(L)``; the
+        ``<cls>`` state comes first with ``keep_cls``, else it is dropped.
         """
         if len(seqs) == 0:
             raise ValueError("embed needs at least one sequence")
         length = len(seqs[0])
         if any(len(s) != length for s in seqs):
             raise ValueError("embed needs sequences of equal length")
+        lead = self.leading_states
         n_slots = tokens_for_length(length)
         grid = slot_lengths(length)
-        out = np.empty((len(seqs), n_slots, self.embedding_dim), dtype=np.float32)
+        out = np.empty((len(seqs), lead + n_slots, self.embedding_dim), dtype=np.float32)
         for lo in range(0, len(seqs), self.batch_size):
-            chunk = [token_ids(s) for s in seqs[lo : lo + self.batch_size]]
+            batch = seqs[lo : lo + self.batch_size]
+            chunk = [token_ids(s, self.non_acgt) for s in batch]
             hidden = self._forward([ids for _, ids in chunk])
             for i, (tokens, _) in enumerate(chunk):
+                out[lo + i, :lead] = hidden[i, :lead]  # <cls> is token 0
                 states = hidden[i, 1 : len(tokens) + 1]
                 if len(tokens) == n_slots and np.array_equal([len(t) for t in tokens], grid):
-                    out[lo + i] = states
+                    out[lo + i, lead:] = states
                 else:
-                    out[lo + i] = realign(states, tokens, length)
+                    kept = acgt_mask(batch[i]) if self.non_acgt == "delete" else None
+                    out[lo + i, lead:] = realign(states, tokens, length, kept)
         return out
 
     def _forward(self, batch_ids: list[list[int]]) -> np.ndarray:

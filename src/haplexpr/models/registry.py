@@ -77,7 +77,7 @@ ARCHITECTURES = {
             "glm",
             "haplexpr.models.nucleotide_transformer",
             "NucleotideTransformerEmbedder",
-            frozenset({"dtype", "truncate_layers", "tiny"}),
+            frozenset({"dtype", "truncate_layers", "tiny", "keep_cls", "non_acgt"}),
             # 2,048 tokens per pass, <cls> included: 2,047 6-mers of ACGT
             max_bases=12_282,
         ),
@@ -93,7 +93,7 @@ ARCHITECTURES = {
             "glm",
             "haplexpr.models.caduceus",
             "CaduceusEmbedder",
-            frozenset({"tiny", "scan_chunk"}),
+            frozenset({"tiny", "scan_chunk", "conjoin_strands"}),
         ),
     )
 }
