@@ -12,7 +12,7 @@ upper-cased, and every other IUPAC code (R, Y, ..., also gaps) becomes N, the on
 means "some base" (``non_acgt: n_token``). The seed instead deletes every base other than
 A, C, G, T before tokenising (its ``nonCan = ""`` for NT; ``non_acgt: delete``), so 6-mers
 run across the deleted bases; upper-casing comes first either way (the seed's check is
-case-sensitive, but its hs37d5 consensus sequences are upper case).
+case-sensitive, so it would delete soft-masked bases too; hs37d5 is upper case).
 
 The vocabulary is NT v2's (``vocab.txt`` of the ``InstaDeepAI/nucleotide-transformer-v2-*``
 checkpoints, 4,107 tokens): the six specials, the 4,096 6-mers in
