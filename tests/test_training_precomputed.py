@@ -259,6 +259,27 @@ def test_nt_files_drop_cls_and_padding(tmp_path):
         np.testing.assert_allclose(array[row], want, atol=2e-3, rtol=2e-3, err_msg=str(item))
 
 
+def test_nt_files_keep_cls_ahead_of_the_bases_with_keep_cls(tmp_path):
+    """keep_cls: the seed's <cls> state is the first stored position, the bases follow."""
+    config = load_config(ROOT / "config.yaml")["models"]["nt"]
+    config = {**config, "input_length": 64, "pooling": {"bin_size": 1}, "keep_cls": True}
+    root = tmp_path / "seed"
+    values = {}
+    for item in needed_items([REFERENCE_INDIVIDUAL, "A"], ["G1"]):
+        n = 65 // 6 + 65 % 6 if item[0] == REFERENCE_INDIVIDUAL else 64 // 6 + 64 % 6
+        values[item] = torch.randn(1 + n + 5, HIDDEN)  # <cls>, the slots, five pads
+        save(seed_file(root, "ref", item), values[item])
+    array_path = tmp_path / "nt.npy"
+    import_embeddings(root, ["A"], {"G1": "-"}, config, "ref", array_path, tmp_path / "nt.json")
+    array, items, rows = open_shard(array_path)
+    assert array.shape[1] == 1 + 64
+    for item, row in zip(items, rows, strict=True):
+        states = values[item].numpy()
+        np.testing.assert_allclose(array[row, 0], states[0], atol=2e-3, rtol=2e-3)
+        np.testing.assert_allclose(array[row, 1:7], np.repeat(states[1:2], 6, 0), atol=2e-3,
+                                   rtol=2e-3, err_msg=str(item))  # fmt: skip
+
+
 def test_a_precomputed_glm_needs_no_sequences(tmp_path):
     """Only Evo2, imported: the dry run has import jobs, and no consensus or embedding job."""
     seed = tmp_path / "seed"

@@ -15,8 +15,9 @@ What a saved position is (the seed ran each window in one pass, so ``context`` a
 
 - Evo2: one state per base. Caduceus: one per base (the seed drops the final ``<sep>``).
 - NT v2: ``<cls>``, then one state per 6-mer slot of the window (six bases; a leftover tail
-  one base each), then padding up to the seed's fixed 2,000 tokens. ``<cls>`` and the
-  padding are dropped, as this pipeline drops ``<cls>`` when it embeds. The seed deletes
+  one base each), then padding up to the seed's fixed 2,000 tokens. The padding is dropped;
+  ``<cls>`` is dropped too, as this pipeline drops it when it embeds, unless ``keep_cls:
+  true`` keeps it as the leading position, as the seed's tower reads it. The seed deletes
   non-ACGT bases before tokenising, so a window with k such bases has its tokens shifted by
   up to k bases against the window; nothing in a file says so, and it is read as if there
   were none.
@@ -202,21 +203,22 @@ class SeedFileReader:
             + f"; is {self.where.rsplit('.', 1)[0]}.input_length the seed's window?",
         )
 
-    def per_base(self, path: Path, reference: bool, strand: str) -> np.ndarray:
-        """The file's states, one per base of the ``input_length``-base window, float32."""
+    def per_base(self, path: Path, reference: bool, strand: str) -> tuple[np.ndarray, np.ndarray]:
+        """The file's leading states (NT's ``<cls>``) and one per base of the window, float32."""
         tensor = self._load(path)
         positions, hidden = tensor.shape
         if hidden != self.hidden:
             raise self.malformed(path, f"hidden size {hidden}, {self.anchor} has {self.hidden}")
         bases = self._window_bases(path, positions, reference)
-        states = tensor[self.positions.leading : self.expected(bases)].float().numpy()
+        states = tensor[: self.expected(bases)].float().numpy()
         if not np.isfinite(states).all():
             raise self.malformed(path, "non-finite values (NaN or inf)")
+        leading, states = np.split(states, [self.positions.leading])
         spans = self.positions.spans(bases)
         per_base = states if np.all(spans == 1) else np.repeat(states, spans, axis=0)
         if bases > self.input_length:  # drop the extra base: last on +, first after the RC
             per_base = per_base[1:] if strand == "-" else per_base[:-1]
-        return per_base
+        return leading, per_base
 
     def malformed(self, path: Path, why: str) -> PrecomputedEmbeddingError:
         """The error for one unusable file: what it holds and what was expected."""
@@ -268,8 +270,8 @@ def import_embeddings(
     def blocks() -> Iterator[np.ndarray]:
         for individual, gene, haplotype in items:
             path = seed_file(root, reference_sample, (individual, gene, haplotype))
-            states = reader.per_base(path, individual == REFERENCE_INDIVIDUAL, genes[gene])
-            yield windows.pool(states[None])
+            leading, states = reader.per_base(path, individual == REFERENCE_INDIVIDUAL, genes[gene])
+            yield windows.pool(states[None], leading[None, : windows.leading_states])
 
     write_shard(array_path, index_path, shape, items, list(range(len(items))), blocks())
     log.info(
