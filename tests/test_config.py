@@ -61,6 +61,22 @@ def test_unknown_model_key_is_refused_by_path_with_the_allowed_keys(demo_config,
     assert "input_length" in message and "training" in message
 
 
+@pytest.mark.parametrize(
+    ("model", "value", "allowed"),
+    [("nt", "as_written", "n_token or delete"), ("evo2", "delete", "as_written or n_token")],
+)
+def test_a_value_another_architecture_takes_is_refused_by_name(demo_config, model, value, allowed):
+    """non_acgt's values differ by model: the schema allows their union, the registry each's."""
+    config = copy.deepcopy(demo_config)
+    config["models"][model]["non_acgt"] = value
+    with pytest.raises(ConfigError) as error:
+        validate_config(config)
+    architecture_name = config["models"][model]["architecture"]
+    assert str(error.value) == (
+        f"models.{model}.non_acgt is {value!r}; a {architecture_name} model takes {allowed}"
+    )
+
+
 def test_model_keys_are_the_schemas_model_properties():
     """Each key the schema describes is one some architecture reads, and vice versa."""
     schema = yaml.safe_load(SCHEMA.read_text())

@@ -270,7 +270,25 @@ def test_importing_vortex_leaves_no_log_file_and_the_root_logger_as_it_was(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_iupac_codes_are_their_own_byte_tokens():
+def test_iupac_codes_are_their_own_byte_tokens_or_n_as_the_seed_writes_them():
     """Evo2 reads bytes: an IUPAC code written at an unphased call (consensus.unphased: iupac)
-    is its own upper-case byte, as in the seed (which also keeps every Evo2 position)."""
+    is its own upper-case byte by default; the seed writes N for it first (non_acgt: n_token)."""
     assert token_ids("ACGTNRYkmsw").tolist() == list(b"ACGTNRYKMSW")
+    assert token_ids("ACGTNRYkmsw", "n_token").tolist() == list(b"ACGTNNNNNNN")
+
+
+def test_the_seeds_n_for_non_acgt_reaches_the_model(embedder):
+    seeds = Evo2Embedder.from_config({**TINY, "non_acgt": "n_token"})
+    seen = []
+    hook = seeds.model.embedding_layer.register_forward_pre_hook(
+        lambda _module, args: seen.append(args[0][0].tolist())
+    )
+    try:
+        coded = seeds.embed(["ACGTRYACGT"])
+    finally:
+        hook.remove()
+    assert seen == [list(b"ACGTNNACGT")]
+    np.testing.assert_array_equal(coded, seeds.embed(["ACGTNNACGT"]))
+    assert np.abs(embedder.embed(["ACGTRYACGT"]) - coded).max() > 1e-3  # default: R, Y bytes
+    with pytest.raises(ValueError, match="non_acgt must be one of"):
+        Evo2Embedder.from_config({**TINY, "non_acgt": "delete"})

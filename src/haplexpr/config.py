@@ -97,7 +97,14 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             "described in config.yaml and haplexpr/schemas/config.schema.yaml)"
         ) from error
     for name, model in config["models"].items():  # disabled ones too: a typo waits there
-        reject_unknown_keys(f"models.{name}", model, architecture(model["architecture"]).keys)
+        known = architecture(model["architecture"])
+        reject_unknown_keys(f"models.{name}", model, known.keys)
+        for key, allowed in known.choices:
+            if key in model and model[key] not in allowed:
+                raise ConfigError(
+                    f"models.{name}.{key} is {model[key]!r}; a {known.name} model takes "
+                    f"{' or '.join(allowed)}"
+                )
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
         if model["input_length"] > window:

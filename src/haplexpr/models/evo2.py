@@ -22,15 +22,19 @@ per head ``[q; k; v]``, to vortex's ``[all q; all k; all v]``; :func:`save_check
 writes the savanna layout. ``dtype: float32`` then casts every weight to float32.
 
 Tokens are raw bytes, one per base, with no BOS or EOS, so a window of L bases gives L
-feature vectors. The features are the output of the module named ``layer``, caught by a
-forward hook as ``Evo2.forward(..., return_embeddings=True, layer_names=[layer])`` does
-(seed: ``blocks.28.mlp.l3``, the MLP branch of block 28 before its residual add, 4,096-d).
+feature vectors. A base other than A, C, G, T (an IUPAC code from ``consensus.unphased:
+iupac``, N) is its own upper-case byte (``non_acgt: as_written``, default) or N's byte
+(``n_token``: the seed writes N for every such base before tokenising, its ``nonCan``).
+The features are the output of the module named ``layer``, caught by a forward hook as
+``Evo2.forward(..., return_embeddings=True, layer_names=[layer])`` does (seed:
+``blocks.28.mlp.l3``, the MLP branch of block 28 before its residual add, 4,096-d).
 """
 
 from __future__ import annotations
 
 import functools
 import pkgutil
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -270,6 +274,11 @@ def load_pretrained(pretrained: str | Path) -> nn.Module:
     return Evo2(str(pretrained)).model
 
 
+#: ``non_acgt`` values: a non-ACGT base as its own byte, or as N's (the seed's).
+NON_ACGT_CHOICES = ("as_written", "n_token")
+_NOT_ACGT = re.compile(r"[^ACGT]")
+
+
 class Evo2Embedder:
     """Per-base embeddings of layer ``layer`` (seed: ``blocks.28.mlp.l3``) of an Evo2 model."""
 
@@ -279,7 +288,10 @@ class Evo2Embedder:
         layer: str,
         device: str | torch.device = "cpu",
         batch_size: int = 1,
+        non_acgt: str = "as_written",
     ):
+        if non_acgt not in NON_ACGT_CHOICES:
+            raise ValueError(f"non_acgt must be one of {NON_ACGT_CHOICES}, not {non_acgt!r}")
         try:
             model.get_submodule(layer)
         except AttributeError:
@@ -292,6 +304,7 @@ class Evo2Embedder:
         self.layer = layer
         self.device = torch.device(device)
         self.batch_size = batch_size
+        self.non_acgt = non_acgt
         self.model = model.to(self.device).eval().requires_grad_(False)
         # vortex spreads blocks over the visible GPUs and moves activations between them
         # by this map; here the whole model runs on one device.
@@ -328,6 +341,7 @@ class Evo2Embedder:
             str(cfg["layer"]),
             device=cfg.get("device", "cpu"),
             batch_size=int(cfg.get("batch_size", 1)),
+            non_acgt=str(cfg.get("non_acgt", "as_written")),
         )
 
     @functools.cached_property
@@ -350,7 +364,7 @@ class Evo2Embedder:
             raise ValueError("embed needs at least one sequence")
         if any(len(s) != len(seqs[0]) for s in seqs):
             raise ValueError("embed needs sequences of equal length")
-        ids = torch.from_numpy(np.stack([token_ids(s) for s in seqs]))
+        ids = torch.from_numpy(np.stack([token_ids(s, self.non_acgt) for s in seqs]))
         batches = range(0, len(ids), self.batch_size)
         return np.concatenate([self._forward(ids[lo : lo + self.batch_size]) for lo in batches])
 
@@ -370,12 +384,18 @@ class Evo2Embedder:
         return caught["out"].float().cpu().numpy()
 
 
-def token_ids(seq: str) -> np.ndarray:
-    """Evo2's tokens of the upper-cased sequence: vortex's CharLevelTokenizer, one byte each."""
+def token_ids(seq: str, non_acgt: str = "as_written") -> np.ndarray:
+    """Evo2's tokens of the upper-cased sequence: vortex's CharLevelTokenizer, one byte each.
+
+    ``non_acgt: n_token`` first writes N for every base other than A, C, G, T, as the seed does.
+    """
     _vortex()
     from vortex.model.tokenizer import CharLevelTokenizer
 
-    ids = np.asarray(CharLevelTokenizer(VOCAB_SIZE).tokenize(seq.upper()), dtype=np.int64)
+    seq = seq.upper()
+    if non_acgt == "n_token":
+        seq = _NOT_ACGT.sub("N", seq)
+    ids = np.asarray(CharLevelTokenizer(VOCAB_SIZE).tokenize(seq), dtype=np.int64)
     if len(ids) != len(seq):
         raise ValueError("Evo2 sequences must be ASCII: one byte, one token, per base")
     return ids

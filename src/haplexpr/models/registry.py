@@ -50,6 +50,8 @@ class Architecture:
     disabled_reason: str = ""
     #: gLMs: the longest input one forward pass takes, in bases (None: no limit).
     max_bases: int | None = None
+    #: Keys whose allowed values depend on the architecture (the schema allows their union).
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def keys(self) -> frozenset[str]:
@@ -80,13 +82,15 @@ ARCHITECTURES = {
             frozenset({"dtype", "truncate_layers", "tiny", "keep_cls", "non_acgt"}),
             # 2,048 tokens per pass, <cls> included: 2,047 6-mers of ACGT
             max_bases=12_282,
+            choices=(("non_acgt", ("n_token", "delete")),),
         ),
         Architecture(
             "evo2",
             "glm",
             "haplexpr.models.evo2",
             "Evo2Embedder",
-            frozenset({"tiny", "dtype"}),
+            frozenset({"tiny", "dtype", "non_acgt"}),
+            choices=(("non_acgt", ("as_written", "n_token")),),
         ),
         Architecture(
             "caduceus",
