@@ -1,7 +1,7 @@
 """Build the real-data study (GRCh37 chr22, Geuvadis) in this folder from Debian packages.
 
 Run from the repository root: ``python data/geuvadis_chr22/build.py``; then
-``snakemake --profile local --configfile config/geuvadis_chr22.yaml all``. The packages are
+``snakemake --profile local all --configfile config/geuvadis_chr22.yaml``. The packages are
 fetched with ``apt-get download`` into ``--cache`` (or taken from there if present).
 """
 
