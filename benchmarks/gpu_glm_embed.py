@@ -1,6 +1,6 @@
 """Seconds per window and peak GPU memory of each full-size gLM embedder, random weights.
 
-For the README's resource table and ``profiles/slurm``: builds each gLM at its published
+For docs/measurements.md's resource tables and ``profiles/slurm``: builds each gLM at its published
 size with random weights (no download needed) through the same ``from_config`` the
 pipeline calls, embeds a few random windows at the seed's lengths and prints seconds per
 window and peak GPU memory. Run on a GPU node (one short run); ``--tiny`` runs the demo's

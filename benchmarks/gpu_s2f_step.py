@@ -1,6 +1,6 @@
 """One full-length training step of each S2F model with random weights: time and peak memory.
 
-For the README's resource table and ``profiles/slurm``: builds the full-size architecture
+For docs/measurements.md's resource tables and ``profiles/slurm``: builds the full-size architecture
 (random weights; no download needed), runs one forward + backward pass through the seed's
 head at each input length, then one prediction (forward only), and prints seconds and peak
 GPU memory of each. Run on a GPU node; ``--tiny`` runs the tiny demo configuration on any

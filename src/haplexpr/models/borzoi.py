@@ -179,7 +179,7 @@ class BorzoiModel(S2FModel):
 
     @classmethod
     def load_trunk(cls, cfg: Mapping[str, Any], input_length: int) -> tuple[Borzoi, dict[str, Any]]:
-        """Load ``pretrained`` or build ``tiny`` (keys documented in the README).
+        """Load ``pretrained`` or build ``tiny`` (keys documented in config.yaml).
 
         ``pretrained``: hub ID (e.g. ``johahi/borzoi-replicate-0``) or local directory,
         loaded with ``Borzoi.from_pretrained``; ``None`` builds ``tiny`` (``BorzoiConfig``

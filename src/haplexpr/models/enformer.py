@@ -149,7 +149,7 @@ class EnformerModel(S2FModel):
     def load_trunk(
         cls, cfg: Mapping[str, Any], input_length: int
     ) -> tuple[Enformer, dict[str, Any]]:
-        """Load ``pretrained`` or build ``tiny`` (keys documented in the README).
+        """Load ``pretrained`` or build ``tiny`` (keys documented in config.yaml).
 
         ``pretrained``: hub ID or local directory (loaded with enformer-pytorch's
         ``from_pretrained``), or ``None`` to build ``tiny`` (``Enformer.from_hparams``
