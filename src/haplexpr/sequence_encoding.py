@@ -7,9 +7,11 @@ the TSS" is. Keep the cropping rule here and nowhere else.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-__all__ = ["centered_window", "one_hot", "orient", "reverse_complement"]
+__all__ = ["acgt_or", "centered_window", "one_hot", "orient", "reverse_complement"]
 
 
 def _one_hot_table() -> np.ndarray:
@@ -80,3 +82,16 @@ def orient(seq: str, strand: str) -> str:
     if strand == "-":
         return reverse_complement(seq)
     raise ValueError(f"strand must be '+' or '-', got {strand!r}")
+
+
+_UPPER_ACGT = str.maketrans("acgt", "ACGT")
+_NOT_ACGT = re.compile(r"[^ACGT]")
+
+
+def acgt_or(seq: str, other: str) -> str:
+    """``seq`` with a, c, g, t upper-cased and every other character replaced by ``other``.
+
+    How the gLM tokenizers read a base that is not A, C, G or T: ``"N"`` makes it N,
+    ``""`` deletes it (the seed's NT input).
+    """
+    return _NOT_ACGT.sub(other, seq.translate(_UPPER_ACGT))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import pkgutil
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -48,6 +47,7 @@ from torch import nn
 
 from haplexpr.errors import ConfigError, reject_unknown_keys
 from haplexpr.models import evo2_cpu_shims
+from haplexpr.sequence_encoding import acgt_or
 
 __all__ = [
     "BASE_CONFIG",
@@ -276,7 +276,6 @@ def load_pretrained(pretrained: str | Path) -> nn.Module:
 
 #: ``non_acgt`` values: a non-ACGT base as its own byte, or as N's (the seed's).
 NON_ACGT_CHOICES = ("as_written", "n_token")
-_NOT_ACGT = re.compile(r"[^ACGT]")
 
 
 class Evo2Embedder:
@@ -392,9 +391,7 @@ def token_ids(seq: str, non_acgt: str = "as_written") -> np.ndarray:
     _vortex()
     from vortex.model.tokenizer import CharLevelTokenizer
 
-    seq = seq.upper()
-    if non_acgt == "n_token":
-        seq = _NOT_ACGT.sub("N", seq)
+    seq = acgt_or(seq, "N") if non_acgt == "n_token" else seq.upper()
     ids = np.asarray(CharLevelTokenizer(VOCAB_SIZE).tokenize(seq), dtype=np.int64)
     if len(ids) != len(seq):
         raise ValueError("Evo2 sequences must be ASCII: one byte, one token, per base")

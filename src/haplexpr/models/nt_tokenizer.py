@@ -28,6 +28,8 @@ from itertools import product
 
 import numpy as np
 
+from haplexpr.sequence_encoding import acgt_or
+
 __all__ = [
     "MAX_TOKENS",
     "NON_ACGT_RULES",
@@ -57,7 +59,6 @@ MAX_TOKENS = 2048
 
 _TOKEN_RE = re.compile(r"[ACGT]{6}|.", re.DOTALL)
 _UPPER_ACGT = str.maketrans("acgt", "ACGT")
-_NOT_ACGT = re.compile(r"[^ACGT]")
 
 
 #: What becomes of a base other than A, C, G, T (after upper-casing): the N token, or nothing.
@@ -69,7 +70,7 @@ def kmer_tokens(seq: str, non_acgt: str = "n_token") -> list[str]:
 
     ``non_acgt``: ``n_token`` turns other codes into N; ``delete`` (the seed's) drops them.
     """
-    return _TOKEN_RE.findall(_NOT_ACGT.sub(NON_ACGT_RULES[non_acgt], seq.translate(_UPPER_ACGT)))
+    return _TOKEN_RE.findall(acgt_or(seq, NON_ACGT_RULES[non_acgt]))
 
 
 def acgt_mask(seq: str) -> np.ndarray:
