@@ -149,13 +149,20 @@ def auroc(scores: np.ndarray, causal: np.ndarray) -> float:
 
 
 def causal_recovery(
-    effects: pd.Series, causal: set[str], permutations: int, seed: int
+    effects: pd.Series,
+    causal: set[str],
+    permutations: int,
+    seed: int,
+    baseline: pd.Series | None = None,
 ) -> dict[str, float]:
     """How well ``|effect|`` (by variant key) ranks the ``causal`` keys above the rest.
 
     Beside each statistic: its expectation under a random ranking (``k / n`` and 0.5), the
-    mean over ``permutations`` seeded shuffles of the effects, and the permutation p-value
-    (the share of shuffles at least as good, counting the observed one).
+    mean over ``permutations`` seeded shuffles of the effects, the permutation p-value
+    (the share of shuffles at least as good, counting the observed one) and, given
+    ``baseline`` (scores by variant key that use no model, e.g. minus the distance to the
+    TSS), the same statistic for that ranking: a model whose readout favours the TSS ranks
+    central variants first without having learned anything.
     """
     scores = np.abs(effects.to_numpy(np.float64))
     is_causal = np.array([key in causal for key in effects.index])
@@ -177,6 +184,8 @@ def causal_recovery(
             f"{name}_permuted": float(null.mean()) if permutations else np.nan,
             f"{name}_p": float((1 + (null >= observed).sum()) / (1 + permutations)),
         }
+        if baseline is not None:
+            result[f"{name}_baseline"] = statistic(baseline.reindex(effects.index).to_numpy())
     return result
 
 
