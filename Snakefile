@@ -14,12 +14,14 @@ include: "rules/consensus.smk"
 include: "rules/embed.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/effects.smk"
 
 
 rule all:
     default_target: True
     input:
         metrics_targets(),
+        effect_targets(),
         "results/report/report.html",
 
 
@@ -36,3 +38,8 @@ rule embeddings:
 rule predictions:
     input:
         prediction_targets(),
+
+
+rule effects:
+    input:
+        effect_targets(),

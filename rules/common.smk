@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haplexpr.config import embedding_settings, enabled_models, reference_fasta
+from haplexpr.effects.plan import EffectSettings
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     ClusterSettings,
@@ -36,6 +37,7 @@ COMPUTED_GLMS = [m for m in GLM_MODELS if m not in PRECOMPUTED_GLMS]
 STRATEGIES = config["strategies"]
 BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
 CLUSTER = ClusterSettings.from_config(config)
+EFFECTS = EffectSettings.from_config(config)
 
 
 def alternatives(names):

@@ -70,6 +70,8 @@ rule report_html:
         comparisons="results/metrics/comparisons.tsv",
         heritability=heritability_targets(),
         train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in trained_runs()],
+        effects=effect_targets(),
+        checks=[t.replace(".tsv", ".checks.tsv") for t in effect_targets()],
     output:
         report(
             "results/report/report.html",
@@ -91,5 +93,6 @@ rule report_html:
         trained=[f"{m}/{s}" for m, s in trained_runs()],
         models=config["models"],
         data_description=config["data"]["description"],
+        effect_runs=[f"{m}/{s}" for m, s in effect_runs()],
     script:
         "../workflow_scripts/report_html.py"

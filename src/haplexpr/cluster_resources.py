@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from haplexpr.effects.plan import EffectSettings
 from haplexpr.study.design import Study
 
 
@@ -44,8 +45,15 @@ MEASURED_S2F = {
 
 #: Wall-time limits (minutes) of the gLM rules, which no lent GPU has timed yet
 #: (benchmarks/gpu_glm_embed.py measures them in one short run): generous guesses, to be
-#: replaced by measured seconds per window like the S2F rows above.
-UNMEASURED_MINUTES = {"embeddings_compute": 240, "train_tower": 240, "predict_tower": 60}
+#: replaced by measured seconds per window like the S2F rows above. S2F effects take the
+#: fixed limit only when the config bounds neither the passes nor variants and individuals.
+UNMEASURED_MINUTES = {
+    "effects_s2f": 240,
+    "embeddings_compute": 240,
+    "train_tower": 240,
+    "predict_tower": 60,
+    "effects_tower": 240,
+}
 
 #: Host memory (MB) per GPU rule: the largest the demo and the GPU runs needed, doubled.
 HOST_MEMORY_MB = {
@@ -55,6 +63,8 @@ HOST_MEMORY_MB = {
     "embeddings_compute": 16000,
     "train_tower": 16000,
     "predict_tower": 8000,
+    "effects_s2f": 16000,
+    "effects_tower": 16000,
 }
 
 #: What :func:`gpu_request` returns, the keys snakemake-executor-plugin-slurm reads.
@@ -102,12 +112,17 @@ def job_gpu_seconds(config: dict, study: Study, rule: str, model: str, strategy:
     """Measured GPU seconds of one S2F job's workload; None for the gLM rules (unmeasured).
 
     Training: the strategy's examples less the validation share, over the model's epochs
-    (its family recipe with its own overrides); prediction: every (individual, gene).
+    (its family recipe with its own overrides); prediction: every (individual, gene);
+    effects: the planned forward passes (``effects.plan``), one window each.
     """
     settings = config["models"][model]
     if settings["family"] != "s2f":
         return None
     length, architecture = settings["input_length"], settings["architecture"]
+    if rule == "effects_s2f":  # a forward pass is one window: half an example's two
+        passes = EffectSettings.from_config(config).planned_forward_passes(study)
+        per_window = seconds_per_example(architecture, length, "predict") / 2
+        return None if passes is None else passes * per_window
     if rule != "train_s2f":
         return s2f_gpu_seconds(architecture, length, "predict", study.prediction_count())
     epochs = {**config["training"]["s2f"], **settings.get("training", {})}["epochs"]

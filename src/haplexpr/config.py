@@ -59,6 +59,7 @@ INPUT_FILES = (
     ("data", "test_individuals"),
     ("data", "individual_genes"),
     ("variants", "contig_map"),
+    ("effects", "truth"),
 )
 
 
@@ -105,6 +106,12 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
                     f"models.{name}.{key} is {model[key]!r}; a {known.name} model takes "
                     f"{' or '.join(allowed)}"
                 )
+    unknown = sorted(set(config["effects"]["models"] or []) - set(enabled_models(config)))
+    if unknown:
+        raise ConfigError(
+            f"effects.models names {', '.join(unknown)}, not an enabled model; list enabled "
+            "models only (or null for all of them)"
+        )
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
         if model["input_length"] > window:

@@ -24,6 +24,9 @@ from haplexpr.effects.variants import WindowVariants
 from haplexpr.evaluation.baselines import fit_elastic_net
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
+#: The checks table's background kinds: the reference's, and the mean over haplotypes.
+PERSONAL = "personal"
+
 
 def marginal_eqtl(variants: WindowVariants, samples: list[str], y: np.ndarray) -> pd.Series:
     """OLS slope of ``y`` on each variant's ALT dosage over ``samples``, by variant key.
