@@ -2,9 +2,11 @@
 
 import pandas as pd
 
+from haplexpr.effects.checks import read_truth
 from haplexpr.evaluation.comparisons import COMPARISON_SCHEMA
 from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
 from haplexpr.evaluation.report import report_notes, write_report
+from haplexpr.evaluation.report_effects import effects_section
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 from haplexpr.provenance import record_outputs
@@ -13,6 +15,16 @@ configure(snakemake.log[0])
 runs = list(snakemake.params.runs)
 inputs = snakemake.input
 observed = Study.from_config(snakemake.config).observed()
+settings = snakemake.config["effects"]
+effect_runs = list(snakemake.params.effect_runs)
+effects = None
+if effect_runs:
+    effects = effects_section(
+        {r: pd.read_csv(p, sep="\t") for r, p in zip(effect_runs, inputs.effects, strict=True)},
+        {r: pd.read_csv(p, sep="\t") for r, p in zip(effect_runs, inputs.checks, strict=True)},
+        settings["track_gene"],
+        read_truth(settings["truth"]) if settings["truth"] else None,
+    )
 write_report(
     {run: read_table(p, SUMMARY_SCHEMA) for run, p in zip(runs, inputs.summaries, strict=True)},
     {run: read_table(p, PER_GENE_SCHEMA) for run, p in zip(runs, inputs.per_gene, strict=True)},
@@ -28,5 +40,6 @@ write_report(
         for run, p in zip(runs, inputs.predictions, strict=True)
     },
     heritability=pd.read_csv(inputs.heritability[0], sep="\t") if inputs.heritability else None,
+    effects_section=effects,
 )
 record_outputs(snakemake)  # what made each output: results/provenance/

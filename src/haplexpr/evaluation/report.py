@@ -390,13 +390,16 @@ def write_report(
     comparisons: pd.DataFrame | None = None,
     predictions: dict[str, pd.DataFrame] | None = None,
     heritability: pd.DataFrame | None = None,
+    effects_section: list[str] | None = None,
 ) -> Path:
     """Write ``report.html`` from each run's (``model/strategy``) summary and per-gene R.
 
     Optional parts: ``train_logs`` (``model/strategy`` → ``train_log.tsv``) adds the
     training curves; ``comparisons`` (:func:`~haplexpr.evaluation.comparisons.compare_runs`)
     the pairwise matrix; ``predictions`` (per run: sample, gene, prediction, observed) the
-    predicted-vs-observed panels; ``heritability`` (gene, cv_r2) R against it.
+    predicted-vs-observed panels; ``heritability`` (gene, cv_r2) R against it;
+    ``effects_section`` (:func:`~haplexpr.evaluation.report_effects.effects_section`) the
+    variant effects.
     """
     summary = pd.concat([s.assign(run=run) for run, s in summaries.items()], ignore_index=True)
     per_gene = pd.concat([p.assign(run=run) for run, p in per_genes.items()], ignore_index=True)
@@ -447,6 +450,7 @@ def write_report(
         "<h2>Across-gene prediction</h2>",
         across_table.to_html(border=0),
         *(training_section(train_logs) if train_logs else []),
+        *(effects_section or []),
     ]
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>haplexpr report</title>"
