@@ -1,7 +1,8 @@
-# Variant effects of trained runs (config effects; docs/effects.md): each scored variant's
-# ALT-minus-REF prediction in the reference and in sampled held-out individuals' haplotypes,
-# with per-gene checks against eQTL slopes, the elastic net and (config effects.truth) the
-# causal variants. S2F models read one-hot windows; towers embed each edited window anew.
+# Variant effects of trained runs (config effects; docs/effects.md): a GPU job scores each
+# variant's ALT-minus-REF prediction in the reference and in sampled held-out individuals'
+# haplotypes (S2F models read one-hot windows; towers embed each edited window anew); a CPU
+# job checks them per gene against eQTL slopes, the elastic net and (config effects.truth)
+# the causal variants.
 
 
 def effect_runs():
@@ -10,15 +11,27 @@ def effect_runs():
 
 
 def effect_targets():
-    return [f"results/effects/{m}/{s}.tsv" for m, s in effect_runs()]
+    """Each scored run's checks (which need its effects)."""
+    return [f"results/effects/{m}/{s}.checks.tsv" for m, s in effect_runs()]
 
 
 def effect_inputs(wildcards):
-    """The store of the held-out individuals, the normalised VCFs, the model, the truth."""
-    inputs = {
+    """The store of the held-out individuals, the normalised VCFs and the trained model."""
+    return {
         **store_files(STUDY.test_individuals),
         **vcf_files(),
         "model": f"results/models/{wildcards.model}/{wildcards.strategy}/model.pt",
+    }
+
+
+def effect_check_inputs(wildcards):
+    """A scored run's tables, the VCFs, the reference (gene windows) and the truth."""
+    run = f"results/effects/{wildcards.model}/{wildcards.strategy}"
+    inputs = {
+        "effects": f"{run}.tsv",
+        "backgrounds": f"{run}.backgrounds.tsv",
+        **vcf_files(),
+        "reference": REFERENCE,
     }
     if EFFECTS.truth:
         inputs["truth"] = EFFECTS.truth
@@ -28,10 +41,9 @@ def effect_inputs(wildcards):
 rule effects_s2f:
     input:
         unpack(effect_inputs),
-        table=config["data"]["partition_table"],
     output:
         effects="results/effects/{model}/{strategy}.tsv",
-        checks="results/effects/{model}/{strategy}.checks.tsv",
+        backgrounds="results/effects/{model}/{strategy}.backgrounds.tsv",
     log:
         "results/logs/effects/{model}/{strategy}.log",
     benchmark:
@@ -56,10 +68,9 @@ rule effects_s2f:
 rule effects_tower:
     input:
         unpack(effect_inputs),
-        table=config["data"]["partition_table"],
     output:
         effects="results/effects/{model}/{strategy}.tsv",
-        checks="results/effects/{model}/{strategy}.checks.tsv",
+        backgrounds="results/effects/{model}/{strategy}.backgrounds.tsv",
     log:
         "results/logs/effects/{model}/{strategy}.log",
     benchmark:
@@ -79,3 +90,28 @@ rule effects_tower:
         effects=config["effects"],
     script:
         "../workflow_scripts/effects_score.py"
+
+
+rule effects_checks:
+    input:
+        unpack(effect_check_inputs),
+        table=config["data"]["partition_table"],
+    output:
+        "results/effects/{model}/{strategy}.checks.tsv",
+    log:
+        "results/logs/effects/{model}/{strategy}.checks.log",
+    benchmark:
+        "results/benchmarks/effects/{model}/{strategy}.checks.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **cpu_resources(),
+        mem_mb=4000,
+        runtime=60,
+    params:
+        chroms=list(VCF_SOURCES),
+        # rerun triggers, read by no script
+        effects=config["effects"],
+        elastic_net=config["baselines"]["elastic_net"],
+    script:
+        "../workflow_scripts/effects_check.py"

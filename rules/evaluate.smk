@@ -70,8 +70,8 @@ rule report_html:
         comparisons="results/metrics/comparisons.tsv",
         heritability=heritability_targets(),
         train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in trained_runs()],
-        effects=effect_targets(),
-        checks=[t.replace(".tsv", ".checks.tsv") for t in effect_targets()],
+        effects=[f"results/effects/{m}/{s}.tsv" for m, s in effect_runs()],
+        checks=effect_targets(),
     output:
         report(
             "results/report/report.html",

@@ -103,6 +103,25 @@ def test_job_seconds_follow_the_study_and_the_models_own_recipe(demo_config, dem
     assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") is None
 
 
+def test_effect_jobs_ask_for_their_planned_forward_passes(demo_config, demo_study):
+    """One window per pass; the plan's worst case, capped by effects.max_forward_passes."""
+    config = {**demo_config, "effects": {**demo_config["effects"], "max_forward_passes": None}}
+    effects = config["effects"]
+    v, i = effects["max_variants_per_gene"], effects["max_individuals"]
+    genes = len(demo_study.individual_genes)
+    plan = genes * (1 + v + 2 * i * (1 + v))
+    length = config["models"]["enformer"]["input_length"]
+    per_window = seconds_per_example("enformer", length, "predict") / 2
+    seconds = job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p")
+    assert seconds == pytest.approx(plan * per_window)
+    effects["max_forward_passes"] = plan // 3
+    seconds = job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p")
+    assert seconds == pytest.approx(plan // 3 * per_window)
+    effects["max_variants_per_gene"] = effects["max_forward_passes"] = None  # no bound known
+    assert job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p") is None
+    assert job_gpu_seconds(config, demo_study, "effects_tower", "nt", "p") is None
+
+
 def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
     """The plugin's own option builders turn our request into --gpus and --cpus-per-gpu."""
     chosen = settings(

@@ -10,6 +10,7 @@ import yaml
 from haplexpr.config import (
     SCHEMA,
     ConfigError,
+    check_input_files,
     load_config,
     merge_configs,
     reference_fasta,
@@ -298,3 +299,19 @@ def test_a_local_reference_is_read_where_it_is(demo_config):
     assert reference_fasta(demo_config) == "data/demo/reference.fa"
     remote = {"data": {"reference": "ftp://host/path/genome.fa"}}
     assert reference_fasta(remote) == "results/reference/genome.fa.gz"
+
+
+def test_effects_score_only_enabled_models_and_read_an_existing_truth(demo_config, tmp_path):
+    config = copy.deepcopy(demo_config)
+    config["models"]["borzoi"]["enabled"] = False
+    config["effects"]["models"] = ["enformer", "borzoi"]
+    assert config_error(config) == (
+        "effects.models names borzoi, not an enabled model; list enabled models only (or null "
+        "for all of them)"
+    )
+    config["effects"] |= {"models": None, "strategies": ["p", "zs"]}
+    assert "config key effects/strategies/1: 'zs' is not one of" in config_error(config)
+    config["effects"] |= {"strategies": ["p"], "truth": "data/demo/no_truth.tsv"}
+    validate_config(config)
+    with pytest.raises(ConfigError, match=r"config effects\.truth: no such file 'data/demo/no"):
+        check_input_files(config, ROOT)

@@ -12,8 +12,9 @@ import pysam.bcftools
 import pytest
 import yaml
 
+from haplexpr.effects.checks import CHECK_COLUMNS, check_effects, read_truth
 from haplexpr.effects.plan import EffectSettings
-from haplexpr.effects.runs import CHECK_COLUMNS, load_scorer, score_run
+from haplexpr.effects.runs import load_scorer, score_run
 from haplexpr.effects.scorers import ForwardPassLimitError, TowerScorer
 from haplexpr.effects.sequences import GeneWindowSequence
 from haplexpr.evaluation.report_effects import effects_section, pooled_sign_agreement
@@ -54,7 +55,7 @@ def demo(tmp_path_factory):
     shard = build_haplotype_store(
         f"{DEMO}/reference.fa", vcfs, study.test_individuals, windows, root / "s.npz"
     )
-    return config, study, HaplotypeStore(root / "reference", [shard]), vcfs, root
+    return config, study, HaplotypeStore(root / "reference", [shard]), vcfs, windows, root
 
 
 def untrained_checkpoint(config: dict, name: str, path, embedding_dim: int | None = None):
@@ -65,35 +66,47 @@ def untrained_checkpoint(config: dict, name: str, path, embedding_dim: int | Non
 
 
 def test_a_run_is_scored_checked_and_bounded_by_its_plan(demo, caplog):
-    config, study, store, vcfs, root = demo
+    config, study, store, vcfs, windows, root = demo
     model = untrained_checkpoint(config, "enformer", root / "enformer.pt")
     out = root / "enformer"
     with caplog.at_level("INFO"):
         tables = score_run(
-            study, config, "enformer", "p", model, store, vcfs, f"{out}.tsv", f"{out}.checks.tsv"
+            study, config, "enformer", "p", model, store, vcfs, f"{out}.tsv", f"{out}.bg.tsv"
         )
     effects = pd.read_csv(f"{out}.tsv", sep="\t", dtype={"chrom": str})
-    checks = pd.read_csv(f"{out}.checks.tsv", sep="\t")
+    backgrounds = pd.read_csv(f"{out}.bg.tsv", sep="\t")
     genes = study.individual_genes
-    assert set(effects["gene"]) == set(genes)
+    assert set(effects["gene"]) == set(genes) == set(backgrounds["gene"])
     assert (effects["background"] == REFERENCE_INDIVIDUAL).any()
     assert (effects["background"] != REFERENCE_INDIVIDUAL).any()
     # tss_distance runs along the gene's strand from the store's TSS
     for gene, group in effects.groupby("gene"):
         window = GeneWindowSequence.from_store(store, gene)
         along = (group["pos"] - 1 - window.start - window.tss_offset).to_numpy()
-        assert (
-            group["tss_distance"].to_numpy() == along * (1 if window.strand == "+" else -1)
-        ).all()
+        sign = 1 if window.strand == "+" else -1
+        assert (group["tss_distance"].to_numpy() == along * sign).all()
         reference = group[group["background"] == REFERENCE_INDIVIDUAL]
         assert len(reference) <= 6 and reference["key"].is_unique
-    assert list(checks.columns) == CHECK_COLUMNS
-    assert len(checks) == 2 * len(genes) and set(checks["gene"]) == set(genes)
-    # the summary line's passes are those the checks list; the plan bounds them
+    # the summary line's passes are those the backgrounds list; the plan bounds them
     passes = sum(tables.forward_passes.values())
-    assert checks.drop_duplicates("gene")["forward_passes"].sum() == passes
+    assert backgrounds.groupby("gene")["forward_passes"].first().sum() == passes
     assert f"{passes} forward passes" in caplog.text
     assert passes <= EffectSettings.from_config(config).planned_forward_passes(study)
+    # one limit below what the plan needs stops the job before the model file is read
+    limited = copy.deepcopy(config)
+    limited["effects"]["max_forward_passes"] = passes - 1
+    with pytest.raises(ForwardPassLimitError, match=r"effects\.max_forward_passes"):
+        score_run(study, limited, "enformer", "p", root / "absent.pt", store, vcfs,
+                  root / "x.tsv", root / "x.bg.tsv")  # fmt: skip
+    assert not (root / "x.tsv").exists()
+
+    checks = check_effects(
+        effects, backgrounds, study, windows, vcfs, config["models"]["enformer"]["input_length"],
+        config["baselines"]["elastic_net"], 0, read_truth(f"{DEMO}/truth.tsv"), 20, 0,
+    )  # fmt: skip
+    assert list(checks.columns) == CHECK_COLUMNS
+    assert len(checks) == 2 * len(genes) and set(checks["gene"]) == set(genes)
+    assert checks.drop_duplicates("gene")["forward_passes"].sum() == passes
     # every gene's eQTL slopes are fitted on training individuals; the signs are compared
     assert (checks["eqtl_n_signed"] > 0).all()
     assert checks["eqtl_sign_agreement"].between(0, 1).all()
@@ -101,23 +114,16 @@ def test_a_run_is_scored_checked_and_bounded_by_its_plan(demo, caplog):
     truth = checks[(checks["background"] == REFERENCE_INDIVIDUAL) & checks["auroc"].notna()]
     assert len(truth) >= 3 and (truth["auroc_baseline"] == 1.0).all()
     assert (truth["auroc_random"] == 0.5).all()
-    # one limit below what the plan needs stops the job before the model file is read
-    config = copy.deepcopy(config)
-    config["effects"]["max_forward_passes"] = passes - 1
-    with pytest.raises(ForwardPassLimitError, match=r"effects\.max_forward_passes"):
-        score_run(study, config, "enformer", "p", root / "absent.pt", store, vcfs,
-                  root / "x.tsv", root / "x.checks.tsv")  # fmt: skip
-    assert not (root / "x.tsv").exists()
     # the report's section: a table, the direction figure, recovery and one gene's track
     section = "\n".join(effects_section({"enformer/p": effects}, {"enformer/p": checks}))
     assert section.count("<img") == 3 and "Variant effects" in section
     pooled = pooled_sign_agreement(checks[checks["background"] == REFERENCE_INDIVIDUAL])
-    assert f"{pooled:.3f}".rstrip("0") in section
+    assert f"<td>{pooled:.3f}".rstrip("0") in section
 
 
 def test_a_tower_scores_an_unedited_window_as_its_predictions_do(demo):
     """TowerScorer embeds a window anew; the run's predictions read the stored embedding."""
-    config, study, store, vcfs, root = demo
+    config, study, store, vcfs, _, root = demo
     nt = config["models"]["nt"]
     embedder = load_embedder(nt, "cpu")
     path = untrained_checkpoint(config, "nt", root / "nt.pt", embedder.embedding_dim)

@@ -170,15 +170,16 @@ def test_the_report_renders_in_a_real_browser(demo):
     assert body is not None, "the page's load check did not run"
     figures, loaded = map(int, body.groups())
     # per-gene R, strategies, comparisons, heritability, predicted vs observed, anchors,
-    # training curves
-    assert figures == 7 and loaded == figures
+    # training curves; variant effects: direction, causal recovery, one gene's track
+    assert figures == 10 and loaded == figures
     table = dom.split('<div id="summary-table">')[1].split("</div>")[0]
     interval = r"<td>-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]</td>"
     for run in RUNS:  # run, genes, individuals, mean R [CI]
         row = rf"<th>{re.escape(run)}</th>\s*<td>\d+</td>\s*<td>\d+</td>\s*{interval}"
         assert re.search(row, table), run
     assert "unseen genes (fitted per gene)" in table  # the elastic net, set apart
-    for heading in ("Model against model", "Beside published numbers", "Training"):
+    headings = ("Model against model", "Beside published numbers", "Training", "Variant effects")
+    for heading in headings:
         assert f"<h2>{heading}</h2>" in dom
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "report.png"

@@ -22,6 +22,8 @@ GPU_RULES = {
     "predict_s2f",
     "predict_zero_shot",
     "predict_tower",
+    "effects_s2f",
+    "effects_tower",
 }
 
 
@@ -112,7 +114,7 @@ def test_every_job_rule_names_a_conda_env_that_exists():
 #: predict.py also serve the towers, which read stored embeddings and load no gLM).
 LOADS_MODELS = {
     "train_s2f": "s2f", "predict_s2f": "s2f", "predict_zero_shot": "s2f",
-    "embeddings_compute": "glm",
+    "embeddings_compute": "glm", "effects_s2f": "s2f", "effects_tower": "glm",
 }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Snakemake entry point: a trained run's variant effects and their checks."""
+"""Snakemake entry point: a trained run's variant effects and each background's prediction."""
 
 import torch
 
@@ -20,6 +20,6 @@ score_run(
     model_inputs(inputs),  # the sequence store of the held-out individuals
     dict(zip(snakemake.params.chroms, inputs.vcfs, strict=True)),
     snakemake.output.effects,
-    snakemake.output.checks,
+    snakemake.output.backgrounds,
 )
 record_outputs(snakemake)  # what made each output: results/provenance/

@@ -20,12 +20,20 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
-from haplexpr.effects.variants import WindowVariants
+from haplexpr.effects.variants import WindowVariants, read_window_variants
 from haplexpr.evaluation.baselines import fit_elastic_net
-from haplexpr.study.design import REFERENCE_INDIVIDUAL
+from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.genes import GeneWindow
 
 #: The checks table's background kinds: the reference's, and the mean over haplotypes.
 PERSONAL = "personal"
+CHECK_COLUMNS = [
+    "gene", "background", "n_variants", "eqtl_n_signed", "eqtl_sign_agreement",
+    "eqtl_spearman", "enet_n_signed", "enet_sign_agreement", "enet_spearman", "explained",
+    "explained_slope", "forward_passes", "n_causal", "precision_at_k", "precision_at_k_random",
+    "precision_at_k_permuted", "precision_at_k_p", "precision_at_k_baseline", "auroc",
+    "auroc_random", "auroc_permuted", "auroc_p", "auroc_baseline",
+]  # fmt: skip
 
 
 def marginal_eqtl(variants: WindowVariants, samples: list[str], y: np.ndarray) -> pd.Series:
@@ -202,3 +210,64 @@ def read_truth(path: str | Path) -> dict[str, set[str]]:
         gene: {key for key in keys.split(",") if key}
         for gene, keys in zip(table["gene"], table["causal_variants"], strict=True)
     }
+
+
+def check_effects(
+    effects: pd.DataFrame,
+    backgrounds: pd.DataFrame,
+    study: Study,
+    windows: list[GeneWindow],
+    vcfs: dict[str, str | Path],
+    input_length: int,
+    elastic_net: dict,
+    elastic_net_seed: int,
+    truth: dict[str, set[str]] | None = None,
+    permutations: int = 0,
+    permutation_seed: int = 0,
+) -> pd.DataFrame:
+    """Per gene and background kind (reference; personal = mean over haplotypes): the checks.
+
+    ``effects`` and ``backgrounds`` are a scored run's tables (``effects.runs.score_run``);
+    ``windows`` the study's gene windows. Marginal eQTL slopes (variants in the model's
+    input) and elastic-net weights (the baseline's config ``elastic_net``, its features
+    within ``cis_window`` of the TSS, seeded as the baseline is) are fitted on the training
+    individuals; causal recovery (genes in ``truth``) is permuted seeded; explained
+    share and forward passes are per gene, the same in both rows.
+    """
+    truth = truth or {}
+    targets = study.table.pivot(index="gene", columns="sample", values=study.target_column)
+    explained = explained_share(deviation_explained(effects, backgrounds)).set_index("gene")
+    passes = backgrounds.groupby("gene")["forward_passes"].first()
+    rows = []
+    for window in (w for w in windows if w.gene in set(effects["gene"])):
+        gene, chrom, tss, vcf = window.gene, window.chrom, window.tss, vcfs[window.chrom]
+        y = targets.loc[gene].reindex(study.train_individuals).dropna()
+        samples, first = y.index.tolist(), tss - input_length // 2
+        eqtl = marginal_eqtl(
+            read_window_variants(vcf, chrom, first, first + input_length, samples), samples, y
+        )
+        cis = elastic_net["cis_window"]
+        enet = elastic_net_coefficients(
+            read_window_variants(vcf, chrom, tss - cis, tss + cis, samples), samples,
+            y.to_numpy(), elastic_net["min_minor_allele_count"], elastic_net["l1_ratio"],
+            elastic_net["cv_folds"], elastic_net_seed,
+        )  # fmt: skip
+        mine = effects[effects["gene"] == gene]
+        nearest = -mine.groupby("key")["tss_distance"].first().abs()  # uses no model
+        reference = mine["background"] == REFERENCE_INDIVIDUAL
+        for name, part in ((REFERENCE_INDIVIDUAL, mine[reference]), (PERSONAL, mine[~reference])):
+            model = part.groupby("key")["effect"].mean()
+            e, n = agreement(model, eqtl), agreement(model, enet)
+            row = {
+                "gene": gene, "background": name, "n_variants": len(model),
+                "eqtl_n_signed": e["n_signed"], "eqtl_sign_agreement": e["sign_agreement"],
+                "eqtl_spearman": e["spearman"], "enet_n_signed": n["n_signed"],
+                "enet_sign_agreement": n["sign_agreement"], "enet_spearman": n["spearman"],
+                "explained": explained["explained"].get(gene, np.nan),
+                "explained_slope": explained["slope"].get(gene, np.nan),
+                "forward_passes": passes.get(gene, 0),
+            }  # fmt: skip
+            if gene in truth and len(model):
+                row |= causal_recovery(model, truth[gene], permutations, permutation_seed, nearest)
+            rows.append(row)
+    return pd.DataFrame(rows).reindex(columns=CHECK_COLUMNS)

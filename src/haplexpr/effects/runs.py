@@ -1,10 +1,12 @@
-"""A trained run's variant effects and their checks: what rules effects_s2f/effects_tower run.
+"""A trained run's variant effects: what rules effects_s2f and effects_tower run.
 
 The model is rebuilt and loaded as :func:`haplexpr.training.runs.predict_run` does
 (``build_model`` + ``load_weights``; a tower also loads its frozen gLM, since edited
 windows have no stored embeddings). Before the model is loaded the job counts the forward
 passes it will need (the same windows, scored by no model) and stops if they exceed
-``effects.max_forward_passes``.
+``effects.max_forward_passes``. The checks (:func:`haplexpr.effects.checks.check_effects`)
+run in a CPU job of their own (rule effects_checks): fitting eQTLs and elastic nets needs
+no GPU.
 """
 
 from __future__ import annotations
@@ -18,38 +20,19 @@ import numpy as np
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.effects.checks import (
-    PERSONAL,
-    agreement,
-    causal_recovery,
-    deviation_explained,
-    elastic_net_coefficients,
-    explained_share,
-    marginal_eqtl,
-    read_truth,
-)
 from haplexpr.effects.plan import EffectSettings
 from haplexpr.effects.scorers import CountingScorer, ForwardPassLimitError, S2FScorer, TowerScorer
 from haplexpr.effects.scoring import EffectBudget, EffectTables, score_genes
 from haplexpr.effects.sequences import GeneWindowSequence
-from haplexpr.effects.variants import read_window_variants
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models.embedding_windows import EmbeddingWindows
-from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
+from haplexpr.study.design import Study
 from haplexpr.training.checkpoints import load_weights
 from haplexpr.training.embeddings import load_embedder
 from haplexpr.training.loop import TrainingSettings
 from haplexpr.training.runs import build_model, family_key
 
 log = logging.getLogger(__name__)
-
-CHECK_COLUMNS = [
-    "gene", "background", "n_variants", "eqtl_n_signed", "eqtl_sign_agreement",
-    "eqtl_spearman", "enet_n_signed", "enet_sign_agreement", "enet_spearman", "explained",
-    "explained_slope", "forward_passes", "n_causal", "precision_at_k", "precision_at_k_random",
-    "precision_at_k_permuted", "precision_at_k_p", "precision_at_k_baseline", "auroc",
-    "auroc_random", "auroc_permuted", "auroc_p", "auroc_baseline",
-]  # fmt: skip
 
 
 class _NoModel:
@@ -99,9 +82,14 @@ def score_run(
     store: HaplotypeStore,
     vcfs: dict[str, str | Path],
     effects_path: str | Path,
-    checks_path: str | Path,
+    backgrounds_path: str | Path,
 ) -> EffectTables:
-    """Score a run's variant effects, check them, write both tables; see docs/effects.md."""
+    """Score a run's variant effects; write them and each background's own prediction.
+
+    ``backgrounds_path`` gets ``gene, background, prediction, forward_passes`` (the gene's
+    passes, on each of its rows): what :func:`~haplexpr.effects.checks.check_effects`
+    needs beside the effects.
+    """
     started = time.monotonic()
     settings = EffectSettings.from_config(config)
     genes = settings.gene_list(study)
@@ -122,11 +110,13 @@ def score_run(
     tables = score_genes(counting, store, genes, vcfs, study.test_individuals, budget)
     windows = {gene: GeneWindowSequence.from_store(store, gene) for gene in genes}
     effects = with_tss_distance(tables.effects, windows)
-    checks = effect_checks(tables, effects, study, config, settings, windows, vcfs, length)
+    backgrounds = tables.predictions.assign(
+        forward_passes=tables.predictions["gene"].map(tables.forward_passes)
+    )
     with atomic_path(effects_path) as tmp:
         effects.to_csv(tmp, sep="\t", index=False)
-    with atomic_path(checks_path) as tmp:
-        checks.to_csv(tmp, sep="\t", index=False)
+    with atomic_path(backgrounds_path) as tmp:
+        backgrounds.to_csv(tmp, sep="\t", index=False)
     log.info(
         "%s/%s summary: %d genes, %d effects, %d forward passes (bound %s), %d haplotypes "
         "left out, %.1f s", model_name, strategy, len(genes), len(effects),
@@ -150,62 +140,3 @@ def with_tss_distance(
     return effects.assign(
         key=keys + ":" + effects["alt"], tss_distance=(effects["pos"] - 1 - tss) * sign
     )
-
-
-def effect_checks(
-    tables: EffectTables,
-    effects: pd.DataFrame,
-    study: Study,
-    config: dict,
-    settings: EffectSettings,
-    windows: dict[str, GeneWindowSequence],
-    vcfs: dict[str, str | Path],
-    length: int,
-) -> pd.DataFrame:
-    """Per gene and background kind (reference, personal = mean over haplotypes): the checks.
-
-    Marginal eQTL slopes and elastic-net weights are fitted on the training individuals;
-    explained share and forward passes are per gene (equal in both rows).
-    """
-    truth = read_truth(settings.truth) if settings.truth else {}
-    net = config["baselines"]["elastic_net"]
-    targets = study.table.pivot(index="gene", columns="sample", values=study.target_column)
-    explained = explained_share(deviation_explained(tables.effects, tables.predictions))
-    explained = explained.set_index("gene")
-    rows = []
-    for gene, window in windows.items():
-        y = targets.loc[gene].reindex(study.train_individuals)
-        samples = y.dropna().index.tolist()
-        vcf = vcfs[window.chrom]
-        first, last = window.crop(length)
-        eqtl = marginal_eqtl(
-            read_window_variants(vcf, window.chrom, first, last, samples), samples, y[samples]
-        )
-        tss = window.start + window.tss_offset
-        cis = net["cis_window"]
-        enet = elastic_net_coefficients(
-            read_window_variants(vcf, window.chrom, tss - cis, tss + cis, samples),
-            samples, y[samples].to_numpy(), net["min_minor_allele_count"], net["l1_ratio"],
-            net["cv_folds"], config["training"]["seed"],
-        )  # fmt: skip
-        mine = effects[effects["gene"] == gene]
-        distance = -mine.groupby("key")["tss_distance"].first().abs()
-        reference = mine["background"] == REFERENCE_INDIVIDUAL
-        for name, part in ((REFERENCE_INDIVIDUAL, mine[reference]), (PERSONAL, mine[~reference])):
-            model = part.groupby("key")["effect"].mean()
-            e, n = agreement(model, eqtl), agreement(model, enet)
-            row = {
-                "gene": gene, "background": name, "n_variants": len(model),
-                "eqtl_n_signed": e["n_signed"], "eqtl_sign_agreement": e["sign_agreement"],
-                "eqtl_spearman": e["spearman"], "enet_n_signed": n["n_signed"],
-                "enet_sign_agreement": n["sign_agreement"], "enet_spearman": n["spearman"],
-                "explained": explained["explained"].get(gene, np.nan),
-                "explained_slope": explained["slope"].get(gene, np.nan),
-                "forward_passes": tables.forward_passes.get(gene, 0),
-            }  # fmt: skip
-            if gene in truth and len(model):
-                row |= causal_recovery(
-                    model, truth[gene], settings.permutations, settings.seed, distance
-                )
-            rows.append(row)
-    return pd.DataFrame(rows).reindex(columns=CHECK_COLUMNS)
