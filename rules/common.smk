@@ -80,6 +80,39 @@ def heritability_targets():
     return []
 
 
+def effect_runs():
+    """The trained (model, strategy) runs config effects asks to score."""
+    return EFFECTS.runs(trained_runs())
+
+
+def effect_targets():
+    """Each scored run's checks (which need its effects)."""
+    return [f"results/effects/{m}/{s}.checks.tsv" for m, s in effect_runs()]
+
+
+def effect_inputs(wildcards):
+    """The store of the held-out individuals, the normalised VCFs and the trained model."""
+    return {
+        **store_files(STUDY.test_individuals),
+        **vcf_files(),
+        "model": f"results/models/{wildcards.model}/{wildcards.strategy}/model.pt",
+    }
+
+
+def effect_check_inputs(wildcards):
+    """A scored run's tables, the VCFs, the reference (gene windows) and the truth."""
+    run = f"results/effects/{wildcards.model}/{wildcards.strategy}"
+    inputs = {
+        "effects": f"{run}.tsv",
+        "backgrounds": f"{run}.backgrounds.tsv",
+        **vcf_files(),
+        "reference": REFERENCE,
+    }
+    if EFFECTS.truth:
+        inputs["truth"] = EFFECTS.truth
+    return inputs
+
+
 def model_settings(wildcards):
     """Everything in the config that changes a model's weights or predictions.
 
