@@ -65,7 +65,7 @@ def direction_figure(summary: pd.DataFrame) -> str:
     axis.set_ylim(0, 1)
     axis.set_ylabel("share of variants, sign as eQTL")
     axis.set_xlabel("")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return _figure_html(
         figure,
         "Direction of effect: the share of scored variants whose model effect (ALT minus REF)"
@@ -85,7 +85,7 @@ def recovery_figure(summary: pd.DataFrame) -> str:
     axis.set_ylim(0, 1.05)
     axis.set_ylabel("AUROC, causal above the rest")
     axis.set_xlabel("")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return _figure_html(
         figure,
         "Causal-variant recovery (reference background, genes with known causal variants):"
@@ -130,7 +130,7 @@ def track_figure(effects: dict[str, pd.DataFrame], gene: str, causal: set[str]) 
         axis.scatter(hits["tss_distance"], hits["effect"], s=80, facecolors="none",
                      edgecolors="black", label="causal (truth)")  # fmt: skip
         axis.set_ylabel(run, fontsize=8)
-    axes[0, 0].legend(fontsize=7, loc="upper right")
+    axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     axes[-1, 0].set_xlabel(f"{gene}: bases from the TSS along the gene's strand")
     return _figure_html(
         figure,
