@@ -17,7 +17,11 @@ from haplexpr.effects.plan import EffectSettings
 from haplexpr.effects.runs import load_scorer, score_run
 from haplexpr.effects.scorers import ForwardPassLimitError, TowerScorer
 from haplexpr.effects.sequences import GeneWindowSequence
-from haplexpr.evaluation.report_effects import effects_section, pooled_sign_agreement
+from haplexpr.evaluation.report_effects import (
+    NOTHING_SCORED,
+    effects_section,
+    pooled_sign_agreement,
+)
 from haplexpr.haplotypes.personal_sequences import build_haplotype_store, build_reference_store
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models.embedding_windows import EmbeddingWindows
@@ -144,3 +148,10 @@ def test_a_tower_scores_an_unedited_window_as_its_predictions_do(demo):
     edited = windows[0][: length // 2] + ("A" if windows[0][length // 2] != "A" else "C")
     edited += windows[0][length // 2 + 1 :]
     assert scorer([edited])[0] != pytest.approx(stored[0], abs=1e-7)
+
+
+def test_a_report_without_scored_variants_says_so():
+    effects = pd.DataFrame(columns=["gene", "background", "key", "tss_distance", "effect"])
+    checks = pd.DataFrame(columns=CHECK_COLUMNS)
+    section = "".join(effects_section({"enformer/p": effects}, {"enformer/p": checks}))
+    assert "<img" not in section and NOTHING_SCORED in section

@@ -20,6 +20,7 @@ from haplexpr.evaluation.report import _figure_html
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 BACKGROUNDS = (REFERENCE_INDIVIDUAL, PERSONAL)
+NOTHING_SCORED = "No variant overlapped a scored gene's model input: no effects to show."
 
 
 def pooled_sign_agreement(checks: pd.DataFrame, other: str = "eqtl") -> float:
@@ -95,8 +96,8 @@ def recovery_figure(summary: pd.DataFrame) -> str:
     )
 
 
-def chosen_gene(effects: dict[str, pd.DataFrame], track_gene: str | None) -> str:
-    """``track_gene``, or the gene with the most scored variants in the first run."""
+def chosen_gene(effects: dict[str, pd.DataFrame], track_gene: str | None) -> str | None:
+    """``track_gene``, or the gene with the most scored variants in the first run (None: none)."""
     first = next(iter(effects.values()))
     if track_gene is not None:
         if track_gene not in set(first["gene"]):
@@ -106,8 +107,8 @@ def chosen_gene(effects: dict[str, pd.DataFrame], track_gene: str | None) -> str
             )
         return track_gene
     reference = first[first["background"] == REFERENCE_INDIVIDUAL]
-    counts = reference.groupby("gene")["key"].nunique()
-    return str(counts.sort_values(ascending=False, kind="stable").index[0])
+    counts = reference.groupby("gene")["key"].nunique().sort_values(ascending=False, kind="stable")
+    return str(counts.index[0]) if len(counts) else None
 
 
 def track_figure(effects: dict[str, pd.DataFrame], gene: str, causal: set[str]) -> str:
@@ -148,6 +149,8 @@ def effects_section(
 ) -> list[str]:
     """The section's HTML parts; ``causal`` (gene -> variant keys) marks the truth."""
     summary = run_summary(checks)
+    if not summary["variants"].sum():
+        return ["<h2>Variant effects</h2>", f"<p>{NOTHING_SCORED}</p>"]
     parts = [
         "<h2>Variant effects</h2>",
         "<p>Each scored variant's effect is the model's ALT minus REF prediction, in the"
@@ -164,6 +167,8 @@ def effects_section(
     if summary["genes with truth"].sum():
         parts.append(recovery_figure(summary))
     gene = chosen_gene(effects, track_gene)
+    if gene is None:
+        return parts + [f"<p>{NOTHING_SCORED}</p>"]
     parts += [
         f"<h3>Effects along {html.escape(gene)}</h3>",
         track_figure(effects, gene, (causal or {}).get(gene, set())),
