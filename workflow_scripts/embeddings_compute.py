@@ -8,6 +8,7 @@ from haplexpr.training.embeddings import compute_embeddings
 from haplexpr.runlog import configure
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.provenance import record_outputs
+from haplexpr.study.design import Study
 
 configure(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -18,5 +19,6 @@ compute_embeddings(
     snakemake.output.array,
     snakemake.output.index,
     device=snakemake.params.device,
+    genes_of=Study.from_config(snakemake.config).genes_of,  # only the genes the design uses
 )
 record_outputs(snakemake)  # what made each output: results/provenance/

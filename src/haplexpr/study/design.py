@@ -5,6 +5,12 @@ Strategy r trains on the reference genome against the reference pseudo-sample's 
 training individuals' haplotypes over the individual-level gene set. Held-out
 individuals and held-out (``split == test``) genes are never trained on, so seen and
 unseen genes and individuals can be evaluated separately.
+
+What is embedded and predicted follows the design (:meth:`Study.reference_genes`,
+:meth:`Study.individual_prediction_genes`): the reference over every gene strategy r
+trains on plus every evaluated gene; individuals only over the genes individual training
+uses (seen) and the held-out genes evaluated (unseen: all, or a seeded sample of
+``evaluation.unseen_genes``).
 """
 
 from __future__ import annotations
@@ -46,10 +52,18 @@ class Study:
     individual_genes: list[str]
     target_column: str
     reference_sample: str
+    #: held-out genes evaluated: None = all of them, else a sample of this size
+    unseen_sample: int | None = None
+    #: seeds the unseen-gene sample (config ``training.seed``)
+    seed: int = 0
 
     @classmethod
     def from_config(cls, config: dict, root: str | Path = ".") -> Study:
-        """Read and cross-check the tables named in ``config['data']``."""
+        """Read and cross-check the tables named in ``config['data']``.
+
+        The unseen-gene sample comes from ``evaluation.unseen_genes`` and ``training.seed``;
+        a tables-only config (no such blocks, as in tests) evaluates every held-out gene.
+        """
         data = config["data"]
         root = Path(root)
         table = read_partition_table(
@@ -63,6 +77,8 @@ class Study:
             individual_genes=read_id_list(root / data["individual_genes"]),
             target_column=data["target_column"],
             reference_sample=data["reference_sample"],
+            unseen_sample=config.get("evaluation", {}).get("unseen_genes"),
+            seed=config.get("training", {}).get("seed", 0),
         )
         study.check()
         return study
@@ -178,11 +194,56 @@ class Study:
         held = set(rng.permutation(groups)[:n_valid].tolist())
         return [e for e in examples if key(e) not in held], [e for e in examples if key(e) in held]
 
+    def seen_genes(self) -> list[str]:
+        """Genes individuals train on (``data.individual_genes``), evaluated across people."""
+        return list(self.individual_genes)
+
+    def held_out_genes(self) -> list[str]:
+        """Every ``split == test`` gene, in table order."""
+        return self.genes.loc[self.genes["split"] == "test", "gene"].tolist()
+
+    def unseen_genes(self) -> list[str]:
+        """The held-out genes evaluated: all, or a seeded sample of ``unseen_sample`` of them.
+
+        The sample is drawn once from ``seed`` (``training.seed``) and kept in table order,
+        so every model and strategy is scored on the same genes.
+        """
+        held_out = self.held_out_genes()
+        if self.unseen_sample is None or self.unseen_sample >= len(held_out):
+            return held_out
+        rng = np.random.default_rng(self.seed)
+        chosen = set(rng.choice(held_out, size=self.unseen_sample, replace=False).tolist())
+        return [g for g in held_out if g in chosen]
+
+    def gene_sets(self) -> dict[str, list[str]]:
+        """The evaluated gene sets by name: seen (individual training) and unseen (held out)."""
+        return {"seen_genes": self.seen_genes(), "unseen_genes": self.unseen_genes()}
+
+    def individual_prediction_genes(self) -> list[str]:
+        """Genes embedded and predicted for every individual: seen, then unseen genes."""
+        return list(dict.fromkeys(self.seen_genes() + self.unseen_genes()))
+
+    def reference_genes(self) -> list[str]:
+        """Genes embedded and predicted for the reference: r's training genes + evaluated ones."""
+        wanted = set(self.genes.loc[self.genes["split"] == "train", "gene"])
+        wanted.update(self.individual_prediction_genes())
+        return [g for g in self.genes["gene"] if g in wanted]
+
+    def genes_of(self, individual: str) -> list[str]:
+        """The genes embedded and predicted for ``individual`` (or the reference)."""
+        if individual == REFERENCE_INDIVIDUAL:
+            return self.reference_genes()
+        return self.individual_prediction_genes()
+
     def prediction_items(self) -> list[tuple[str, str]]:
-        """Every (individual, gene) to predict: the reference and all study individuals."""
-        genes = self.genes["gene"].tolist()
-        return [(ind, g) for ind in [REFERENCE_INDIVIDUAL, *self.individuals] for g in genes]
+        """Every (individual, gene) to predict: the reference's genes, then each individual's."""
+        return [
+            (ind, g)
+            for ind in [REFERENCE_INDIVIDUAL, *self.individuals]
+            for g in self.genes_of(ind)
+        ]
 
     def prediction_count(self) -> int:
         """``len(prediction_items())`` without building them (job sizing)."""
-        return (1 + len(self.individuals)) * len(self.genes)
+        individual = len(self.individual_prediction_genes())
+        return len(self.reference_genes()) + len(self.individuals) * individual
