@@ -11,6 +11,7 @@ from haplexpr.config import embedding_settings, enabled_models, reference_fasta
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     ClusterSettings,
+    check_limits,
     cpu_request,
     gpu_request,
     job_gpu_seconds,
@@ -218,16 +219,27 @@ for _model in PRECOMPUTED_GLMS:
         )
 
 
-# Measured GPU seconds of a job's workload, once per (rule, model, strategy).
+# GPU seconds of a job's workload (measured S2F, estimated gLM), once per job.
 gpu_seconds = functools.cache(functools.partial(job_gpu_seconds, config, STUDY))
+
+# Embedding jobs over cluster.max_runtime stop the run here; other notes are logged once.
+for _note in check_limits(config, STUDY, EMBEDDING_SHARDS):
+    print(f"haplexpr: {_note}", file=sys.stderr)
 
 
 def gpu_resources(rule):
     """A GPU rule's SLURM request per job (haplexpr.cluster_resources), sized by its model."""
 
+    @functools.cache
+    def request_of(model, strategy, shard):
+        members = tuple(EMBEDDING_SHARDS[shard]) if shard else ()
+        seconds = gpu_seconds(rule, model, strategy, members)
+        return gpu_request(CLUSTER, rule, model, seconds)
+
     def request(wildcards):
-        seconds = gpu_seconds(rule, wildcards.model, wildcards.get("strategy", ""))
-        return gpu_request(CLUSTER, rule, wildcards.model, seconds)
+        return request_of(
+            wildcards.model, wildcards.get("strategy", ""), wildcards.get("shard", "")
+        )
 
     resources = {
         key: lambda wildcards, key=key: request(wildcards)[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import yaml
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting
 
+from haplexpr import plan
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     MEASURED_S2F,
     OVERHEAD_MINUTES,
-    UNMEASURED_MINUTES,
     ClusterSettings,
+    check_limits,
     cpu_request,
     gpu_request,
     job_gpu_seconds,
@@ -23,6 +25,7 @@ from haplexpr.cluster_resources import (
     s2f_gpu_seconds,
     seconds_per_example,
 )
+from haplexpr.errors import ConfigError
 from haplexpr.study.design import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +42,14 @@ def demo_study(demo_config):
 
 
 def settings(**chosen) -> ClusterSettings:
-    values = dict(account="", partition="", gpu_partition="", gpu_model={}, runtime_margin=2.0)
+    values = dict(
+        account="",
+        partition="",
+        gpu_partition="",
+        gpu_model={},
+        runtime_margin=2.0,
+        max_runtime=2880,
+    )
     return ClusterSettings(**(values | chosen))
 
 
@@ -100,7 +110,18 @@ def test_job_seconds_follow_the_study_and_the_models_own_recipe(demo_config, dem
     assert job_gpu_seconds(config, demo_study, "predict_s2f", "borzoi", "p") == pytest.approx(
         items * seconds_per_example("borzoi", length, "predict")
     )
-    assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") is None
+    # Towers: embedding reads per epoch; embeddings: the shard's windows x s per window.
+    nt = config["models"]["nt"]
+    epochs = config["training"]["tower"]["epochs"]
+    reads = epochs * examples * 2 * plan.bytes_per_window(nt, "models.nt")
+    assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") == pytest.approx(
+        reads / plan.TOWER_READ_BYTES_PER_SECOND
+    )
+    shard = ("reference", demo_study.individuals[0])
+    windows = len(demo_study.reference_genes()) + 2 * len(demo_study.individual_prediction_genes())
+    assert job_gpu_seconds(
+        config, demo_study, "embeddings_compute", "nt", "", shard
+    ) == pytest.approx(windows * plan.seconds_per_window(nt))
 
 
 def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
@@ -119,14 +140,28 @@ def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
     assert set_gres_string(Job(other, 4)).strip() == "--gpus=1"
 
 
-def test_unmeasured_gpu_rules_ask_their_fixed_limit_and_cpu_rules_no_gpu():
+def test_cpu_rules_ask_no_gpu():
     chosen = settings(partition="cpu")
-    for rule, minutes in UNMEASURED_MINUTES.items():
-        request = gpu_request(chosen, rule, "nt", None)
-        assert request["runtime"] == minutes and request["slurm_partition"] == "cpu"
     cpu_job = Job({"mem_mb": 2000, **cpu_request(chosen)}, threads=1)
     assert set_gres_string(cpu_job) == ""
     assert get_cpu_setting(cpu_job, gpu=False) == "--cpus-per-task=1"
+
+
+def test_an_embedding_job_over_the_maximum_stops_with_the_shard_size_that_fits(
+    demo_config, demo_study
+):
+    config = {**demo_config, "cluster": {**demo_config["cluster"], "max_runtime": 30}}
+    huge = {**config["models"]["evo2"], "input_length": 64_000_000}  # ~3 h per window
+    config["models"] = {**config["models"], "evo2": huge}
+    shards = {"shard000": ["reference", *demo_study.individuals[:3]]}
+    with pytest.raises(
+        ConfigError,
+        match=r"embeddings_compute evo2 shard000: \d+ min asked, over"
+        r" cluster.max_runtime \(30 min\); set embeddings.individuals_per_job to 1",
+    ):
+        check_limits(config, demo_study, shards)
+    notes = check_limits(demo_config, demo_study, shards)
+    assert len(notes) == 1 and "estimated seconds per window" in notes[0]
 
 
 def test_the_full_study_asks_at_least_the_measured_time(demo_config):
@@ -137,3 +172,24 @@ def test_the_full_study_asks_at_least_the_measured_time(demo_config):
     seconds = s2f_gpu_seconds("enformer", 64_000, "train", 8500, epochs, 1500)
     assert 3 < seconds / 3600 < 5  # docs/cluster.md: 3.5 GPU-h for Enformer p on the seed's lists
     assert runtime_minutes(seconds, 2.0) >= math.ceil(seconds / 60)
+
+
+def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_study):
+    """Hand counts: windows = reference genes + 2 x individuals x their genes."""
+    stages = {(s.stage, s.name): s for s in plan.plan(demo_config, demo_study, chromosomes=2)}
+    ref, ind = len(demo_study.reference_genes()), len(demo_study.individual_prediction_genes())
+    windows = ref + 2 * len(demo_study.individuals) * ind
+    assert ind == len(demo_study.individual_genes) + (demo_study.genes["split"] == "test").sum()
+    nt = stages[("embeddings", "nt")]
+    per_window = plan.bytes_per_window(demo_config["models"]["nt"], "models.nt")
+    assert nt.forward_passes == windows and nt.disk_bytes == windows * per_window
+    # tiny NT: 2,048 bases in bins of 6 -> 342 positions x 32 wide x float16
+    assert per_window == 342 * 32 * 2
+    assert stages[("predictions", "enformer p")].forward_passes == windows
+    assert stages[("vcf", "download, normalise (CPU)")].jobs == 4
+    sampled = dataclasses.replace(demo_study, unseen_sample=3)
+    fewer = {(s.stage, s.name): s for s in plan.plan(demo_config, sampled, chromosomes=2)}
+    held_out = (demo_study.genes["split"] == "test").sum()
+    assert fewer[("embeddings", "nt")].forward_passes == windows - (held_out - 3) * (
+        1 + 2 * len(demo_study.individuals)
+    )

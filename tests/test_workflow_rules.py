@@ -66,7 +66,7 @@ def test_every_rule_gets_its_resources_from_one_source(tmp_path):
             assert "mem_mb=" in section and "runtime=" in section and "gpu" not in section
     cluster = {
         "account": "lab", "partition": "cpu", "gpu_partition": "gpuq",
-        "gpu_model": {"enformer": "h200"}, "runtime_margin": 2.0,
+        "gpu_model": {"enformer": "h200"}, "runtime_margin": 2.0, "max_runtime": 2880,
     }  # fmt: skip
     submitted = dry_run_jobs(make_workdir(tmp_path, {"cluster": cluster}))
     assert {"train_s2f", "vcf_index", "embeddings_compute"} <= {rule for rule, _, _ in submitted}

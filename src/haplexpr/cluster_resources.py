@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from haplexpr import plan
+from haplexpr.errors import ConfigError
 from haplexpr.study.design import Study
 
 
@@ -42,10 +44,8 @@ MEASURED_S2F = {
     ),
 }
 
-#: Wall-time limits (minutes) of the gLM rules, which no lent GPU has timed yet
-#: (benchmarks/gpu_glm_embed.py measures them in one short run): generous guesses, to be
-#: replaced by measured seconds per window like the S2F rows above.
-UNMEASURED_MINUTES = {"embeddings_compute": 240, "train_tower": 240, "predict_tower": 60}
+#: The gLM rules: their limits come from estimated seconds per window (haplexpr.plan).
+GLM_RULES = ("embeddings_compute", "train_tower", "predict_tower")
 
 #: Host memory (MB) per GPU rule: the largest the demo and the GPU runs needed, doubled.
 HOST_MEMORY_MB = {
@@ -98,15 +98,22 @@ def s2f_gpu_seconds(
     return examples * seconds_per_example(architecture, input_length, "predict")
 
 
-def job_gpu_seconds(config: dict, study: Study, rule: str, model: str, strategy: str):
-    """Measured GPU seconds of one S2F job's workload; None for the gLM rules (unmeasured).
+def job_gpu_seconds(
+    config: dict, study: Study, rule: str, model: str, strategy: str, shard: tuple[str, ...] = ()
+) -> float:
+    """GPU seconds of one job's workload: measured for S2F rules, estimated for gLM rules.
 
-    Training: the strategy's examples less the validation share, over the model's epochs
-    (its family recipe with its own overrides); prediction: every (individual, gene).
+    S2F training: the strategy's examples less the validation share, over the model's
+    epochs (its family recipe with its own overrides); S2F prediction: every (individual,
+    gene) the design predicts. gLM rules (:mod:`haplexpr.plan`): an embedding job's
+    ``shard`` of individuals x their genes' windows x seconds per window; a tower job's
+    embedding reads per epoch.
     """
     settings = config["models"][model]
-    if settings["family"] != "s2f":
-        return None
+    if rule == "embeddings_compute":
+        return plan.embedding_job_seconds(config, study, model, list(shard))
+    if rule in GLM_RULES:
+        return plan.tower_seconds(config, study, model, rule, strategy)
     length, architecture = settings["input_length"], settings["architecture"]
     if rule != "train_s2f":
         return s2f_gpu_seconds(architecture, length, "predict", study.prediction_count())
@@ -130,6 +137,7 @@ class ClusterSettings:
     gpu_partition: str
     gpu_model: dict[str, str]
     runtime_margin: float
+    max_runtime: int
 
     @classmethod
     def from_config(cls, config: dict) -> ClusterSettings:
@@ -141,18 +149,15 @@ class ClusterSettings:
         return (self.gpu_partition or self.partition) if gpu else self.partition
 
 
-def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: float | None):
-    """The SLURM resources of one GPU job; ``gpu_seconds`` None = not measured (a fixed limit).
+def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: float):
+    """The SLURM resources of one GPU job doing ``gpu_seconds`` of (measured or estimated) work.
 
     Keys are those snakemake-executor-plugin-slurm reads: ``gpu`` and ``gpu_model``
     (``--gpus=<model>:1``), ``mem_mb`` (host memory), ``runtime`` (minutes),
     ``slurm_partition``, ``slurm_account``; the rule adds ``cpus_per_gpu`` (its ``threads``).
     Empty strings leave a key to the cluster's default.
     """
-    if gpu_seconds is None:
-        runtime = UNMEASURED_MINUTES[rule]
-    else:
-        runtime = runtime_minutes(gpu_seconds, settings.runtime_margin)
+    runtime = runtime_minutes(gpu_seconds, settings.runtime_margin)
     return cpu_request(settings, gpu=True) | {
         "gpu": 1,
         "gpu_model": settings.gpu_model.get(model, ""),
@@ -164,3 +169,58 @@ def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: f
 def cpu_request(settings: ClusterSettings, gpu: bool = False) -> dict[str, str]:
     """Where a job is submitted: the account and the (GPU or general) partition."""
     return {"slurm_account": settings.account, "slurm_partition": settings.partition_for(gpu)}
+
+
+def check_limits(config: dict, study: Study, embedding_shards: dict[str, list[str]]) -> list[str]:
+    """Refuse embedding jobs over ``cluster.max_runtime``; warn of other GPU jobs over it.
+
+    An embedding job's work shrinks with ``embeddings.individuals_per_job``, so one asked
+    over the cluster's maximum stops the run here with that fix. A training or prediction
+    job cannot be split so: it is returned as a warning line (fewer epochs, a shorter
+    input, or several GPUs), as is the one line saying the gLM limits are estimates.
+    """
+    settings = ClusterSettings.from_config(config)
+    glms = [m for m, e in config["models"].items() if e["enabled"] and e["family"] == "glm"]
+    computed = [m for m in glms if not config["models"][m].get("precomputed_root")]
+    notes = []
+    if glms:
+        notes.append(
+            "gLM job limits (embeddings_compute, train_tower, predict_tower) come from"
+            " estimated seconds per window (haplexpr.plan.GLM_SECONDS_PER_WINDOW), not"
+            " measured: run benchmarks/gpu_glm_embed.py on a GPU to replace them"
+        )
+    for model in computed:
+        for shard, members in embedding_shards.items():
+            seconds = job_gpu_seconds(
+                config, study, "embeddings_compute", model, "", tuple(members)
+            )
+            minutes = runtime_minutes(seconds, settings.runtime_margin)
+            if minutes > settings.max_runtime:
+                size = config["embeddings"]["individuals_per_job"]
+                fits = max(1, int(size * settings.max_runtime / minutes))
+                raise ConfigError(
+                    f"embeddings_compute {model} {shard}: {minutes} min asked, over"
+                    f" cluster.max_runtime ({settings.max_runtime} min); set"
+                    f" embeddings.individuals_per_job to {fits} or fewer (now {size})"
+                )
+    s2f = [m for m, e in config["models"].items() if e["enabled"] and e["family"] == "s2f"]
+    jobs = [
+        (r, m, s) for m in s2f for r in ("train_s2f", "predict_s2f") for s in config["strategies"]
+    ]
+    jobs += [
+        (r, m, s)
+        for m in glms
+        for r in ("train_tower", "predict_tower")
+        for s in config["strategies"]
+    ]
+    for rule, model, strategy in jobs:
+        minutes = runtime_minutes(
+            job_gpu_seconds(config, study, rule, model, strategy), settings.runtime_margin
+        )
+        if minutes > settings.max_runtime:
+            notes.append(
+                f"{rule} {model} {strategy}: {minutes} min asked, over cluster.max_runtime"
+                f" ({settings.max_runtime} min); SLURM may refuse or kill it: lower the"
+                f" model's epochs or input_length, or train on several GPUs"
+            )
+    return notes
