@@ -5,10 +5,13 @@ URL, all five models x r, p, rp, Enformer zero-shot, the elastic net) over a fak
 partition table of ``--individuals`` individuals (``--test`` of them held out) and
 ``--genes`` genes, ``--seen-genes`` of them for individual-level training, in a
 temporary folder, and runs ``snakemake -n all`` there. Nothing is downloaded or computed.
-Prints the jobs per rule and the dry run's wall time (start-up, config and table checks,
-DAG), against the target of under 10 s on 2 cores.
+The defaults are the seed's design at a realistic size: 462 individuals (100 held out),
+15,000 genes (a fifth held out), 200 seen. Prints the jobs per rule, the dry run's wall
+time (start-up, config and table checks, DAG) against the target of under 10 s on 2
+cores, and the plan (:mod:`haplexpr.plan`) of the design as the pipeline runs it, beside
+the plan had every gene been embedded and predicted for everyone (as before issue 26).
 
-    python benchmarks/dag.py [--individuals 462] [--test 100] [--genes 1000]
+    python benchmarks/dag.py [--individuals 462] [--test 100] [--genes 15000]
         [--seen-genes 200] [--keep DIR]
 """
 
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +34,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from haplexpr.cluster_resources import (  # noqa: E402
-    ClusterSettings,
-    gpu_request,
-    job_gpu_seconds,
-)
-from haplexpr.config import enabled_models  # noqa: E402
+from haplexpr.plan import format_plan, plan  # noqa: E402
 from haplexpr.runlog import machine_name  # noqa: E402
 from haplexpr.study.design import Study  # noqa: E402
+from haplexpr.vcf.download import parse_url_list  # noqa: E402
 
 
 def fake_study(folder: Path, individuals: int, test: int, genes: int, seen: int) -> dict:
@@ -83,19 +83,33 @@ def job_counts(output: str) -> dict[str, int]:
     }
 
 
-def gpu_jobs(config: dict) -> list[tuple[str, float, int]]:
-    """(job, measured GPU hours, requested minutes) of every S2F GPU job of the study."""
+class EveryGeneStudy(Study):
+    """The study as planned before issue 26: every gene embedded and predicted for everyone."""
+
+    def reference_genes(self) -> list[str]:
+        """Every gene of the table."""
+        return self.genes["gene"].tolist()
+
+    individual_prediction_genes = reference_genes
+
+
+def vcf_sources(config: dict) -> list:
+    """The chromosomes whose VCFs the config's URL list names."""
+    data = config["data"]
+    urls = parse_url_list(
+        data["vcf_urls"], data["vcf_chromosome_pattern"], data["vcf_unmatched_urls"]
+    )
+    return urls.sources
+
+
+def plans(config: dict, chromosomes: int) -> tuple[str, str]:
+    """The plan as the pipeline runs it and as it was with every gene for everyone."""
     study = Study.from_config(config)
-    settings = ClusterSettings.from_config(config)
-    rows = []
-    for model, entry in enabled_models(config, "s2f").items():
-        jobs = [(rule, s) for rule in ("train_s2f", "predict_s2f") for s in config["strategies"]]
-        jobs += [("predict_zero_shot", "zs")] if entry.get("zero_shot") else []
-        for rule, strategy in jobs:
-            seconds = job_gpu_seconds(config, study, rule, model, strategy)
-            request = gpu_request(settings, rule, model, seconds)
-            rows.append((f"{rule} {model} {strategy}", seconds / 3600, request["runtime"]))
-    return rows
+    before = EveryGeneStudy(**{f.name: getattr(study, f.name) for f in fields(Study)})
+    return (
+        format_plan(plan(config, study, chromosomes)),
+        format_plan(plan(config, before, chromosomes)),
+    )
 
 
 def main() -> None:
@@ -103,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--individuals", type=int, default=462)
     parser.add_argument("--test", type=int, default=100)
-    parser.add_argument("--genes", type=int, default=1000)
+    parser.add_argument("--genes", type=int, default=15000)
     parser.add_argument("--seen-genes", type=int, default=200)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = parser.parse_args()
@@ -128,22 +142,22 @@ def main() -> None:
         if result.returncode:
             raise SystemExit(result.stderr[-3000:])
         counts = job_counts(result.stdout + result.stderr)
-        gpu_rows = gpu_jobs(config)
+        after, before = plans(config, chromosomes=len(vcf_sources(config)))
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+    realistic = "a realistic table" if args.genes >= 15_000 else "FEWER than 15,000 genes"
     print(
         f"{machine_name()}; full study, {args.individuals} individuals ({args.test} held out),"
-        f" {args.genes} genes ({args.seen_genes} seen)"
+        f" {args.genes} genes ({args.seen_genes} seen): {realistic}"
     )
     for rule, jobs in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"{rule:<22} {jobs:>5}")
     print(f"{'total':<22} {sum(counts.values()):>5} jobs; dry run {seconds:.1f} s (target < 10 s)")
-    print("S2F GPU jobs: measured H200 hours (haplexpr.cluster_resources) and the limit asked")
-    for job, hours, minutes in gpu_rows:
-        print(f"  {job:<28} {hours:7.2f} GPU-h   asks {minutes // 60:3d} h {minutes % 60:02d} min")
-    total = sum(hours for _, hours, _ in gpu_rows)
-    print(f"  {'total':<28} {total:7.2f} GPU-h (gLM rules: not measured, fixed limits)")
+    print("\nPlan: what the design uses (haplexpr plan)")
+    print(after)
+    print("\nPlan before issue 26: every gene embedded and predicted for everyone")
+    print(before)
 
 
 if __name__ == "__main__":

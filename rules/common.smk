@@ -17,6 +17,7 @@ from haplexpr.cluster_resources import (
     job_gpu_seconds,
 )
 from haplexpr.inputs import check_inputs
+from haplexpr.plan import embedding_shards
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.training.precomputed import check_present
 
@@ -121,9 +122,9 @@ def embedding_files(model, individuals):
     """The embedding shard arrays holding ``individuals``."""
     wanted = set(individuals)
     return [
-        f"results/embeddings/{model}/{shard}.npy"
-        for shard, members in EMBEDDING_SHARDS.items()
-        if wanted.intersection(members)
+        f"results/embeddings/{model}/{name}.npy"
+        for name, shard in EMBEDDING_SHARDS[model].items()
+        if wanted.intersection(shard.individuals)
     ]
 
 
@@ -171,7 +172,7 @@ def store_files(individuals):
 
 
 def embedding_shard_inputs(wildcards):
-    return store_files(EMBEDDING_SHARDS[wildcards.shard])
+    return store_files(EMBEDDING_SHARDS[wildcards.model][wildcards.shard].individuals)
 
 
 def training_individuals(strategy):
@@ -200,11 +201,10 @@ def all_individuals():
     return [REFERENCE_INDIVIDUAL, *STUDY.individuals]
 
 
-# One consensus job per shard of individuals; one embedding job per shard (reference first).
+# One consensus job per shard of individuals; one embedding job per shard (reference
+# first) and gLM, split where its estimated limit exceeds cluster.max_runtime.
 SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per_job"])
-EMBEDDING_SHARDS = shards(
-    all_individuals(), config["embeddings"]["individuals_per_job"]
-)
+EMBEDDING_SHARDS = {m: embedding_shards(config, STUDY, m) for m in GLM_MODELS}
 
 # Every seed embedding file an import will read, one folder listing per sample, unless the
 # model's shards are all there already (the folder may then be gone).
@@ -222,8 +222,8 @@ for _model in PRECOMPUTED_GLMS:
 # GPU seconds of a job's workload (measured S2F, estimated gLM), once per job.
 gpu_seconds = functools.cache(functools.partial(job_gpu_seconds, config, STUDY))
 
-# Embedding jobs over cluster.max_runtime stop the run here; other notes are logged once.
-for _note in check_limits(config, STUDY, EMBEDDING_SHARDS):
+# The gLM limits are estimates; training or prediction jobs over cluster.max_runtime.
+for _note in check_limits(config, STUDY):
     print(f"haplexpr: {_note}", file=sys.stderr)
 
 
@@ -232,8 +232,8 @@ def gpu_resources(rule):
 
     @functools.cache
     def request_of(model, strategy, shard):
-        members = tuple(EMBEDDING_SHARDS[shard]) if shard else ()
-        seconds = gpu_seconds(rule, model, strategy, members)
+        embedding_shard = EMBEDDING_SHARDS[model][shard] if shard else None
+        seconds = gpu_seconds(rule, model, strategy, embedding_shard)
         return gpu_request(CLUSTER, rule, model, seconds)
 
     def request(wildcards):

@@ -213,13 +213,12 @@ def checked_inputs(paths: list[str]):
 def print_plan(paths: list[str]) -> int:
     """Print :func:`haplexpr.plan.plan` for config files (combined as ``check`` does)."""
     from haplexpr.cluster_resources import check_limits
-    from haplexpr.plan import format_plan, plan, shard_members
+    from haplexpr.plan import format_plan, plan
 
     try:
         path, config, inputs = checked_inputs(paths)
         stages = plan(config, inputs.study, len(inputs.vcf_sources))
-        shards = {f"shard{n:03d}": m for n, m in enumerate(shard_members(config, inputs.study))}
-        notes = check_limits(config, inputs.study, shards)
+        notes = check_limits(config, inputs.study)
     except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
         print(f"haplexpr plan: {error}", file=sys.stderr)
         return 1

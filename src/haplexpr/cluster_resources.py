@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 from haplexpr import plan
-from haplexpr.errors import ConfigError
 from haplexpr.study.design import Study
 
 
@@ -99,19 +98,23 @@ def s2f_gpu_seconds(
 
 
 def job_gpu_seconds(
-    config: dict, study: Study, rule: str, model: str, strategy: str, shard: tuple[str, ...] = ()
+    config: dict,
+    study: Study,
+    rule: str,
+    model: str,
+    strategy: str,
+    shard: plan.EmbeddingShard | None = None,
 ) -> float:
     """GPU seconds of one job's workload: measured for S2F rules, estimated for gLM rules.
 
     S2F training: the strategy's examples less the validation share, over the model's
     epochs (its family recipe with its own overrides); S2F prediction: every (individual,
     gene) the design predicts. gLM rules (:mod:`haplexpr.plan`): an embedding job's
-    ``shard`` of individuals x their genes' windows x seconds per window; a tower job's
-    embedding reads per epoch.
+    ``shard`` windows x seconds per window; a tower job's embedding reads per epoch.
     """
     settings = config["models"][model]
     if rule == "embeddings_compute":
-        return plan.embedding_job_seconds(config, study, model, list(shard))
+        return plan.embedding_job_seconds(study, settings, shard)
     if rule in GLM_RULES:
         return plan.tower_seconds(config, study, model, rule, strategy)
     length, architecture = settings["input_length"], settings["architecture"]
@@ -171,56 +174,33 @@ def cpu_request(settings: ClusterSettings, gpu: bool = False) -> dict[str, str]:
     return {"slurm_account": settings.account, "slurm_partition": settings.partition_for(gpu)}
 
 
-def check_limits(config: dict, study: Study, embedding_shards: dict[str, list[str]]) -> list[str]:
-    """Refuse embedding jobs over ``cluster.max_runtime``; warn of other GPU jobs over it.
+def check_limits(config: dict, study: Study) -> list[str]:
+    """Lines to log at start-up: the gLM limits are estimates; GPU jobs over the maximum.
 
-    An embedding job's work shrinks with ``embeddings.individuals_per_job``, so one asked
-    over the cluster's maximum stops the run here with that fix. A training or prediction
-    job cannot be split so: it is returned as a warning line (fewer epochs, a shorter
-    input, or several GPUs), as is the one line saying the gLM limits are estimates.
+    Embedding jobs are split to fit ``cluster.max_runtime`` (:func:`plan.embedding_shards`,
+    which raises where one individual cannot fit). A training or prediction job cannot be
+    split so: one over the maximum is named with what shortens it.
     """
     settings = ClusterSettings.from_config(config)
-    glms = [m for m, e in config["models"].items() if e["enabled"] and e["family"] == "glm"]
-    computed = [m for m in glms if not config["models"][m].get("precomputed_root")]
+    models = {m: e for m, e in config["models"].items() if e["enabled"]}
     notes = []
-    if glms:
+    if any(e["family"] == "glm" for e in models.values()):
         notes.append(
             "gLM job limits (embeddings_compute, train_tower, predict_tower) come from"
             " estimated seconds per window (haplexpr.plan.GLM_SECONDS_PER_WINDOW), not"
             " measured: run benchmarks/gpu_glm_embed.py on a GPU to replace them"
         )
-    for model in computed:
-        for shard, members in embedding_shards.items():
-            seconds = job_gpu_seconds(
-                config, study, "embeddings_compute", model, "", tuple(members)
-            )
-            minutes = runtime_minutes(seconds, settings.runtime_margin)
-            if minutes > settings.max_runtime:
-                size = config["embeddings"]["individuals_per_job"]
-                fits = max(1, int(size * settings.max_runtime / minutes))
-                raise ConfigError(
-                    f"embeddings_compute {model} {shard}: {minutes} min asked, over"
-                    f" cluster.max_runtime ({settings.max_runtime} min); set"
-                    f" embeddings.individuals_per_job to {fits} or fewer (now {size})"
-                )
-    s2f = [m for m, e in config["models"].items() if e["enabled"] and e["family"] == "s2f"]
-    jobs = [
-        (r, m, s) for m in s2f for r in ("train_s2f", "predict_s2f") for s in config["strategies"]
-    ]
-    jobs += [
-        (r, m, s)
-        for m in glms
-        for r in ("train_tower", "predict_tower")
-        for s in config["strategies"]
-    ]
-    for rule, model, strategy in jobs:
-        minutes = runtime_minutes(
-            job_gpu_seconds(config, study, rule, model, strategy), settings.runtime_margin
-        )
-        if minutes > settings.max_runtime:
-            notes.append(
-                f"{rule} {model} {strategy}: {minutes} min asked, over cluster.max_runtime"
-                f" ({settings.max_runtime} min); SLURM may refuse or kill it: lower the"
-                f" model's epochs or input_length, or train on several GPUs"
-            )
+    for model, entry in models.items():
+        rules = ("train_s2f", "predict_s2f") if entry["family"] == "s2f" else GLM_RULES[1:]
+        for rule in rules:
+            for strategy in config["strategies"]:
+                seconds = job_gpu_seconds(config, study, rule, model, strategy)
+                minutes = runtime_minutes(seconds, settings.runtime_margin)
+                if minutes > settings.max_runtime:
+                    notes.append(
+                        f"{rule} {model} {strategy}: {minutes} min asked, over"
+                        f" cluster.max_runtime ({settings.max_runtime} min); SLURM may refuse"
+                        " or kill it: lower the model's epochs or input_length, or train on"
+                        " several GPUs"
+                    )
     return notes

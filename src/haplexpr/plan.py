@@ -113,13 +113,6 @@ def seconds_per_window(model: dict) -> float:
     return row.seconds * model["input_length"] / row.input_length
 
 
-def haplotype_windows(study: Study, individuals: list[str]) -> int:
-    """Haplotype windows of ``individuals`` over their genes (the reference has one haplotype)."""
-    return sum(
-        len(study.genes_of(i)) * (1 if i == REFERENCE_INDIVIDUAL else 2) for i in individuals
-    )
-
-
 @dataclass(frozen=True)
 class Stage:
     """One line of the plan."""
@@ -133,16 +126,82 @@ class Stage:
     estimated: bool = False
 
 
-def shard_members(config: dict, study: Study) -> list[list[str]]:
-    """The embedding shards' individuals: the reference first, then every individual."""
+@dataclass(frozen=True)
+class EmbeddingShard:
+    """One embedding job: some individuals over their genes, or a slice of them.
+
+    ``genes`` None: each member's genes as the design says (:meth:`Study.genes_of`);
+    ``(lo, hi)``: only that slice of them (a reference too long for one job is split so).
+    """
+
+    individuals: tuple[str, ...]
+    genes: tuple[int, int] | None = None
+
+    def genes_of(self, study: Study, individual: str) -> list[str]:
+        """The genes this job embeds for ``individual``."""
+        genes = study.genes_of(individual)
+        return genes if self.genes is None else genes[slice(*self.genes)]
+
+
+def shard_windows(study: Study, shard: EmbeddingShard) -> int:
+    """Haplotype windows one embedding job embeds (the reference has one haplotype)."""
+    return sum(
+        len(shard.genes_of(study, i)) * (1 if i == REFERENCE_INDIVIDUAL else 2)
+        for i in shard.individuals
+    )
+
+
+def embedding_shards(config: dict, study: Study, model: str) -> dict[str, EmbeddingShard]:
+    """The embedding jobs of one gLM, each split until its limit fits the cluster's maximum.
+
+    ``embeddings.individuals_per_job`` individuals per job (the reference first); a group
+    whose estimated limit exceeds ``cluster.max_runtime`` is split into smaller groups of
+    individuals, and the reference, on its own, into slices of its genes. One individual
+    that alone does not fit cannot be split: :class:`PlanError` names the model and fixes.
+    """
+    from haplexpr.cluster_resources import OVERHEAD_MINUTES
+
     everyone = [REFERENCE_INDIVIDUAL, *study.individuals]
     size = config["embeddings"]["individuals_per_job"]
-    return [everyone[lo : lo + size] for lo in range(0, len(everyone), size)]
+    groups = [tuple(everyone[lo : lo + size]) for lo in range(0, len(everyone), size)]
+    settings = config["models"][model]
+    if settings.get("precomputed_root"):  # imported on CPUs, no GPU limit
+        return {f"shard{n:03d}": EmbeddingShard(g) for n, g in enumerate(groups)}
+    cluster = config["cluster"]
+    budget = (cluster["max_runtime"] - OVERHEAD_MINUTES) * 60 / cluster["runtime_margin"]
+    per_window = seconds_per_window(settings)
+    fits = max(1, int(budget // per_window))  # windows one job may embed
+    shards = []
+    for group in groups:
+        if shard_windows(study, EmbeddingShard(group)) <= fits:
+            shards.append(EmbeddingShard(group))
+            continue
+        people = [i for i in group if i != REFERENCE_INDIVIDUAL]
+        if REFERENCE_INDIVIDUAL in group:
+            n = len(study.reference_genes())
+            shards += [
+                EmbeddingShard((REFERENCE_INDIVIDUAL,), (lo, min(lo + fits, n)))
+                for lo in range(0, n, fits)
+            ]
+        per_person = 2 * len(study.individual_prediction_genes())
+        if people and per_person > fits:
+            raise PlanError(
+                f"models.{model}: one individual's {per_person:,} windows take"
+                f" ~{per_person * per_window / 3600:.0f} GPU-h, over cluster.max_runtime"
+                f" ({cluster['max_runtime']} min, with runtime_margin {cluster['runtime_margin']})"
+                "; evaluate fewer held-out genes (evaluation.unseen_genes), shorten the"
+                " model's input_length, or raise cluster.max_runtime"
+            )
+        step = max(1, fits // per_person)
+        shards += [
+            EmbeddingShard(tuple(people[lo : lo + step])) for lo in range(0, len(people), step)
+        ]
+    return {f"shard{n:03d}": shard for n, shard in enumerate(shards)}
 
 
-def embedding_job_seconds(config: dict, study: Study, model: str, members: list[str]) -> float:
+def embedding_job_seconds(study: Study, model_config: dict, shard: EmbeddingShard) -> float:
     """Estimated GPU seconds of one embeddings_compute job (an upper bound: no sharing)."""
-    return haplotype_windows(study, members) * seconds_per_window(config["models"][model])
+    return shard_windows(study, shard) * seconds_per_window(model_config)
 
 
 def tower_seconds(config: dict, study: Study, model: str, rule: str, strategy: str) -> float:
@@ -150,7 +209,9 @@ def tower_seconds(config: dict, study: Study, model: str, rule: str, strategy: s
     settings = config["models"][model]
     per_window = bytes_per_window(settings, f"models.{model}")
     if rule == "predict_tower":
-        windows = haplotype_windows(study, [REFERENCE_INDIVIDUAL, *study.individuals])
+        windows = len(study.reference_genes()) + 2 * len(study.individuals) * len(
+            study.individual_prediction_genes()
+        )
         return windows * per_window / TOWER_READ_BYTES_PER_SECOND
     epochs = {**config["training"]["tower"], **settings.get("training", {})}["epochs"]
     haplotypes = 1 if strategy == "r" else 2
@@ -169,8 +230,9 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
     from haplexpr.config import enabled_models
 
     individuals = study.individuals
-    everyone = [REFERENCE_INDIVIDUAL, *individuals]
-    windows_all = haplotype_windows(study, everyone)
+    windows_all = len(study.reference_genes()) + 2 * len(individuals) * len(
+        study.individual_prediction_genes()
+    )
     models = config["models"]
     s2f, glms = enabled_models(config, "s2f"), enabled_models(config, "glm")
     per_job = config["consensus"]["individuals_per_job"]
@@ -191,13 +253,13 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
         if model.get("precomputed_root"):
             rows = (1 + 2 * len(individuals)) * len(study.genes)  # every gene, as the seed's
             imported = f"{name} (imported, all genes; CPU)"
-            shards = len(shard_members(config, study))
+            shards = len(embedding_shards(config, study, name))
             stages.append(
                 Stage("embeddings", imported, shards, 0, 0, rows * bytes_per_window(model, where))
             )
             continue
-        shards = shard_members(config, study)
-        seconds = sum(embedding_job_seconds(config, study, name, m) for m in shards)
+        shards = embedding_shards(config, study, name).values()
+        seconds = sum(embedding_job_seconds(study, model, shard) for shard in shards)
         stages.append(
             Stage("embeddings", name, len(shards),
                   windows_all * tiles(EmbeddingWindows.from_config(where, model)), seconds / 3600,

@@ -15,6 +15,7 @@ uses (seen) and the held-out genes evaluated (unseen: all, or a seeded sample of
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,7 @@ class Study:
                 f"individuals in both train and test lists: {overlap[:5]}; remove each from "
                 "data.train_individuals or data.test_individuals"
             )
-        samples = set(self.table["sample"])
+        samples = set(self.table["sample"].unique())  # not 10^7 rows through Python
         for name, ids in (("train", self.train_individuals), ("test", self.test_individuals)):
             absent = [i for i in ids if i not in samples]
             if absent:
@@ -208,12 +209,7 @@ class Study:
         The sample is drawn once from ``seed`` (``training.seed``) and kept in table order,
         so every model and strategy is scored on the same genes.
         """
-        held_out = self.held_out_genes()
-        if self.unseen_sample is None or self.unseen_sample >= len(held_out):
-            return held_out
-        rng = np.random.default_rng(self.seed)
-        chosen = set(rng.choice(held_out, size=self.unseen_sample, replace=False).tolist())
-        return [g for g in held_out if g in chosen]
+        return list(self._design_genes[0])
 
     def gene_sets(self) -> dict[str, list[str]]:
         """The evaluated gene sets by name: seen (individual training) and unseen (held out)."""
@@ -221,13 +217,25 @@ class Study:
 
     def individual_prediction_genes(self) -> list[str]:
         """Genes embedded and predicted for every individual: seen, then unseen genes."""
-        return list(dict.fromkeys(self.seen_genes() + self.unseen_genes()))
+        return list(self._design_genes[1])
 
     def reference_genes(self) -> list[str]:
         """Genes embedded and predicted for the reference: r's training genes + evaluated ones."""
-        wanted = set(self.genes.loc[self.genes["split"] == "train", "gene"])
-        wanted.update(self.individual_prediction_genes())
-        return [g for g in self.genes["gene"] if g in wanted]
+        return list(self._design_genes[2])
+
+    @functools.cached_property
+    def _design_genes(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(unseen, individuals', reference's) genes, worked out once: job sizing asks often."""
+        held_out = self.held_out_genes()
+        unseen = held_out
+        if self.unseen_sample is not None and self.unseen_sample < len(held_out):
+            rng = np.random.default_rng(self.seed)
+            chosen = set(rng.choice(held_out, size=self.unseen_sample, replace=False).tolist())
+            unseen = [g for g in held_out if g in chosen]
+        individual = list(dict.fromkeys(self.seen_genes() + unseen))
+        wanted = set(self.genes.loc[self.genes["split"] == "train", "gene"]) | set(individual)
+        reference = [g for g in self.genes["gene"] if g in wanted]
+        return tuple(unseen), tuple(individual), tuple(reference)
 
     def genes_of(self, individual: str) -> list[str]:
         """The genes embedded and predicted for ``individual`` (or the reference)."""
