@@ -23,7 +23,8 @@ from haplexpr.training.precomputed import check_present
 
 # The config's schema and cross-checks, its files, the study tables, the VCF URL list and
 # the reference, once.
-INPUTS = check_inputs(config)
+# The checked partition table is cached in .snakemake/ (keyed by the file's size and time).
+INPUTS = check_inputs(config, cache_dir=".snakemake/haplexpr")
 STUDY = INPUTS.study
 VCF_SOURCES = INPUTS.vcf_sources
 # The configured FASTA, or where rule reference_download puts the one at its URL.

@@ -59,16 +59,22 @@ class Study:
     seed: int = 0
 
     @classmethod
-    def from_config(cls, config: dict, root: str | Path = ".") -> Study:
+    def from_config(
+        cls, config: dict, root: str | Path = ".", cache_dir: str | Path | None = None
+    ) -> Study:
         """Read and cross-check the tables named in ``config['data']``.
 
         The unseen-gene sample comes from ``evaluation.unseen_genes`` and ``training.seed``;
         a tables-only config (no such blocks, as in tests) evaluates every held-out gene.
+        ``cache_dir``: where the checked partition table is cached (read_partition_table).
         """
         data = config["data"]
         root = Path(root)
         table = read_partition_table(
-            root / data["partition_table"], data["target_column"], data["missing_targets"]
+            root / data["partition_table"],
+            data["target_column"],
+            data["missing_targets"],
+            cache_dir,
         )
         study = cls(
             table=table,
