@@ -166,6 +166,11 @@ class Study:
         """``len(training_examples(strategy))`` without building them (job sizing)."""
         if self._check_strategy(strategy) == "r":
             return int((self.genes["split"] == "train").sum())
+        return self._individual_row_count
+
+    @functools.cached_property
+    def _individual_row_count(self) -> int:
+        """Rows p and rp train on, counted once (each job's sizing asks; 10^7-row tables)."""
         return len(self._individual_rows())
 
     def _individual_rows(self) -> pd.DataFrame:
