@@ -56,6 +56,12 @@ PRETRAINED_HIDDEN = {
     "kuleshov-group/caduceus-ph_seqlen-131k_d_model-256_n_layer-16": 256,
     "kuleshov-group/caduceus-ps_seqlen-131k_d_model-256_n_layer-16": 256,
 }
+#: The width of the seed's saved embeddings per architecture (imported, precomputed_root).
+SEED_MODEL = {
+    "evo2": "evo2_7b",
+    "nucleotide_transformer": "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species",
+    "caduceus": "kuleshov-group/caduceus-ph_seqlen-131k_d_model-256_n_layer-16",
+}
 #: The key of a gLM's ``tiny`` block that sets its width.
 TINY_WIDTH_KEY = {
     "evo2": "hidden_size",
@@ -75,9 +81,11 @@ class PlanError(ValueError):
 
 
 def embedding_width(model: dict, where: str) -> int:
-    """The hidden size of a gLM's stored embedding (its pretrained name's, or its tiny one's)."""
+    """The hidden size of a gLM's stored embedding (imported: the seed's model's)."""
     pretrained = model.get("pretrained")
-    if pretrained is None and model.get("precomputed_root") is None:
+    if model.get("precomputed_root"):
+        return PRETRAINED_HIDDEN[SEED_MODEL[model["architecture"]]]
+    if pretrained is None:
         return int(model["tiny"][TINY_WIDTH_KEY[model["architecture"]]])
     name = str(pretrained)
     if name in PRETRAINED_HIDDEN:
