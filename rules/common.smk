@@ -227,7 +227,13 @@ def gpu_resources(rule):
 
     def request(wildcards):
         seconds = gpu_seconds(rule, wildcards.model, wildcards.get("strategy", ""))
-        return gpu_request(CLUSTER, rule, wildcards.model, seconds)
+        # training jobs use the model's gpus (torchrun ranks); predictions one
+        gpus = (
+            config["models"][wildcards.model].get("gpus", 1)
+            if rule.startswith("train_")
+            else 1
+        )
+        return gpu_request(CLUSTER, rule, wildcards.model, seconds, gpus)
 
     resources = {
         key: lambda wildcards, key=key: request(wildcards)[key]

@@ -141,22 +141,26 @@ class ClusterSettings:
         return (self.gpu_partition or self.partition) if gpu else self.partition
 
 
-def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: float | None):
+def gpu_request(
+    settings: ClusterSettings, rule: str, model: str, gpu_seconds: float | None, gpus: int = 1
+):
     """The SLURM resources of one GPU job; ``gpu_seconds`` None = not measured (a fixed limit).
 
     Keys are those snakemake-executor-plugin-slurm reads: ``gpu`` and ``gpu_model``
-    (``--gpus=<model>:1``), ``mem_mb`` (host memory), ``runtime`` (minutes),
+    (``--gpus=<model>:<gpus>``), ``mem_mb`` (host memory), ``runtime`` (minutes),
     ``slurm_partition``, ``slurm_account``; the rule adds ``cpus_per_gpu`` (its ``threads``).
-    Empty strings leave a key to the cluster's default.
+    Empty strings leave a key to the cluster's default. A training job on ``gpus`` GPUs
+    (one rank each) divides its measured GPU seconds among them, an estimate that leaves
+    the gradient all-reduce to the margin, and asks host memory for every rank.
     """
     if gpu_seconds is None:
         runtime = UNMEASURED_MINUTES[rule]
     else:
-        runtime = runtime_minutes(gpu_seconds, settings.runtime_margin)
+        runtime = runtime_minutes(gpu_seconds / gpus, settings.runtime_margin)
     return cpu_request(settings, gpu=True) | {
-        "gpu": 1,
+        "gpu": gpus,
         "gpu_model": settings.gpu_model.get(model, ""),
-        "mem_mb": HOST_MEMORY_MB[rule],
+        "mem_mb": HOST_MEMORY_MB[rule] * gpus,
         "runtime": runtime,
     }
 
