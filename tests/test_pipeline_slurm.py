@@ -36,6 +36,8 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path, capsys):
     )
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["models"]["nt"]["gpus"] = 2  # 2 gloo ranks under torchrun, sbatch --gpus=2
+    # the request and the ranks are what this test checks, not the fit: 3 epochs, not 20
+    config["models"]["nt"]["training"] = {"epochs": 3}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake_on_slurm(
         workdir,
