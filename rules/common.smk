@@ -235,7 +235,11 @@ def gpu_resources(rule):
     def request_of(model, strategy, shard):
         embedding_shard = EMBEDDING_SHARDS[model][shard] if shard else None
         seconds = gpu_seconds(rule, model, strategy, embedding_shard)
-        return gpu_request(CLUSTER, rule, model, seconds)
+        # training jobs use the model's gpus (torchrun ranks); predictions one
+        gpus = (
+            config["models"][model].get("gpus", 1) if rule.startswith("train_") else 1
+        )
+        return gpu_request(CLUSTER, rule, model, seconds, gpus)
 
     def request(wildcards):
         return request_of(

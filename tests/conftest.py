@@ -37,7 +37,7 @@ def workdir(tmp_path):
 
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory):
-    """A running single-node SLURM cluster (partition ``main``, one fake GPU) for the session.
+    """A running single-node SLURM cluster (partition ``main``, two fake GPUs) for the session.
 
     Skips when it cannot run here (not root, slurm-wlm/munge missing); with
     ``HAPLEXPR_REQUIRE_SLURM=1`` (CI) that is a failure instead. The daemons are stopped at the
@@ -50,7 +50,9 @@ def slurm_cluster(tmp_path_factory):
         pytest.skip(reason)
     # Advertise more than this machine has: the profile asks up to 32 GB and the GPU rules
     # 4 CPUs per job, as on a real cluster node.
-    with SlurmCluster(tmp_path_factory.mktemp("slurm-cluster"), cpus=8, memory_mb=64000) as cluster:
+    with SlurmCluster(
+        tmp_path_factory.mktemp("slurm-cluster"), cpus=8, memory_mb=64000, gpus=2
+    ) as cluster:
         yield cluster
 
 

@@ -139,6 +139,17 @@ def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
     assert set_gres_string(Job(other, 4)).strip() == "--gpus=1"
 
 
+def test_a_training_job_on_several_gpus_asks_for_them_and_divides_its_time():
+    chosen = settings(gpu_model={"enformer": "h200"})
+    one = gpu_request(chosen, "train_s2f", "enformer", 36_000.0)
+    four = gpu_request(chosen, "train_s2f", "enformer", 36_000.0, gpus=4)
+    assert four["runtime"] == runtime_minutes(9_000.0, 2.0) < one["runtime"]
+    assert four["mem_mb"] == 4 * one["mem_mb"]  # host memory for every rank
+    job = Job(four | {"cpus_per_gpu": 4}, threads=4)
+    assert set_gres_string(job).strip() == "--gpus=h200:4"
+    assert get_cpu_setting(job, gpu=True) == "--cpus-per-gpu=4"
+
+
 def test_cpu_rules_ask_no_gpu():
     chosen = settings(partition="cpu")
     cpu_job = Job({"mem_mb": 2000, **cpu_request(chosen)}, threads=1)

@@ -152,19 +152,23 @@ class ClusterSettings:
         return (self.gpu_partition or self.partition) if gpu else self.partition
 
 
-def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: float):
+def gpu_request(
+    settings: ClusterSettings, rule: str, model: str, gpu_seconds: float, gpus: int = 1
+):
     """The SLURM resources of one GPU job doing ``gpu_seconds`` of (measured or estimated) work.
 
     Keys are those snakemake-executor-plugin-slurm reads: ``gpu`` and ``gpu_model``
-    (``--gpus=<model>:1``), ``mem_mb`` (host memory), ``runtime`` (minutes),
+    (``--gpus=<model>:<gpus>``), ``mem_mb`` (host memory), ``runtime`` (minutes),
     ``slurm_partition``, ``slurm_account``; the rule adds ``cpus_per_gpu`` (its ``threads``).
-    Empty strings leave a key to the cluster's default.
+    Empty strings leave a key to the cluster's default. A training job on ``gpus`` GPUs
+    (one rank each) divides its measured GPU seconds among them, an estimate that leaves
+    the gradient all-reduce to the margin, and asks host memory for every rank.
     """
-    runtime = runtime_minutes(gpu_seconds, settings.runtime_margin)
+    runtime = runtime_minutes(gpu_seconds / gpus, settings.runtime_margin)
     return cpu_request(settings, gpu=True) | {
-        "gpu": 1,
+        "gpu": gpus,
         "gpu_model": settings.gpu_model.get(model, ""),
-        "mem_mb": HOST_MEMORY_MB[rule],
+        "mem_mb": HOST_MEMORY_MB[rule] * gpus,
         "runtime": runtime,
     }
 
@@ -195,7 +199,8 @@ def check_limits(config: dict, study: Study) -> list[str]:
         for rule in rules:
             for strategy in config["strategies"]:
                 seconds = job_gpu_seconds(config, study, rule, model, strategy)
-                minutes = runtime_minutes(seconds, settings.runtime_margin)
+                gpus = entry.get("gpus", 1) if rule.startswith("train_") else 1
+                minutes = runtime_minutes(seconds / gpus, settings.runtime_margin)
                 if minutes > settings.max_runtime:
                     notes.append(
                         f"{rule} {model} {strategy}: {minutes} min asked, over"

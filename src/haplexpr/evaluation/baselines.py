@@ -125,12 +125,24 @@ def _fit_predict(
         return np.full(len(all_x), y.mean()), float(y.mean()), float("nan")
     if train_x.shape[1] == 0:
         return np.full(len(all_x), y.mean()), float(y.mean()), 0.0
+    model = fit_elastic_net(train_x, y, l1_ratio, cv_folds, seed)
+    reference = float(model.predict(np.zeros((1, train_x.shape[1])))[0])
+    variance = float(np.var(y))
+    cv_r2 = 1 - float(model.mse_path_.mean(axis=1).min()) / variance if variance else 0.0
+    return model.predict(all_x), reference, cv_r2
+
+
+def fit_elastic_net(
+    train_x: np.ndarray, y: np.ndarray, l1_ratio: float, cv_folds: int, seed: int
+) -> ElasticNetCV:
+    """One gene's elastic net, its penalty chosen by ``cv_folds``-fold CV shuffled with ``seed``.
+
+    Its ``coef_`` are the per-variant weights that variant effects are compared with
+    (``haplexpr.effects.checks``).
+    """
     folds = KFold(n_splits=cv_folds, shuffle=True, random_state=seed)
     model = ElasticNetCV(l1_ratio=l1_ratio, cv=folds, random_state=seed, alphas=30)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(train_x, y)
-    reference = float(model.predict(np.zeros((1, train_x.shape[1])))[0])
-    variance = float(np.var(y))
-    cv_r2 = 1 - float(model.mse_path_.mean(axis=1).min()) / variance if variance else 0.0
-    return model.predict(all_x), reference, cv_r2
+    return model

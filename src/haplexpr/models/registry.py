@@ -22,7 +22,7 @@ from haplexpr.errors import ConfigError
 
 #: Keys every model takes.
 MODEL_KEYS = frozenset(
-    {"enabled", "family", "architecture", "pretrained", "input_length", "training"}
+    {"enabled", "family", "architecture", "pretrained", "input_length", "training", "gpus"}
 )
 #: Keys the code of each family reads (s2f: fine-tuned end to end; glm: frozen + tower).
 FAMILY_KEYS = {
