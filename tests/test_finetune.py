@@ -165,6 +165,14 @@ def test_a_checkpoint_of_another_mode_is_refused_naming_file_and_fix(trained, sa
     assert "delete it and rerun" in str(error.value)
 
 
+def test_inspect_says_the_mode_and_counts_what_trains(trained, capsys):
+    from haplexpr.cli import main
+
+    path = trained["enformer", "heads"][2]
+    assert main(["inspect", str(path), "--architecture", "enformer"]) == 0
+    assert f"{path}: enformer, finetune heads, 4 tensors, " in capsys.readouterr().out
+
+
 def test_lora_adapters_on_other_base_weights_or_settings_are_refused(trained):
     path = trained["enformer", "lora"][2]
     with pytest.raises(CheckpointError, match="fine-tuned on other base weights"):
