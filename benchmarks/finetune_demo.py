@@ -27,6 +27,7 @@ from haplexpr.training.runs import predict_run, train_run
 
 
 def main() -> None:
+    """Retrain and score the model in each mode; print one row per (mode, strategy)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished demo run (config.yaml, results/)")
     parser.add_argument("--model", default="enformer")
