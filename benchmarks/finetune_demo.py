@@ -54,6 +54,7 @@ def main() -> None:
             )
             primary = primary_row(summary)
             rows.append((mode, strategy, primary["mean_r"], primary["shuffled_mean_r"]))
+            logging.info("finetune %s, %s: held-out R %.3f", mode, strategy, primary["mean_r"])
     print(pd.DataFrame(rows, columns=["finetune", "strategy", "mean_r", "shuffled_mean_r"]))
 
 
