@@ -46,7 +46,7 @@ def _partial(s2f: S2FModel | None) -> bool:
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The parameters that train, by their ``state_dict`` names."""
-    return {name: p for name, p in model.named_parameters() if p.requires_grad}
+    return {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
 
 
 def save_weights(path: str | Path, model: nn.Module, settings: dict, architecture: str | None):
