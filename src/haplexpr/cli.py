@@ -280,7 +280,9 @@ def inspect_file(path: str, architecture: str | None) -> int:
         return 1
     weights = checkpoint["state_dict"].values()
     saved = checkpoint.get("architecture") or "unrecorded architecture"
-    print(f"{path}: {saved}, {len(weights)} tensors, "
+    finetune = checkpoint.get("finetune")
+    trained = f", finetune {finetune['mode']}" if finetune else ""
+    print(f"{path}: {saved}{trained}, {len(weights)} tensors, "
           f"{sum(w.numel() for w in weights):,} values")  # fmt: skip
     return 0
 

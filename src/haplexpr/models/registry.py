@@ -28,7 +28,7 @@ MODEL_KEYS = frozenset(
 FAMILY_KEYS = {
     "s2f": frozenset(
         {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
-        | {"gradient_checkpointing", "tiny"}
+        | {"gradient_checkpointing", "tiny", "finetune", "lora"}
     ),
     "glm": frozenset(
         {"layer", "batch_size", "tower", "context", "stride", "pooling", "precomputed_root"}
