@@ -26,8 +26,7 @@ import pandas as pd  # noqa: E402
 from haplexpr.atomic import atomic_path  # noqa: E402
 from haplexpr.evaluation.comparisons import difference_matrix  # noqa: E402
 from haplexpr.models.embedding_windows import EmbeddingWindows  # noqa: E402
-from haplexpr.models.finetune import LORA_DEFAULTS  # noqa: E402
-from haplexpr.models.registry import architecture  # noqa: E402
+from haplexpr.models.registry import LORA_DEFAULTS, architecture  # noqa: E402
 from haplexpr.runlog import machine_name  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 

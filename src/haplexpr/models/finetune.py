@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from haplexpr.models.registry import LORA_DEFAULTS
+
 __all__ = [
     "FINETUNE_MODES",
     "LORA_DEFAULTS",
@@ -35,8 +37,6 @@ __all__ = [
 ]
 
 FINETUNE_MODES = ("full", "heads", "lora")
-#: LoRA settings a config may leave out (``target_modules``: the architecture's default).
-LORA_DEFAULTS: dict[str, Any] = {"rank": 8, "alpha": 16, "dropout": 0.0, "target_modules": None}
 #: Layer types LoRA adapts (peft's LoRA supports both; grouped convolutions are skipped).
 ADAPTABLE = (nn.Linear, nn.Conv1d)
 

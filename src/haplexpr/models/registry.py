@@ -20,6 +20,10 @@ from dataclasses import dataclass
 
 from haplexpr.errors import ConfigError
 
+#: LoRA settings an S2F config may leave out (``target_modules``: the architecture's default;
+#: haplexpr.models.finetune). Here, without torch, so the report can show them.
+LORA_DEFAULTS = {"rank": 8, "alpha": 16, "dropout": 0.0, "target_modules": None}
+
 #: Keys every model takes.
 MODEL_KEYS = frozenset(
     {"enabled", "family", "architecture", "pretrained", "input_length", "training", "gpus"}
