@@ -3,7 +3,8 @@
 For docs/measurements.md's resource tables and ``profiles/slurm``: builds each gLM at its published
 size with random weights (no download needed) through the same ``from_config`` the
 pipeline calls, embeds a few random windows at the seed's lengths and prints seconds per
-window and peak GPU memory. Run on a GPU node (one short run); ``--tiny`` runs the demo's
+window and peak GPU memory, then the rows of ``haplexpr.plan.GLM_SECONDS_PER_WINDOW``
+that replace its estimates. Run on a GPU node (one short run); ``--tiny`` runs the demo's
 tiny configurations at short lengths on any device as a smoke test.
 
     python benchmarks/gpu_glm_embed.py [--models nt caduceus evo2] [--windows 3]
@@ -121,6 +122,7 @@ def main() -> None:
     lengths.update({k: int(v) for k, v in (item.split("=") for item in args.lengths)})
     name_of = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     print(f"{name_of}, torch {torch.__version__}; {'tiny' if args.tiny else 'full-size'} models")
+    rows = []
     for name in args.models:
         entry, _ = table[name]
         try:
@@ -130,6 +132,13 @@ def main() -> None:
             torch.cuda.empty_cache()
             continue
         print(f"{name:<9} {lengths[name]:>7,} bp: {seconds:.3f} s per window, peak {peak:.1f} GiB")
+        rows.append(
+            f'    "{entry["architecture"]}": WindowSeconds({lengths[name]:_}, {seconds:.3f},'
+            " measured=True),"
+        )
+    if rows and not args.tiny:
+        print(f"rows for haplexpr.plan.GLM_SECONDS_PER_WINDOW ({name_of}):")
+        print("\n".join(rows))
 
 
 if __name__ == "__main__":

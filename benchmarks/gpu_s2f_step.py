@@ -7,11 +7,14 @@ GPU memory of each. Run on a GPU node; ``--tiny`` runs the tiny demo configurati
 device as a smoke test.
 
     python benchmarks/gpu_s2f_step.py [--models enformer borzoi] [--lengths 64000 ...]
+                                      [--finetune full heads lora]
                                       [--batch 1] [--checkpointing] [--tiny]
 
 Default lengths: the seed's 64,000 bp and each model's native input (Enformer 196,608,
-Borzoi 524,288). A length that does not fit the GPU prints "out of memory" and the
-benchmark goes on.
+Borzoi 524,288), each in every ``finetune`` mode (default: full, heads and lora with the
+default LoRA settings; docs/models.md). A length that does not fit the GPU prints "out of
+memory" and the benchmark goes on. The optimiser's state is not included: Adam adds two
+float32 copies of what trains (for full fine-tuning, of every trunk weight).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from haplexpr.models import registry
 from haplexpr.models.borzoi import TINY_BORZOI
 from haplexpr.models.enformer import TINY_ENFORMER
+from haplexpr.models.finetune import FINETUNE_MODES, parameter_counts
 from haplexpr.models.precision import mixed_precision_context
 from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.training.loop import combined_loss
@@ -87,31 +91,37 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="individuals (x 2 haplotypes)")
     parser.add_argument("--tiny", action="store_true", help="tiny configuration (smoke test)")
     parser.add_argument("--checkpointing", action="store_true", help="gradient checkpointing")
+    parser.add_argument(
+        "--finetune", nargs="+", choices=FINETUNE_MODES, default=list(FINETUNE_MODES)
+    )
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}")
     for name in args.models:
         for length in args.lengths or [64_000, NATIVE_LENGTH[name]]:
-            config = {
-                "architecture": name,
-                "pretrained": None,
-                "tiny": (TINY if args.tiny else FULL)[name],
-                "input_length": length,
-                "center_bins": 10,
-                "gradient_checkpointing": args.checkpointing,
-            }
-            model = HaplotypeAverage(registry.build(config)).to(device)
-            params = sum(p.numel() for p in model.parameters()) / 1e6
-            print(
-                f"{name} ({params:.0f} M parameters) input {length:>7} bp, batch {args.batch}"
-                f" x 2 haplotypes{', checkpointing' if args.checkpointing else ''}:"
-                f" training step {timed(model, length, args.batch, device, train=True)};"
-                f" prediction {timed(model, length, args.batch, device, train=False)}",
-                flush=True,
-            )
-            del model
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
+            for mode in args.finetune:
+                config = {
+                    "architecture": name,
+                    "pretrained": None,
+                    "tiny": (TINY if args.tiny else FULL)[name],
+                    "input_length": length,
+                    "center_bins": 10,
+                    "gradient_checkpointing": args.checkpointing,
+                    "finetune": mode,
+                }
+                model = HaplotypeAverage(registry.build(config)).to(device)
+                trainable, total = parameter_counts(model)
+                print(
+                    f"{name} ({total / 1e6:.0f} M parameters, {trainable:,} train: finetune"
+                    f" {mode}) input {length:>7} bp, batch {args.batch} x 2 haplotypes"
+                    f"{', checkpointing' if args.checkpointing else ''}: training step"
+                    f" {timed(model, length, args.batch, device, train=True)}; prediction"
+                    f" {timed(model, length, args.batch, device, train=False)}",
+                    flush=True,
+                )
+                del model
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

@@ -12,17 +12,20 @@ from haplexpr.effects.plan import EffectSettings
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     ClusterSettings,
+    check_limits,
     cpu_request,
     gpu_request,
     job_gpu_seconds,
 )
 from haplexpr.inputs import check_inputs
+from haplexpr.plan import embedding_shards
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.training.precomputed import check_present
 
 # The config's schema and cross-checks, its files, the study tables, the VCF URL list and
 # the reference, once.
-INPUTS = check_inputs(config)
+# The checked partition table is cached in .snakemake/ (keyed by the file's size and time).
+INPUTS = check_inputs(config, cache_dir=".snakemake/haplexpr")
 STUDY = INPUTS.study
 VCF_SOURCES = INPUTS.vcf_sources
 # The configured FASTA, or where rule reference_download puts the one at its URL.
@@ -155,9 +158,9 @@ def embedding_files(model, individuals):
     """The embedding shard arrays holding ``individuals``."""
     wanted = set(individuals)
     return [
-        f"results/embeddings/{model}/{shard}.npy"
-        for shard, members in EMBEDDING_SHARDS.items()
-        if wanted.intersection(members)
+        f"results/embeddings/{model}/{name}.npy"
+        for name, shard in EMBEDDING_SHARDS[model].items()
+        if wanted.intersection(shard.individuals)
     ]
 
 
@@ -205,7 +208,7 @@ def store_files(individuals):
 
 
 def embedding_shard_inputs(wildcards):
-    return store_files(EMBEDDING_SHARDS[wildcards.shard])
+    return store_files(EMBEDDING_SHARDS[wildcards.model][wildcards.shard].individuals)
 
 
 def training_individuals(strategy):
@@ -234,11 +237,10 @@ def all_individuals():
     return [REFERENCE_INDIVIDUAL, *STUDY.individuals]
 
 
-# One consensus job per shard of individuals; one embedding job per shard (reference first).
+# One consensus job per shard of individuals; one embedding job per shard (reference
+# first) and gLM, split where its estimated limit exceeds cluster.max_runtime.
 SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per_job"])
-EMBEDDING_SHARDS = shards(
-    all_individuals(), config["embeddings"]["individuals_per_job"]
-)
+EMBEDDING_SHARDS = {m: embedding_shards(config, STUDY, m) for m in GLM_MODELS}
 
 # Every seed embedding file an import will read, one folder listing per sample, unless the
 # model's shards are all there already (the folder may then be gone).
@@ -253,16 +255,31 @@ for _model in PRECOMPUTED_GLMS:
         )
 
 
-# Measured GPU seconds of a job's workload, once per (rule, model, strategy).
+# GPU seconds of a job's workload (measured S2F, estimated gLM), once per job.
 gpu_seconds = functools.cache(functools.partial(job_gpu_seconds, config, STUDY))
+
+# The gLM limits are estimates; training or prediction jobs over cluster.max_runtime.
+for _note in check_limits(config, STUDY):
+    print(f"haplexpr: {_note}", file=sys.stderr)
 
 
 def gpu_resources(rule):
     """A GPU rule's SLURM request per job (haplexpr.cluster_resources), sized by its model."""
 
+    @functools.cache
+    def request_of(model, strategy, shard):
+        embedding_shard = EMBEDDING_SHARDS[model][shard] if shard else None
+        seconds = gpu_seconds(rule, model, strategy, embedding_shard)
+        # training jobs use the model's gpus (torchrun ranks); predictions one
+        gpus = (
+            config["models"][model].get("gpus", 1) if rule.startswith("train_") else 1
+        )
+        return gpu_request(CLUSTER, rule, model, seconds, gpus)
+
     def request(wildcards):
-        seconds = gpu_seconds(rule, wildcards.model, wildcards.get("strategy", ""))
-        return gpu_request(CLUSTER, rule, wildcards.model, seconds)
+        return request_of(
+            wildcards.model, wildcards.get("strategy", ""), wildcards.get("shard", "")
+        )
 
     resources = {
         key: lambda wildcards, key=key: request(wildcards)[key]

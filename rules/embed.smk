@@ -21,7 +21,11 @@ rule embeddings_compute:
     resources:
         **gpu_resources("embeddings_compute"),
     params:
-        individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
+        individuals=lambda wildcards: list(
+            EMBEDDING_SHARDS[wildcards.model][wildcards.shard].individuals
+        ),
+        # a slice [lo, hi) of each member's genes, or None: all the design's
+        genes=lambda wildcards: EMBEDDING_SHARDS[wildcards.model][wildcards.shard].genes,
         # only the keys that change embeddings, so editing the tower reruns no embedding
         embedder=embedder_params,
         device=config["training"]["device"],
@@ -50,7 +54,9 @@ rule embeddings_import:
         mem_mb=8000,
         runtime=240,
     params:
-        individuals=lambda wildcards: EMBEDDING_SHARDS[wildcards.shard],
+        individuals=lambda wildcards: list(
+            EMBEDDING_SHARDS[wildcards.model][wildcards.shard].individuals
+        ),
         embedder=import_params,
         reference_sample=config["data"]["reference_sample"],
     script:

@@ -21,5 +21,7 @@ echo "== pytest"
 if [ "$(id -u)" = 0 ]; then export HAPLEXPR_REQUIRE_SLURM=1; fi
 # Chromium was installed above: the report's browser test must run, not skip.
 export HAPLEXPR_REQUIRE_BROWSER=1
-pytest -ra "$@"
+# Two workers (CI has 2 cores; many tests wait on Snakemake or leave one core idle), one file
+# per worker, the longest end-to-end files first (tests/conftest.py).
+pytest -n 2 --dist loadfile --no-loadscope-reorder -ra "$@"
 echo "tests finished in $(( $(date +%s) - start )) s"

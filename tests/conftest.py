@@ -8,6 +8,10 @@ by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.
 ``test_bad_inputs.py`` (with ``test_bad_inputs_startup.py`` and ``test_bad_inputs_cli.py``:
 the bad-input catalogue), ``test_pins.py`` and ``test_benchmarks.py``; helpers live in
 ``support/``.
+
+``scripts/test.sh`` runs the suite on two pytest-xdist workers (``-n 2 --dist loadfile
+--no-loadscope-reorder``): each file on one worker (its module fixtures built once), the
+SLURM files together, the longest end-to-end files first (the hooks below).
 """
 
 import os
@@ -15,6 +19,53 @@ import os
 import pytest
 from support.pipeline_runs import copy_demo_workdir
 from support.slurm_cluster import SlurmCluster
+
+#: Files that share one session fixture and so one xdist worker: the SLURM cluster's daemons
+#: listen on fixed ports, two clusters at a time would collide.
+SHARED_WORKER = {"test_slurm_cluster.py": "test_pipeline_slurm.py"}
+#: The longest files (minutes, each one Snakemake run or more), started first under xdist so
+#: that the short files fill the other worker meanwhile instead of waiting at the end.
+LONGEST_FIRST = (
+    "test_pipeline_demo.py",
+    "test_pipeline_slurm.py",
+    "test_slurm_cluster.py",
+    "test_pipeline_realdata.py",
+    "test_pipeline_seed.py",
+)
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    # Two workers share the cores: one torch thread each, not two apiece contending for them.
+    torch.set_num_threads(1)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with the files of ``SHARED_WORKER`` counted as one file.
+
+    (xdist's own ``loadgroup`` marks have no effect with pytest 9.2, whose node ids they
+    cannot rewrite.)
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path = super()._split_scope(nodeid)
+            folder, _, name = path.rpartition("/")
+            return f"{folder}/{SHARED_WORKER.get(name, name)}"
+
+    return SharedFileScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On xdist's workers, the files of ``LONGEST_FIRST`` first (the scheduler keeps the order
+    with ``--no-loadscope-reorder``); elsewhere pytest's own order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {name: at for at, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as is
 
 
 @pytest.fixture
@@ -37,7 +88,7 @@ def workdir(tmp_path):
 
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory):
-    """A running single-node SLURM cluster (partition ``main``, one fake GPU) for the session.
+    """A running single-node SLURM cluster (partition ``main``, two fake GPUs) for the session.
 
     Skips when it cannot run here (not root, slurm-wlm/munge missing); with
     ``HAPLEXPR_REQUIRE_SLURM=1`` (CI) that is a failure instead. The daemons are stopped at the
@@ -50,7 +101,9 @@ def slurm_cluster(tmp_path_factory):
         pytest.skip(reason)
     # Advertise more than this machine has: the profile asks up to 32 GB and the GPU rules
     # 4 CPUs per job, as on a real cluster node.
-    with SlurmCluster(tmp_path_factory.mktemp("slurm-cluster"), cpus=8, memory_mb=64000) as cluster:
+    with SlurmCluster(
+        tmp_path_factory.mktemp("slurm-cluster"), cpus=8, memory_mb=64000, gpus=2
+    ) as cluster:
         yield cluster
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 
 import pytest
 from support.pipeline_runs import REPO, edit_config, file_listing, snakemake
@@ -310,6 +311,24 @@ def test_the_demo_passes_the_startup_checks(monkeypatch, capsys):
     monkeypatch.chdir(REPO)
     assert main(["check"]) == 0
     assert capsys.readouterr().out.startswith("config.yaml: inputs pass the start-up checks")
+
+
+def test_plan_prints_every_stage_before_anything_runs(monkeypatch, capsys, tmp_path):
+    """haplexpr plan on the demo; a sample of unseen genes shrinks what is embedded."""
+    monkeypatch.chdir(REPO)
+    assert main(["plan"]) == 0
+    out = capsys.readouterr().out
+    for stage in ("vcf", "sequences", "embeddings", "training", "predictions", "metrics"):
+        assert re.search(rf"^{stage}\s", out, re.M), out
+    assert "15 unseen" in out and "gLM job limits" in out
+    windows = int(re.search(r"^embeddings\s+nt\s+\d+\s+([\d,]+)", out, re.M)[1].replace(",", ""))
+    sample = tmp_path / "sample.yaml"
+    sample.write_text("evaluation:\n  unseen_genes: 5\n")
+    assert main(["plan", "--configfile", str(sample)]) == 0
+    fewer = capsys.readouterr().out
+    assert "(36 seen + 5 unseen)" in fewer
+    sampled = int(re.search(r"^embeddings\s+nt\s+\d+\s+([\d,]+)", fewer, re.M)[1].replace(",", ""))
+    assert windows - sampled == 10 * (1 + 2 * 40)  # 10 genes fewer, reference + 40 x 2
 
 
 def test_config_files_are_laid_over_config_yaml_in_order(monkeypatch, capsys, tmp_path):

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from support.pipeline_runs import REPO
 
@@ -113,20 +114,32 @@ def test_robustness_grid_and_margin_check():
     assert wide.loc["s1", "b/p"] == pytest.approx(0.02)
 
 
-def test_full_study_dag_has_the_jobs_the_design_says():
+def test_full_study_dag_has_the_jobs_the_design_says(tmp_path):
     """benchmarks/dag.py: config/geuvadis.yaml over 462 faked individuals, jobs per rule."""
-    out = run_benchmark("dag.py", "--individuals", "462", "--test", "100", "--genes", "300")
+    out = run_benchmark(
+        "dag.py", "--individuals", "462", "--test", "100", "--genes", "300", "--keep", str(tmp_path)
+    )
+    genes = pd.read_csv(tmp_path / "all_partition_data.csv.gz").drop_duplicates("gene")
+    held_out = int((genes["split"] == "test").sum())
     counts = {
         m.group(1): int(m.group(2))
         for m in re.finditer(r"^(\w+)\s+(\d+)$", out, flags=re.MULTILINE)
     }
     shards = -(-(462 + 1) // 25)  # the reference rides in the first embedding shard
+    # Evo2 (an estimated 12 s a 64 kb window) must fit 48 h at margin 2: (2880 - 15) x 60 / 2
+    # / 12 = 7,162 windows a job. dag.py's seeded table: 300 genes, 55 held out, 200 seen, so
+    # 2 x 255 windows an individual: 14 a job. The first shard (reference + 24) becomes the
+    # reference alone + 2 jobs, each full shard of 25 2 jobs, the last (13 individuals) one.
+    assert held_out == 55
+    per_person = 2 * (200 + held_out)
+    assert int((2880 - 15) * 60 / 2 / 12) // per_person == 14
+    evo2 = 1 + 2 + (shards - 2) * 2 + 1
     assert counts == {
         **{rule: 22 for rule in ("vcf_download", "vcf_normalise", "vcf_index")},
         "reference_download": 1,
         "sequences_reference": 1,
         "sequences_consensus": -(-462 // 100),
-        "embeddings_compute": 3 * shards,  # NT, Evo2, Caduceus
+        "embeddings_compute": 2 * shards + evo2,  # NT, Caduceus unsplit; Evo2 split
         "train_s2f": 2 * 3,  # Enformer, Borzoi x r, p, rp
         "predict_s2f": 2 * 3,
         "predict_zero_shot": 1,  # Enformer's track
@@ -138,8 +151,13 @@ def test_full_study_dag_has_the_jobs_the_design_says():
         "report_html": 1,
         "all": 1,
     }
-    assert re.search(r"total\s+182 jobs; dry run [\d.]+ s", out), out
-    gpu = re.findall(r"^  (\w+ \w+ \w+)\s+([\d.]+) GPU-h   asks\s+(\d+) h (\d+) min$", out, re.M)
-    assert len(gpu) == 2 * 3 * 2 + 1, out  # train and predict x r, p, rp; Enformer's zs
-    for job, hours, h, minutes in gpu:  # asked: the measured time x margin 2, plus start-up
-        assert int(h) * 60 + int(minutes) >= 2 * float(hours) * 60, job
+    assert "300 genes (200 seen): FEWER than 15,000 genes" in out
+    total = sum(counts.values()) - 1  # `all` runs nothing
+    assert re.search(rf"total\s+{total + 1} jobs; dry run [\d.]+ s, again [\d.]+ s", out), out
+    after, before = out.split("Plan: what the design uses")[1].split("Plan before issue 26")
+    evo2_after = re.search(r"^embeddings\s+evo2\s+(\d+)\s+([\d,]+)", after, re.M)
+    evo2_before = re.search(r"^embeddings\s+evo2\s+(\d+)\s+([\d,]+)", before, re.M)
+    assert int(evo2_after.group(1)) == evo2
+    windows = 300 + 462 * per_person  # the reference over every gene here (all evaluated)
+    assert int(evo2_after.group(2).replace(",", "")) == windows
+    assert int(evo2_before.group(2).replace(",", "")) == 300 + 462 * 2 * 300

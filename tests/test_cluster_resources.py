@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import yaml
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting
 
+from haplexpr import plan
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     MEASURED_S2F,
     OVERHEAD_MINUTES,
-    UNMEASURED_MINUTES,
     ClusterSettings,
+    check_limits,
     cpu_request,
     gpu_request,
     job_gpu_seconds,
@@ -23,6 +25,7 @@ from haplexpr.cluster_resources import (
     s2f_gpu_seconds,
     seconds_per_example,
 )
+from haplexpr.plan import seconds_per_window
 from haplexpr.study.design import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +42,14 @@ def demo_study(demo_config):
 
 
 def settings(**chosen) -> ClusterSettings:
-    values = dict(account="", partition="", gpu_partition="", gpu_model={}, runtime_margin=2.0)
+    values = dict(
+        account="",
+        partition="",
+        gpu_partition="",
+        gpu_model={},
+        runtime_margin=2.0,
+        max_runtime=2880,
+    )
     return ClusterSettings(**(values | chosen))
 
 
@@ -100,12 +110,23 @@ def test_job_seconds_follow_the_study_and_the_models_own_recipe(demo_config, dem
     assert job_gpu_seconds(config, demo_study, "predict_s2f", "borzoi", "p") == pytest.approx(
         items * seconds_per_example("borzoi", length, "predict")
     )
-    assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") is None
+    # Towers: embedding reads per epoch; embeddings: the shard's windows x s per window.
+    nt = config["models"]["nt"]
+    epochs = config["training"]["tower"]["epochs"]
+    reads = epochs * examples * 2 * plan.bytes_per_window(nt, "models.nt")
+    assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") == pytest.approx(
+        reads / plan.TOWER_READ_BYTES_PER_SECOND
+    )
+    shard = plan.EmbeddingShard(("reference", demo_study.individuals[0]))
+    windows = len(demo_study.reference_genes()) + 2 * len(demo_study.individual_prediction_genes())
+    assert job_gpu_seconds(
+        config, demo_study, "embeddings_compute", "nt", "", shard
+    ) == pytest.approx(windows * plan.seconds_per_window(nt))
 
 
 def test_effect_jobs_ask_for_their_planned_forward_passes(demo_config, demo_study):
     """One window per pass; the plan's worst case, capped by effects.max_forward_passes."""
-    config = {**demo_config, "effects": {**demo_config["effects"], "max_forward_passes": None}}
+    config = {**demo_config, "effects": {**demo_config["effects"], "max_forward_passes": 10**9}}
     effects = config["effects"]
     v, i = effects["max_variants_per_gene"], effects["max_individuals"]
     genes = len(demo_study.individual_genes)
@@ -114,12 +135,13 @@ def test_effect_jobs_ask_for_their_planned_forward_passes(demo_config, demo_stud
     per_window = seconds_per_example("enformer", length, "predict") / 2
     seconds = job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p")
     assert seconds == pytest.approx(plan * per_window)
+    tower = job_gpu_seconds(config, demo_study, "effects_tower", "nt", "p")
+    assert tower == pytest.approx(plan * seconds_per_window(config["models"]["nt"]))
     effects["max_forward_passes"] = plan // 3
     seconds = job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p")
     assert seconds == pytest.approx(plan // 3 * per_window)
-    effects["max_variants_per_gene"] = effects["max_forward_passes"] = None  # no bound known
-    assert job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p") is None
-    assert job_gpu_seconds(config, demo_study, "effects_tower", "nt", "p") is None
+    effects["max_variants_per_gene"] = None  # no worst case: the limit alone
+    assert job_gpu_seconds(config, demo_study, "effects_s2f", "enformer", "p") == seconds
 
 
 def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
@@ -138,14 +160,65 @@ def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
     assert set_gres_string(Job(other, 4)).strip() == "--gpus=1"
 
 
-def test_unmeasured_gpu_rules_ask_their_fixed_limit_and_cpu_rules_no_gpu():
+def test_a_training_job_on_several_gpus_asks_for_them_and_divides_its_time():
+    chosen = settings(gpu_model={"enformer": "h200"})
+    one = gpu_request(chosen, "train_s2f", "enformer", 36_000.0)
+    four = gpu_request(chosen, "train_s2f", "enformer", 36_000.0, gpus=4)
+    assert four["runtime"] == runtime_minutes(9_000.0, 2.0) < one["runtime"]
+    assert four["mem_mb"] == 4 * one["mem_mb"]  # host memory for every rank
+    job = Job(four | {"cpus_per_gpu": 4}, threads=4)
+    assert set_gres_string(job).strip() == "--gpus=h200:4"
+    assert get_cpu_setting(job, gpu=True) == "--cpus-per-gpu=4"
+
+
+def test_cpu_rules_ask_no_gpu():
     chosen = settings(partition="cpu")
-    for rule, minutes in UNMEASURED_MINUTES.items():
-        request = gpu_request(chosen, rule, "nt", None)
-        assert request["runtime"] == minutes and request["slurm_partition"] == "cpu"
     cpu_job = Job({"mem_mb": 2000, **cpu_request(chosen)}, threads=1)
     assert set_gres_string(cpu_job) == ""
     assert get_cpu_setting(cpu_job, gpu=False) == "--cpus-per-task=1"
+
+
+def with_evo2_length(config: dict, length: int, max_runtime: int) -> dict:
+    evo2 = {**config["models"]["evo2"], "input_length": length}
+    return {
+        **config,
+        "models": {**config["models"], "evo2": evo2},
+        "cluster": {**config["cluster"], "max_runtime": max_runtime},
+    }
+
+
+def test_embedding_jobs_over_the_maximum_are_split_until_each_fits(demo_config, demo_study):
+    """Evo2 at 160 kb against an 8 h maximum: the first group (reference + 24) is over it, so
+    the reference goes alone (its genes in slices that fit) and the individuals in groups
+    of as many as fit; at 1.28 Mb not even one individual's 2 x 51 windows fit: refused."""
+    config = with_evo2_length(demo_config, 160_000, max_runtime=8 * 60)
+    seconds = plan.seconds_per_window(config["models"]["evo2"])
+    fits = int((8 * 60 - 15) * 60 / 2.0 // seconds)
+    shards = plan.embedding_shards(config, demo_study, "evo2")
+    n_ref = len(demo_study.reference_genes())
+    per_person = 2 * len(demo_study.individual_prediction_genes())
+    step = fits // per_person
+    want_ref = -(-n_ref // fits)
+    assert len(shards) == want_ref + -(-len(demo_study.individuals) // step)
+    slices = [s.genes for s in shards.values() if s.individuals == ("reference",)]
+    assert slices[0] == (0, min(fits, n_ref)) and slices[-1][1] == n_ref
+    assert len(slices) == want_ref
+    people = [i for s in shards.values() for i in s.individuals if i != "reference"]
+    assert people == demo_study.individuals  # each once, in order
+    for shard in shards.values():
+        minutes = runtime_minutes(
+            plan.embedding_job_seconds(demo_study, config["models"]["evo2"], shard), 2.0
+        )
+        assert minutes <= 8 * 60
+    unsplit = plan.embedding_shards(demo_config, demo_study, "evo2")
+    assert len(unsplit) == -(-(1 + len(demo_study.individuals)) // 25)  # individuals_per_job
+    with pytest.raises(plan.PlanError, match=r"models.evo2: one individual's 102 windows"):
+        plan.embedding_shards(with_evo2_length(demo_config, 1_280_000, 8 * 60), demo_study, "evo2")
+
+
+def test_start_up_says_the_glm_limits_are_estimates(demo_config, demo_study):
+    notes = check_limits(demo_config, demo_study)
+    assert len(notes) == 1 and "estimated seconds per window" in notes[0]
 
 
 def test_the_full_study_asks_at_least_the_measured_time(demo_config):
@@ -156,3 +229,24 @@ def test_the_full_study_asks_at_least_the_measured_time(demo_config):
     seconds = s2f_gpu_seconds("enformer", 64_000, "train", 8500, epochs, 1500)
     assert 3 < seconds / 3600 < 5  # docs/cluster.md: 3.5 GPU-h for Enformer p on the seed's lists
     assert runtime_minutes(seconds, 2.0) >= math.ceil(seconds / 60)
+
+
+def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_study):
+    """Hand counts: windows = reference genes + 2 x individuals x their genes."""
+    stages = {(s.stage, s.name): s for s in plan.plan(demo_config, demo_study, chromosomes=2)}
+    ref, ind = len(demo_study.reference_genes()), len(demo_study.individual_prediction_genes())
+    windows = ref + 2 * len(demo_study.individuals) * ind
+    assert ind == len(demo_study.individual_genes) + (demo_study.genes["split"] == "test").sum()
+    nt = stages[("embeddings", "nt")]
+    per_window = plan.bytes_per_window(demo_config["models"]["nt"], "models.nt")
+    assert nt.forward_passes == windows and nt.disk_bytes == windows * per_window
+    # tiny NT: 2,048 bases in bins of 6 -> 342 positions x 32 wide x float16
+    assert per_window == 342 * 32 * 2
+    assert stages[("predictions", "enformer p")].forward_passes == windows
+    assert stages[("vcf", "download, normalise (CPU)")].jobs == 4
+    sampled = dataclasses.replace(demo_study, unseen_sample=3)
+    fewer = {(s.stage, s.name): s for s in plan.plan(demo_config, sampled, chromosomes=2)}
+    held_out = (demo_study.genes["split"] == "test").sum()
+    assert fewer[("embeddings", "nt")].forward_passes == windows - (held_out - 3) * (
+        1 + 2 * len(demo_study.individuals)
+    )

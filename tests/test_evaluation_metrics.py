@@ -14,10 +14,10 @@ from haplexpr.evaluation.metrics import (
     PER_GENE_COLUMNS,
     SUMMARY_SCHEMA,
     EvaluationSettings,
+    MissingPredictionsError,
     TableSchemaError,
     check_table,
     evaluate,
-    gene_sets,
     held_out_table,
     read_table,
 )
@@ -96,7 +96,32 @@ def pearson(a, b) -> float:
 
 def test_gene_sets():
     study = make_study()
-    assert gene_sets(study) == {"seen_genes": SEEN, "unseen_genes": HELD_OUT}
+    assert study.gene_sets() == {"seen_genes": SEEN, "unseen_genes": HELD_OUT}
+
+
+def test_predictions_lacking_a_gene_set_are_refused():
+    study = make_study()
+    predictions = noisy_predictions(study, 0.5)
+    without_g5 = predictions[
+        (predictions["gene"] != "g5") | (predictions["sample"] == REFERENCE_INDIVIDUAL)
+    ]
+    with pytest.raises(
+        MissingPredictionsError,
+        match="1 of the 2 genes of gene set 'unseen_genes' for the individuals",
+    ):
+        evaluate(without_g5, study, settings(10))
+
+
+def test_a_sample_of_unseen_genes_is_scored_on_its_genes_only():
+    study = dataclasses.replace(make_study(), unseen_sample=1, seed=3)
+    (chosen,) = study.unseen_genes()
+    assert chosen in HELD_OUT
+    items = pd.DataFrame(study.prediction_items(), columns=["sample", "gene"])
+    predicted = noisy_predictions(study, 0.5).merge(items)  # only what the design predicts
+    assert set(predicted["gene"]) == {*SEEN, chosen}
+    _, per_gene = evaluate(predicted, study, settings(10))
+    unseen = per_gene[per_gene["gene_set"] == "unseen_genes"]
+    assert set(unseen["gene"]) == {chosen}
 
 
 def test_perfect_predictions():

@@ -97,5 +97,9 @@ def test_each_model_note_says_what_configuration_ran():
         "cad: pretrained weights from ckpt/. Ran: caduceus; input 64,000 bp; layer -1; tiles of"
         " 16,000 bp every 8,000 bp; 4,000 bp at TSS in bins of 32 bp (125 positions)."
     )
-    assert notes[1].endswith("Ran: enformer; input 2,048 bp; dim 48, depth 1.")
+    assert notes[1].endswith("Ran: enformer; input 2,048 bp; dim 48, depth 1; finetune full.")
     assert notes[2] == "off: not run in this configuration."
+    lora = {**s2f, "finetune": "lora", "lora": {"rank": 4}}
+    assert report_notes({"enf": lora}, "demo")[1].endswith(
+        "; finetune lora (rank 4, alpha 16, targets attention and convolutions)."
+    )

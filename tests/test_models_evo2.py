@@ -180,10 +180,46 @@ def test_config_yamls_evo2_block_builds_the_tiny_model_and_its_tower():
     assert tower(torch.from_numpy(out)).shape == (1,)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only refusal")
-def test_an_evo2_model_name_needs_cuda_and_says_what_to_do():
-    with pytest.raises(RuntimeError, match="local checkpoint"):
-        Evo2Embedder.from_config({"pretrained": "evo2_7b", "layer": "blocks.28.mlp.l3"})
+@pytest.mark.skipif(
+    shims.has_real(shims.FLASH_ATTN_MODULE), reason="checks the path without flash-attn"
+)
+@pytest.mark.parametrize("in_parts", [False, True])
+def test_an_evo2_model_name_runs_with_pytorch_attention_without_flash_attn(
+    monkeypatch, tmp_path, in_parts
+):
+    """evo2_7b by name: its weights as Hugging Face holds them (whole or in parts), loaded
+    with PyTorch attention. The download is faked by a tiny model in the 7B's file names,
+    with the tiny config beside where the merged file goes (the 7B's own would not fit)."""
+    import huggingface_hub
+
+    written = save_checkpoint(build_tiny(seed=3), tmp_path / "tiny")
+    repo, cache = tmp_path / "repo", tmp_path / "hf" / "hub"
+    repo.mkdir()
+    data = written.read_bytes()
+    if in_parts:
+        half = len(data) // 2
+        (repo / "evo2_7b.pt.part0").write_bytes(data[:half])
+        (repo / "evo2_7b.pt.part1").write_bytes(data[half:])
+        (cache.parent / "evo2_7b.yml").parent.mkdir(parents=True)
+        (cache.parent / "evo2_7b.yml").write_text(written.with_suffix(".yml").read_text())
+    else:
+        (repo / "evo2_7b.pt").write_bytes(data)
+        (repo / "evo2_7b.yml").write_text(written.with_suffix(".yml").read_text())
+    asked = []
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(
+        huggingface_hub, "snapshot_download", lambda repo_id: asked.append(repo_id) or str(repo)
+    )
+    embedder = Evo2Embedder.from_config({**TINY, "pretrained": "evo2_7b"})
+    assert asked == ["arcinstitute/evo2_7b"]
+    assert all(not block.config.use_flash_attn for block in embedder.model.blocks)
+    reference = Evo2Embedder.from_config({**TINY, "pretrained": str(written)})
+    bases = random_bases(2, 64)
+    np.testing.assert_array_equal(embedder.embed(bases), reference.embed(bases))
+    if in_parts:  # joined once, where evo2 keeps it, and found there next time
+        assert (cache.parent / "evo2_7b.pt").read_bytes() == data
+        Evo2Embedder.from_config({**TINY, "pretrained": "evo2_7b"})
+        assert asked == ["arcinstitute/evo2_7b"]
 
 
 # The stand-ins.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from support.pipeline_runs import SNAKEFILE, make_workdir, primary_metrics
 from support.slurm_cluster import run_snakemake_on_slurm
 
@@ -33,6 +34,11 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path, capsys):
     workdir = make_workdir(
         tmp_path / "work", {"embeddings": {"individuals_per_job": 1}, "cluster": cluster}
     )
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["models"]["nt"]["gpus"] = 2  # 2 gloo ranks under torchrun, sbatch --gpus=2
+    # the request and the ranks are what this test checks, not the fit: 3 epochs, not 20
+    config["models"]["nt"]["training"] = {"epochs": 3}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake_on_slurm(
         workdir,
         TARGETS,
@@ -58,4 +64,6 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path, capsys):
     shown = {job.rule: request(job) for job in jobs if job.rule in ("train_tower", "vcf_index")}
     with capsys.disabled():  # into the CI log: the exact requests of a GPU and a CPU rule
         print("\nSLURM requests as submitted:\n  " + "\n  ".join(shown.values()))
-    assert "gres none" in shown["vcf_index"] and "gpu" in shown["train_tower"]
+    assert "gres none" in shown["vcf_index"] and "gpu:2" in shown["train_tower"]
+    log = (workdir / "results/logs/models/nt/r.log").read_text()
+    assert "2 rank(s)" in log  # trained by torchrun's two ranks

@@ -62,9 +62,21 @@ def write_table(tmp_path: Path, rows: list[str], header: str = HEADER) -> Path:
     return path
 
 
-def table_error(path: Path, missing_targets: str = "drop") -> str:
+def test_the_checked_table_is_cached_until_the_file_changes(tmp_path):
+    rows = ["train,A,G1,chr1,100,+,1.5", "train,B,G1,chr1,100,+,2.5"]
+    path = write_table(tmp_path, rows)
+    cache = tmp_path / "cache"
+    first = read_partition_table(path, "log_TPM", cache_dir=cache)
+    (cached,) = cache.iterdir()
+    pd.testing.assert_frame_equal(read_partition_table(path, "log_TPM", cache_dir=cache), first)
+    pd.testing.assert_frame_equal(pd.read_parquet(cached), first)
+    write_table(tmp_path, [*rows, "train,C,G1,chr1,100,+,bad"])  # new size: checked again
+    assert "line 4, column log_TPM" in table_error(path, cache_dir=cache)
+
+
+def table_error(path: Path, missing_targets: str = "drop", cache_dir: Path | None = None) -> str:
     with pytest.raises(StudyTableError) as caught:
-        read_partition_table(path, "log_TPM", missing_targets)
+        read_partition_table(path, "log_TPM", missing_targets, cache_dir)
     return str(caught.value)
 
 

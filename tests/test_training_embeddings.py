@@ -74,6 +74,22 @@ def test_rows_follow_the_order_of_individuals_given(fake, store, tmp_path):
     assert [tuple(i) for i in index["items"]] == ITEMS[6:] + ITEMS[2:6]
 
 
+def test_only_the_genes_the_design_uses_are_embedded(fake, store, tmp_path):
+    """The reference over both genes, individuals over gB only: 2 + 4 rows, not 10."""
+    genes_of = {"reference": ["gA", "gB"], "S": ["gB"], "T": ["gB"]}.get
+    config = {"input_length": LENGTH, "batch_size": 4}
+    embeddings.compute_embeddings(
+        store, INDIVIDUALS, config, tmp_path / "a.npy", tmp_path / "a.json", "cpu", genes_of
+    )
+    index = json.loads((tmp_path / "a.json").read_text())
+    want = ITEMS[:2] + [(i, "gB", h) for i in ("S", "T") for h in (1, 2)]
+    assert [tuple(i) for i in index["items"]] == want
+    array = np.load(tmp_path / "a.npy")
+    assert array.shape == (len(want), LENGTH, 4)
+    expected = np.stack([hand_one_hot(store.model_input(*item, LENGTH)) for item in want])
+    np.testing.assert_array_equal(array[index["rows"]], expected)
+
+
 def test_round_trip_through_embedding_dataset(fake, store, tmp_path):
     """Read back, each (individual, gene) is its haplotypes' rows: here their one-hot inputs."""
     embed_into(tmp_path, store, INDIVIDUALS, batch_size=3)

@@ -68,7 +68,7 @@ def test_every_rule_gets_its_resources_from_one_source(tmp_path):
             assert "mem_mb=" in section and "runtime=" in section and "gpu" not in section
     cluster = {
         "account": "lab", "partition": "cpu", "gpu_partition": "gpuq",
-        "gpu_model": {"enformer": "h200"}, "runtime_margin": 2.0,
+        "gpu_model": {"enformer": "h200"}, "runtime_margin": 2.0, "max_runtime": 2880,
     }  # fmt: skip
     submitted = dry_run_jobs(make_workdir(tmp_path, {"cluster": cluster}))
     assert {"train_s2f", "vcf_index", "embeddings_compute"} <= {rule for rule, _, _ in submitted}
@@ -153,24 +153,24 @@ def haplexpr_files(module: str) -> list[Path]:
     return files
 
 
-def third_party_imports(start: list[Path], lazy_under: str | None = None) -> set[str]:
+def third_party_imports(start: list[Path], models: list[Path] = ()) -> set[str]:
     """Top-level packages outside the standard library that importing ``start`` needs.
 
-    Follows haplexpr's own imports; function-level imports count only in modules under
-    ``lazy_under`` (a model's code, which imports its package when it loads).
+    Follows haplexpr's own imports. Function-level imports count only in what the loaded
+    ``models`` modules reach (a model imports its packages when it loads, e.g. peft for
+    LoRA); what only the script reaches counts its module-level imports.
     """
-    seen, needed, todo = set(), set(), list(start)
+    seen, needed = set(), set()
+    todo = [(path, False) for path in start] + [(path, True) for path in models]
     while todo:
-        path = todo.pop()
-        if path in seen:
+        path, model_code = todo.pop()
+        if (path, model_code) in seen:
             continue
-        seen.add(path)
-        dotted = ".".join(path.with_suffix("").parts[len((REPO / "src").parts) :])
-        everywhere = lazy_under is not None and dotted.startswith(lazy_under)
-        for module in top_level_imports(path, everywhere):
+        seen.add((path, model_code))
+        for module in top_level_imports(path, model_code):
             top = module.split(".")[0]
             if top == "haplexpr":
-                todo += haplexpr_files(module)
+                todo += [(file, model_code) for file in haplexpr_files(module)]
             elif top not in sys.stdlib_module_names:
                 needed.add(top)
     return needed
@@ -224,7 +224,7 @@ def rule_envs_and_scripts() -> list[tuple[str, Path, Path, list[str]]]:
 )
 def test_each_rules_env_installs_what_its_script_imports(rule, env, script, loads):
     """A package missing from an env fails only on a cluster, in that rule's job: find it here."""
-    start = [script] + [file for a in loads for file in haplexpr_files(a.module)]
-    needed = third_party_imports(start, lazy_under="haplexpr.models" if loads else None)
+    models = [file for a in loads for file in haplexpr_files(a.module)]
+    needed = third_party_imports([script], models)
     missing = {distribution(p) for p in needed} - env_packages(env) - {"haplexpr"}
     assert not missing, f"rule {rule}: {env.name} lacks {sorted(missing)} ({script.name})"

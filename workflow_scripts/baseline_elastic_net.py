@@ -11,7 +11,9 @@ configure(snakemake.log[0])
 config = snakemake.config
 study = Study.from_config(config)
 lengths = contig_lengths(snakemake.input.reference)
-windows = gene_windows(study.genes, lengths, 1, config["data"]["tss_coordinate_base"])
+# Fitted on the evaluated genes only (seen + unseen): no metric reads any other gene.
+evaluated = study.genes[study.genes["gene"].isin(study.individual_prediction_genes())]
+windows = gene_windows(evaluated, lengths, 1, config["data"]["tss_coordinate_base"])
 settings = snakemake.params.settings
 fit = elastic_net_predictions(
     study,

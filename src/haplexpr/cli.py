@@ -155,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         help="default: config.yaml; several files are laid over config.yaml in order, as "
         "snakemake --configfile does (e.g. config/geuvadis.yaml config/seed.yaml)",
     )
+    planned = commands.add_parser(
+        "plan",
+        help="jobs, forward passes, GPU-hours and disk per stage, before anything runs",
+    )
+    planned.add_argument(
+        "--configfile", nargs="+", default=["config.yaml"], help="as for haplexpr check"
+    )
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
     inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
@@ -177,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         return inspect_file(args.path, args.architecture)
     if args.command == "check":
         return check_config(args.configfile)
+    if args.command == "plan":
+        return print_plan(args.configfile)
     try:
         haplotype, missing, variants, unphased = sequence_options(args)
         seq = personal_sequence(
@@ -192,22 +201,51 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def checked_inputs(paths: list[str]):
+    """(what was read, the merged config, its checked inputs): ``paths`` over config.yaml."""
+    base = ["config.yaml"] if Path("config.yaml").is_file() and "config.yaml" not in paths else []
+    config: dict = {}
+    for path in base + paths:
+        merge_configs(config, yaml.safe_load(Path(path).read_text()) or {})
+    return " + ".join(base + paths), config, check_inputs(config)
+
+
+def print_plan(paths: list[str]) -> int:
+    """Print :func:`haplexpr.plan.plan` for config files (combined as ``check`` does)."""
+    from haplexpr.cluster_resources import check_limits
+    from haplexpr.plan import format_plan, plan
+
+    try:
+        path, config, inputs = checked_inputs(paths)
+        stages = plan(config, inputs.study, len(inputs.vcf_sources))
+        notes = check_limits(config, inputs.study)
+    except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
+        print(f"haplexpr plan: {error}", file=sys.stderr)
+        return 1
+    study = inputs.study
+    print(
+        f"{path}: {len(study.individuals)} individuals, {len(study.genes)} genes; embedded and"
+        f" predicted: the reference over {len(study.reference_genes())}, individuals over"
+        f" {len(study.individual_prediction_genes())} ({len(study.seen_genes())} seen +"
+        f" {len(study.unseen_genes())} unseen)"
+    )
+    print(format_plan(stages))
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
 def check_config(paths: list[str]) -> int:
     """Run :func:`~haplexpr.inputs.check_inputs` on config files (paths relative to here).
 
     They are laid over ``config.yaml`` (where there is one) in order, key by key, as the
     Snakefile's ``configfile: "config.yaml"`` and ``snakemake --configfile`` combine them.
     """
-    base = ["config.yaml"] if Path("config.yaml").is_file() and "config.yaml" not in paths else []
     try:
-        config: dict = {}
-        for path in base + paths:
-            merge_configs(config, yaml.safe_load(Path(path).read_text()) or {})
-        inputs = check_inputs(config)
+        path, _, inputs = checked_inputs(paths)
     except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
         print(f"haplexpr check: {error}", file=sys.stderr)
         return 1
-    path = " + ".join(base + paths)
     study = inputs.study
     print(
         f"{path}: inputs pass the start-up checks: {len(study.train_individuals)} training and "
@@ -242,7 +280,9 @@ def inspect_file(path: str, architecture: str | None) -> int:
         return 1
     weights = checkpoint["state_dict"].values()
     saved = checkpoint.get("architecture") or "unrecorded architecture"
-    print(f"{path}: {saved}, {len(weights)} tensors, "
+    finetune = checkpoint.get("finetune")
+    trained = f", finetune {finetune['mode']}" if finetune else ""
+    print(f"{path}: {saved}{trained}, {len(weights)} tensors, "
           f"{sum(w.numel() for w in weights):,} values")  # fmt: skip
     return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from haplexpr import plan
 from haplexpr.effects.plan import EffectSettings
 from haplexpr.study.design import Study
 
@@ -43,17 +44,10 @@ MEASURED_S2F = {
     ),
 }
 
-#: Wall-time limits (minutes) of the gLM rules, which no lent GPU has timed yet
-#: (benchmarks/gpu_glm_embed.py measures them in one short run): generous guesses, to be
-#: replaced by measured seconds per window like the S2F rows above. S2F effects take the
-#: fixed limit only when the config bounds neither the passes nor variants and individuals.
-UNMEASURED_MINUTES = {
-    "effects_s2f": 240,
-    "embeddings_compute": 240,
-    "train_tower": 240,
-    "predict_tower": 60,
-    "effects_tower": 240,
-}
+#: The gLM rules: their limits come from estimated seconds per window (haplexpr.plan).
+GLM_RULES = ("embeddings_compute", "train_tower", "predict_tower")
+#: Variant-effect scoring: its limit comes from the planned forward passes.
+EFFECT_RULES = ("effects_s2f", "effects_tower")
 
 #: Host memory (MB) per GPU rule: the largest the demo and the GPU runs needed, doubled.
 HOST_MEMORY_MB = {
@@ -108,21 +102,38 @@ def s2f_gpu_seconds(
     return examples * seconds_per_example(architecture, input_length, "predict")
 
 
-def job_gpu_seconds(config: dict, study: Study, rule: str, model: str, strategy: str):
-    """Measured GPU seconds of one S2F job's workload; None for the gLM rules (unmeasured).
+def job_gpu_seconds(
+    config: dict,
+    study: Study,
+    rule: str,
+    model: str,
+    strategy: str,
+    shard: plan.EmbeddingShard | None = None,
+) -> float:
+    """GPU seconds of one job's workload: measured for S2F rules, estimated for gLM rules.
 
-    Training: the strategy's examples less the validation share, over the model's epochs
-    (its family recipe with its own overrides); prediction: every (individual, gene);
-    effects: the planned forward passes (``effects.plan``), one window each.
+    S2F training: the strategy's examples less the validation share, over the model's
+    epochs (its family recipe with its own overrides); S2F prediction: every (individual,
+    gene) the design predicts. gLM rules (:mod:`haplexpr.plan`): an embedding job's
+    ``shard`` windows x seconds per window; a tower job's embedding reads per epoch.
+    Effects: the planned forward passes (:mod:`haplexpr.effects.plan`), one window each
+    (a tower's: one gLM embedding of the window).
     """
     settings = config["models"][model]
-    if settings["family"] != "s2f":
-        return None
-    length, architecture = settings["input_length"], settings["architecture"]
-    if rule == "effects_s2f":  # a forward pass is one window: half an example's two
+    if rule in EFFECT_RULES:
         passes = EffectSettings.from_config(config).planned_forward_passes(study)
-        per_window = seconds_per_example(architecture, length, "predict") / 2
-        return None if passes is None else passes * per_window
+        if rule == "effects_tower":
+            return passes * plan.seconds_per_window(settings)
+        return (
+            passes
+            * seconds_per_example(settings["architecture"], settings["input_length"], "predict")
+            / 2
+        )  # a forward pass is one window: half an example's two
+    if rule == "embeddings_compute":
+        return plan.embedding_job_seconds(study, settings, shard)
+    if rule in GLM_RULES:
+        return plan.tower_seconds(config, study, model, rule, strategy)
+    length, architecture = settings["input_length"], settings["architecture"]
     if rule != "train_s2f":
         return s2f_gpu_seconds(architecture, length, "predict", study.prediction_count())
     epochs = {**config["training"]["s2f"], **settings.get("training", {})}["epochs"]
@@ -145,6 +156,7 @@ class ClusterSettings:
     gpu_partition: str
     gpu_model: dict[str, str]
     runtime_margin: float
+    max_runtime: int
 
     @classmethod
     def from_config(cls, config: dict) -> ClusterSettings:
@@ -156,22 +168,23 @@ class ClusterSettings:
         return (self.gpu_partition or self.partition) if gpu else self.partition
 
 
-def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: float | None):
-    """The SLURM resources of one GPU job; ``gpu_seconds`` None = not measured (a fixed limit).
+def gpu_request(
+    settings: ClusterSettings, rule: str, model: str, gpu_seconds: float, gpus: int = 1
+):
+    """The SLURM resources of one GPU job doing ``gpu_seconds`` of (measured or estimated) work.
 
     Keys are those snakemake-executor-plugin-slurm reads: ``gpu`` and ``gpu_model``
-    (``--gpus=<model>:1``), ``mem_mb`` (host memory), ``runtime`` (minutes),
+    (``--gpus=<model>:<gpus>``), ``mem_mb`` (host memory), ``runtime`` (minutes),
     ``slurm_partition``, ``slurm_account``; the rule adds ``cpus_per_gpu`` (its ``threads``).
-    Empty strings leave a key to the cluster's default.
+    Empty strings leave a key to the cluster's default. A training job on ``gpus`` GPUs
+    (one rank each) divides its measured GPU seconds among them, an estimate that leaves
+    the gradient all-reduce to the margin, and asks host memory for every rank.
     """
-    if gpu_seconds is None:
-        runtime = UNMEASURED_MINUTES[rule]
-    else:
-        runtime = runtime_minutes(gpu_seconds, settings.runtime_margin)
+    runtime = runtime_minutes(gpu_seconds / gpus, settings.runtime_margin)
     return cpu_request(settings, gpu=True) | {
-        "gpu": 1,
+        "gpu": gpus,
         "gpu_model": settings.gpu_model.get(model, ""),
-        "mem_mb": HOST_MEMORY_MB[rule],
+        "mem_mb": HOST_MEMORY_MB[rule] * gpus,
         "runtime": runtime,
     }
 
@@ -179,3 +192,36 @@ def gpu_request(settings: ClusterSettings, rule: str, model: str, gpu_seconds: f
 def cpu_request(settings: ClusterSettings, gpu: bool = False) -> dict[str, str]:
     """Where a job is submitted: the account and the (GPU or general) partition."""
     return {"slurm_account": settings.account, "slurm_partition": settings.partition_for(gpu)}
+
+
+def check_limits(config: dict, study: Study) -> list[str]:
+    """Lines to log at start-up: the gLM limits are estimates; GPU jobs over the maximum.
+
+    Embedding jobs are split to fit ``cluster.max_runtime`` (:func:`plan.embedding_shards`,
+    which raises where one individual cannot fit). A training or prediction job cannot be
+    split so: one over the maximum is named with what shortens it.
+    """
+    settings = ClusterSettings.from_config(config)
+    models = {m: e for m, e in config["models"].items() if e["enabled"]}
+    notes = []
+    if any(e["family"] == "glm" for e in models.values()):
+        notes.append(
+            "gLM job limits (embeddings_compute, train_tower, predict_tower) come from"
+            " estimated seconds per window (haplexpr.plan.GLM_SECONDS_PER_WINDOW), not"
+            " measured: run benchmarks/gpu_glm_embed.py on a GPU to replace them"
+        )
+    for model, entry in models.items():
+        rules = ("train_s2f", "predict_s2f") if entry["family"] == "s2f" else GLM_RULES[1:]
+        for rule in rules:
+            for strategy in config["strategies"]:
+                seconds = job_gpu_seconds(config, study, rule, model, strategy)
+                gpus = entry.get("gpus", 1) if rule.startswith("train_") else 1
+                minutes = runtime_minutes(seconds / gpus, settings.runtime_margin)
+                if minutes > settings.max_runtime:
+                    notes.append(
+                        f"{rule} {model} {strategy}: {minutes} min asked, over"
+                        f" cluster.max_runtime ({settings.max_runtime} min); SLURM may refuse"
+                        " or kill it: lower the model's epochs or input_length, or train on"
+                        " several GPUs"
+                    )
+    return notes

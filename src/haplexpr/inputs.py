@@ -27,11 +27,16 @@ class Inputs:
     vcf_skipped: tuple[str, ...] = ()
 
 
-def check_inputs(config: dict, root: str | Path = ".") -> Inputs:
-    """Validate ``config`` and the inputs it names (relative to ``root``)."""
+def check_inputs(
+    config: dict, root: str | Path = ".", cache_dir: str | Path | None = None
+) -> Inputs:
+    """Validate ``config`` and the inputs it names (relative to ``root``).
+
+    ``cache_dir``: where the checked partition table is cached between runs.
+    """
     validate_config(config)
     check_input_files(config, root)
-    study = Study.from_config(config, root)
+    study = Study.from_config(config, root, cache_dir)
     reference = reference_fasta(config)
     if reference == config["data"]["reference"]:  # a local file; a URL's is checked on fetch
         lengths = check_reference(Path(root) / reference)

@@ -21,7 +21,7 @@ class EffectSettings:
     max_variants_per_gene: int | None
     max_individuals: int | None
     seed: int
-    max_forward_passes: int | None
+    max_forward_passes: int
     permutations: int
     batch_size: int | None
     truth: str | None
@@ -51,18 +51,16 @@ class EffectSettings:
             return list(study.individual_genes)
         return study.genes["gene"].tolist()
 
-    def planned_forward_passes(self, study: Study) -> int | None:
-        """The most forward passes a job can need; None when a bound is unset (no bound).
+    def planned_forward_passes(self, study: Study) -> int:
+        """The most forward passes a job can need: the plan's worst case, capped by the limit.
 
         Per gene ``1 + V + 2 I (1 + V)``: the reference, each of ``V`` variants inserted in
         it, and each of ``I`` individuals' two haplotypes with each variant reverted. Shared
         windows make the real count lower; ``max_forward_passes`` caps it either way.
         """
-        plan = None
         v, i = self.max_variants_per_gene, self.max_individuals
-        if v is not None and i is not None:
-            i = min(i, len(study.test_individuals))
-            plan = len(self.gene_list(study)) * (1 + v + 2 * i * (1 + v))
-        if self.max_forward_passes is None:
-            return plan
-        return self.max_forward_passes if plan is None else min(plan, self.max_forward_passes)
+        if v is None or i is None:
+            return self.max_forward_passes
+        i = min(i, len(study.test_individuals))
+        plan = len(self.gene_list(study)) * (1 + v + 2 * i * (1 + v))
+        return min(plan, self.max_forward_passes)

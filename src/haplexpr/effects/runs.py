@@ -98,7 +98,7 @@ def score_run(
     needed = CountingScorer(_NoModel(length), 1)
     score_genes(needed, store, genes, vcfs, study.test_individuals, budget)
     limit = settings.max_forward_passes
-    if limit is not None and needed.forward_passes > limit:
+    if needed.forward_passes > limit:
         raise ForwardPassLimitError(
             f"{model_name}/{strategy}: {needed.forward_passes} forward passes needed for "
             f"{len(genes)} genes exceed effects.max_forward_passes ({limit}); lower "

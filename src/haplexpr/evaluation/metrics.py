@@ -116,6 +116,8 @@ class EvaluationSettings:
     gene_permutations: int = 10000
     fdr: float = 0.05
     seed: int = 0
+    #: held-out genes evaluated (None = all); read by :meth:`Study.unseen_genes`
+    unseen_genes: int | None = None
 
     @classmethod
     def from_config(cls, config: dict) -> EvaluationSettings:
@@ -123,10 +125,31 @@ class EvaluationSettings:
         return cls(**config["evaluation"], seed=config["training"]["seed"])
 
 
-def gene_sets(study: Study) -> dict[str, list[str]]:
-    """Genes seen in individual-level training vs held-out genes (``split == test``)."""
-    held_out = study.genes.loc[study.genes["split"] == "test", "gene"].tolist()
-    return {"seen_genes": list(study.individual_genes), "unseen_genes": held_out}
+class MissingPredictionsError(ValueError):
+    """Predictions that lack genes of a gene set the evaluation scores."""
+
+
+def check_covered(predictions: pd.DataFrame, study: Study) -> None:
+    """Raise unless every gene of each evaluated set was predicted, for reference and people.
+
+    Predictions follow the design (:meth:`Study.gene_sets`); a table made before a change
+    of ``data.individual_genes`` or ``evaluation.unseen_genes`` lacks some. A table without
+    reference rows (no across-gene rows then) is checked for the individuals only.
+    """
+    is_reference = predictions["sample"] == REFERENCE_INDIVIDUAL
+    predicted = {"the individuals": set(predictions.loc[~is_reference, "gene"])}
+    if is_reference.any():
+        predicted["the reference"] = set(predictions.loc[is_reference, "gene"])
+    for set_name, genes in study.gene_sets().items():
+        for who, present in predicted.items():
+            missing = sorted(set(genes) - present)
+            if missing:
+                raise MissingPredictionsError(
+                    f"the predictions lack {len(missing)} of the {len(genes)} genes of gene set"
+                    f" {set_name!r} for {who}, e.g. {missing[:3]}: they were made for another"
+                    " design (data.individual_genes or evaluation.unseen_genes changed?);"
+                    " rerun the prediction job"
+                )
 
 
 def scored_r(r: np.ndarray, constant_observed: np.ndarray) -> np.ndarray:
@@ -219,6 +242,7 @@ def evaluate(
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    check_covered(predictions, study)
     merged = predictions.merge(study.observed(), on=["sample", "gene"], how="inner")
     rng = np.random.default_rng(settings.seed)
     summary, per_gene = [], []
@@ -226,7 +250,7 @@ def evaluate(
         ("held_out_individuals", study.test_individuals),
         ("training_individuals", study.train_individuals),
     ):
-        for set_name, genes in gene_sets(study).items():
+        for set_name, genes in study.gene_sets().items():
             if not genes:
                 continue
             subset = merged[merged["sample"].isin(individuals) & merged["gene"].isin(genes)]
@@ -256,7 +280,7 @@ def across_gene_rows(predictions: pd.DataFrame, merged: pd.DataFrame, study: Stu
     """
     rows = []
     held_out = merged[merged["sample"].isin(study.test_individuals)]
-    for set_name, genes in gene_sets(study).items():
+    for set_name, genes in study.gene_sets().items():
         ref = predictions[
             (predictions["sample"] == REFERENCE_INDIVIDUAL) & predictions["gene"].isin(genes)
         ].set_index("gene")["prediction"]

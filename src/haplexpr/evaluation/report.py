@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 from haplexpr.atomic import atomic_path  # noqa: E402
 from haplexpr.evaluation.comparisons import difference_matrix  # noqa: E402
 from haplexpr.models.embedding_windows import EmbeddingWindows  # noqa: E402
-from haplexpr.models.registry import architecture  # noqa: E402
+from haplexpr.models.registry import LORA_DEFAULTS, architecture  # noqa: E402
 from haplexpr.runlog import machine_name  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 
@@ -474,6 +474,8 @@ def model_configuration(model: dict) -> str:
     parts = [model["architecture"], f"input {model['input_length']:,} bp"]
     if model["pretrained"] is None and model.get("tiny"):
         parts.append(", ".join(f"{k} {v}" for k, v in model["tiny"].items()))
+    if model["family"] == "s2f" and model.get("head", "attention_pool") != "track":
+        parts.append(finetune_setting(model))
     if model["family"] == "glm":
         windows = EmbeddingWindows.from_config("", model)
         tiles = (
@@ -488,6 +490,16 @@ def model_configuration(model: dict) -> str:
             f"{kept} in bins of {windows.bin_size} bp ({windows.positions:,} positions)",
         ]
     return "; ".join(parts)
+
+
+def finetune_setting(model: dict) -> str:
+    """What of an S2F model trained: ``finetune full``, ``heads`` or ``lora`` with its keys."""
+    mode = model.get("finetune", "full")
+    if mode != "lora":
+        return f"finetune {mode}"
+    lora = {**LORA_DEFAULTS, **(model.get("lora") or {})}
+    targets = lora["target_modules"] or "attention and convolutions"
+    return f"finetune lora (rank {lora['rank']}, alpha {lora['alpha']}, targets {targets})"
 
 
 def report_notes(models: dict, data_description: str) -> list[str]:

@@ -153,6 +153,23 @@ class BorzoiModel(S2FModel):
     """Borzoi trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
 
     default_track_index = 870
+    #: LoRA's default layers: the attention projections (query, key, value, output) of
+    #: every transformer block and every convolution of the trunk, down (stem, tower,
+    #: U-Net) and up (skip, upsampling, the pointwise half of each separable convolution,
+    #: ``final_joined_convs``); depthwise convolutions and the output heads are skipped.
+    default_lora_targets = (
+        "transformer.*.to_q",
+        "transformer.*.to_k",
+        "transformer.*.to_v",
+        "transformer.*.to_out",
+        "conv_dna.*",
+        "res_tower.*",
+        "unet1.*",
+        "horizontal_conv*",
+        "upsampling_unet*",
+        "separable*",
+        "final_joined_convs.*",
+    )
 
     def __init__(self, trunk: Borzoi, input_length: int, **head_kwargs: Any):
         human_head = getattr(trunk, "human_head", None)

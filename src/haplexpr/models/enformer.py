@@ -115,6 +115,18 @@ class EnformerModel(S2FModel):
     """Enformer trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
 
     default_track_index = 5110
+    #: LoRA's default layers: the attention projections (query, key, value, output) of
+    #: every transformer block and every convolution of the stem, conv tower and final
+    #: pointwise block (peft adapts ``nn.Conv1d``); the output heads are never adapted.
+    default_lora_targets = (
+        "transformer.*.to_q",
+        "transformer.*.to_k",
+        "transformer.*.to_v",
+        "transformer.*.to_out",
+        "stem.*",
+        "conv_tower.*",
+        "final_pointwise.*",
+    )
 
     def __init__(
         self,

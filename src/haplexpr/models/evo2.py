@@ -8,8 +8,11 @@ what vortex imports or enters that a CPU machine lacks, and why.
 
 ``pretrained`` is one of
 
-- an Evo2 model name (``evo2_7b``): ``evo2.Evo2(name)`` downloads the weights and builds
-  the model from evo2's own config (``configs/evo2-7b-1m.yml``, flash attention on): CUDA;
+- an Evo2 model name (``evo2_7b``): with flash-attn and CUDA, ``evo2.Evo2(name)`` downloads
+  the weights and builds the model from evo2's own config (flash attention on); without
+  them (the evo2 env installs no flash-attn), the same weights are fetched from Hugging
+  Face as evo2 fetches them (:func:`published_weights`) and loaded as a local checkpoint,
+  with PyTorch attention;
 - a local checkpoint ``<name>.pt`` in the published layout, with its config ``<name>.yml``
   next to it (or, if there is none and ``<name>`` is an Evo2 model name, evo2's config for
   it), loaded through vortex's ``load_checkpoint``;
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import pkgutil
+import shutil
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -45,6 +49,7 @@ import torch
 import yaml
 from torch import nn
 
+from haplexpr.atomic import atomic_path
 from haplexpr.errors import ConfigError, reject_unknown_keys
 from haplexpr.models import evo2_cpu_shims
 from haplexpr.sequence_encoding import acgt_or
@@ -263,15 +268,38 @@ def load_pretrained(pretrained: str | Path) -> nn.Module:
             f"Evo2 pretrained {pretrained!r} is neither a local checkpoint (<name>.pt) nor"
             f" an Evo2 model name ({', '.join(MODEL_NAMES)})"
         )
-    if not torch.cuda.is_available():
-        raise RuntimeError(
-            f"Evo2 model {pretrained!r} is built by evo2 with flash attention on a CUDA GPU;"
-            " run this rule on a GPU node (profiles/slurm), or set pretrained to a local"
-            " checkpoint (<name>.pt) to run it with PyTorch attention"
-        )
-    from evo2 import Evo2
+    if torch.cuda.is_available() and evo2_cpu_shims.has_real(evo2_cpu_shims.FLASH_ATTN_MODULE):
+        from evo2 import Evo2
 
-    return Evo2(str(pretrained)).model
+        return Evo2(str(pretrained)).model
+    return load_checkpoint(published_weights(str(pretrained)))
+
+
+def published_weights(name: str) -> Path:
+    """The merged ``<name>.pt`` of an Evo2 model, downloaded where ``evo2.Evo2`` keeps it.
+
+    Its Hugging Face repository holds ``<name>.pt`` or its parts ``<name>.pt.part0, 1, ...``;
+    parts are joined once into ``<name>.pt`` beside the hub cache (evo2's own place, so
+    either loader finds the other's download). Named ``<name>.pt``, the file is built
+    with evo2's config for ``name`` (:func:`_checkpoint_config`).
+    """
+    from evo2.utils import HF_MODEL_NAME_MAP
+    from huggingface_hub import constants, snapshot_download
+
+    merged = Path(constants.HF_HUB_CACHE).parent / f"{name}.pt"
+    if merged.exists():
+        return merged
+    repo = Path(snapshot_download(repo_id=HF_MODEL_NAME_MAP[name]))
+    if (repo / f"{name}.pt").exists():
+        return repo / f"{name}.pt"
+    parts = sorted(repo.glob(f"{name}.pt.part*"), key=lambda p: int(p.name.rsplit("part", 1)[1]))
+    if not parts:
+        raise FileNotFoundError(f"{repo}: neither {name}.pt nor its parts {name}.pt.part0, ...")
+    with atomic_path(merged) as tmp, tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as chunk:
+                shutil.copyfileobj(chunk, out, 1 << 24)
+    return merged
 
 
 #: ``non_acgt`` values: a non-ACGT base as its own byte, or as N's (the seed's).

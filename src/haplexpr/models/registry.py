@@ -20,15 +20,19 @@ from dataclasses import dataclass
 
 from haplexpr.errors import ConfigError
 
+#: LoRA settings an S2F config may leave out (``target_modules``: the architecture's default;
+#: haplexpr.models.finetune). Here, without torch, so the report can show them.
+LORA_DEFAULTS = {"rank": 8, "alpha": 16, "dropout": 0.0, "target_modules": None}
+
 #: Keys every model takes.
 MODEL_KEYS = frozenset(
-    {"enabled", "family", "architecture", "pretrained", "input_length", "training"}
+    {"enabled", "family", "architecture", "pretrained", "input_length", "training", "gpus"}
 )
 #: Keys the code of each family reads (s2f: fine-tuned end to end; glm: frozen + tower).
 FAMILY_KEYS = {
     "s2f": frozenset(
         {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
-        | {"gradient_checkpointing", "tiny"}
+        | {"gradient_checkpointing", "tiny", "finetune", "lora"}
     ),
     "glm": frozenset(
         {"layer", "batch_size", "tower", "context", "stride", "pooling", "precomputed_root"}

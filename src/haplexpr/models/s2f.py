@@ -10,7 +10,9 @@ pooling and is the default; ``"per_dim"`` gives every dimension its own softmax 
 ``head="track"`` is the zero-shot readout: ``log1p`` of the mean over the central bins of
 one pretrained output track (softplus of the trunk's own output layer); it adds no
 parameters. Windows are centred on the TSS, so the TSS base (index ``L // 2``) lies in bin
-``n_bins // 2``, inside the central bins.
+``n_bins // 2``, inside the central bins. ``finetune`` (:mod:`haplexpr.models.finetune`)
+chooses what of the trunk trains under the trainable head: everything (the seed's),
+nothing, or LoRA adapters.
 
 A subclass wraps one trunk: it states its bin size and the input-length multiple its
 down-sampling needs, loads the trunk in :meth:`S2FModel.load_trunk`, returns embeddings in
@@ -19,6 +21,7 @@ down-sampling needs, loads the trunk in :meth:`S2FModel.load_trunk`, returns emb
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -28,9 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from haplexpr.models.finetune import FineTuning, parameter_counts
 from haplexpr.models.precision import at_least_float32, float32_head
 
 __all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2FModel"]
+
+log = logging.getLogger(__name__)
 
 HEADS = ("attention_pool", "track")
 POOL_LOGITS = ("scalar", "per_dim")
@@ -54,6 +60,8 @@ class S2FModel(nn.Module, ABC):
 
     #: Output track read by ``head="track"`` when the config names none.
     default_track_index: ClassVar[int]
+    #: Glob patterns of the trunk layers LoRA adapts when ``lora.target_modules`` is unset.
+    default_lora_targets: ClassVar[tuple[str, ...]]
 
     def __init__(
         self,
@@ -92,6 +100,8 @@ class S2FModel(nn.Module, ABC):
         self.head = head
         self.gradient_checkpointing = gradient_checkpointing
         self.embedding_dim = embedding_dim
+        # What trains (set_finetuning changes it); the track readout trains nothing.
+        self.finetuning = None if head == "track" else FineTuning()
         if head == "track":
             if n_tracks is None:
                 raise ValueError(f"{name}: the trunk has no output head for head='track'")
@@ -115,11 +125,13 @@ class S2FModel(nn.Module, ABC):
 
         Shared keys: ``input_length`` (bp), ``center_bins`` (10), ``head``
         (``attention_pool``/``track``), ``track_index`` (the subclass's default),
-        ``pool_logits`` (``scalar``/``per_dim``), ``gradient_checkpointing`` (False).
+        ``pool_logits`` (``scalar``/``per_dim``), ``gradient_checkpointing`` (False),
+        ``finetune`` (``full``/``heads``/``lora``) and ``lora`` (see
+        :mod:`haplexpr.models.finetune`; ignored by the track readout, which trains nothing).
         """
         input_length = int(cfg["input_length"])
         trunk, extra = cls.load_trunk(cfg, input_length)
-        return cls(
+        model = cls(
             trunk,
             input_length=input_length,
             center_bins=int(cfg.get("center_bins", 10)),
@@ -129,6 +141,39 @@ class S2FModel(nn.Module, ABC):
             gradient_checkpointing=bool(cfg.get("gradient_checkpointing", False)),
             **extra,
         )
+        if model.head != "track":
+            model.set_finetuning(FineTuning.from_config(cfg))
+        return model
+
+    def set_finetuning(self, tuning: FineTuning) -> None:
+        """Freeze the trunk and add adapters as ``tuning`` says; log what trains."""
+        self.finetuning = tuning.apply(self.trunk, self.default_lora_targets, self.output_heads())
+        self.train(self.training)
+        trainable, total = parameter_counts(self)
+        log.info(
+            "%s, finetune %s: %s of %s parameters train (%.2f%%)",
+            type(self).__name__,
+            tuning.mode,
+            f"{trainable:,}",
+            f"{total:,}",
+            100 * trainable / total,
+        )
+
+    def train(self, mode: bool = True) -> S2FModel:
+        """Train mode, but a frozen trunk's layers with running statistics stay in eval.
+
+        Under ``heads`` the whole trunk stays in eval mode (a fixed feature extractor);
+        under ``lora`` its BatchNorm layers do, so the base weights never change.
+        """
+        super().train(mode)
+        tuning_mode = self.finetuning.mode if self.finetuning is not None else "full"
+        if mode and tuning_mode == "heads":
+            self.trunk.eval()
+        elif mode and tuning_mode == "lora":
+            for module in self.trunk.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
 
     @classmethod
     @abstractmethod
@@ -167,6 +212,9 @@ class S2FModel(nn.Module, ABC):
             raise ValueError(
                 f"expected one-hot input (B, {self.input_length}, 4), got {tuple(x.shape)}"
             )
+        if self.finetuning is not None and self.finetuning.mode == "heads":
+            with torch.no_grad():  # a frozen trunk: no activations kept for backward
+                return self.trunk_embeddings(x)
         return self.trunk_embeddings(x)
 
     def central(self, emb: torch.Tensor) -> torch.Tensor:

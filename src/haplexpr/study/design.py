@@ -5,10 +5,17 @@ Strategy r trains on the reference genome against the reference pseudo-sample's 
 training individuals' haplotypes over the individual-level gene set. Held-out
 individuals and held-out (``split == test``) genes are never trained on, so seen and
 unseen genes and individuals can be evaluated separately.
+
+What is embedded and predicted follows the design (:meth:`Study.reference_genes`,
+:meth:`Study.individual_prediction_genes`): the reference over every gene strategy r
+trains on plus every evaluated gene; individuals only over the genes individual training
+uses (seen) and the held-out genes evaluated (unseen: all, or a seeded sample of
+``evaluation.unseen_genes``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,14 +53,28 @@ class Study:
     individual_genes: list[str]
     target_column: str
     reference_sample: str
+    #: held-out genes evaluated: None = all of them, else a sample of this size
+    unseen_sample: int | None = None
+    #: seeds the unseen-gene sample (config ``training.seed``)
+    seed: int = 0
 
     @classmethod
-    def from_config(cls, config: dict, root: str | Path = ".") -> Study:
-        """Read and cross-check the tables named in ``config['data']``."""
+    def from_config(
+        cls, config: dict, root: str | Path = ".", cache_dir: str | Path | None = None
+    ) -> Study:
+        """Read and cross-check the tables named in ``config['data']``.
+
+        The unseen-gene sample comes from ``evaluation.unseen_genes`` and ``training.seed``;
+        a tables-only config (no such blocks, as in tests) evaluates every held-out gene.
+        ``cache_dir``: where the checked partition table is cached (read_partition_table).
+        """
         data = config["data"]
         root = Path(root)
         table = read_partition_table(
-            root / data["partition_table"], data["target_column"], data["missing_targets"]
+            root / data["partition_table"],
+            data["target_column"],
+            data["missing_targets"],
+            cache_dir,
         )
         study = cls(
             table=table,
@@ -63,6 +84,8 @@ class Study:
             individual_genes=read_id_list(root / data["individual_genes"]),
             target_column=data["target_column"],
             reference_sample=data["reference_sample"],
+            unseen_sample=config.get("evaluation", {}).get("unseen_genes"),
+            seed=config.get("training", {}).get("seed", 0),
         )
         study.check()
         return study
@@ -75,7 +98,7 @@ class Study:
                 f"individuals in both train and test lists: {overlap[:5]}; remove each from "
                 "data.train_individuals or data.test_individuals"
             )
-        samples = set(self.table["sample"])
+        samples = set(self.table["sample"].unique())  # not 10^7 rows through Python
         for name, ids in (("train", self.train_individuals), ("test", self.test_individuals)):
             absent = [i for i in ids if i not in samples]
             if absent:
@@ -143,6 +166,11 @@ class Study:
         """``len(training_examples(strategy))`` without building them (job sizing)."""
         if self._check_strategy(strategy) == "r":
             return int((self.genes["split"] == "train").sum())
+        return self._individual_row_count
+
+    @functools.cached_property
+    def _individual_row_count(self) -> int:
+        """Rows p and rp train on, counted once (each job's sizing asks; 10^7-row tables)."""
         return len(self._individual_rows())
 
     def _individual_rows(self) -> pd.DataFrame:
@@ -178,11 +206,63 @@ class Study:
         held = set(rng.permutation(groups)[:n_valid].tolist())
         return [e for e in examples if key(e) not in held], [e for e in examples if key(e) in held]
 
+    def seen_genes(self) -> list[str]:
+        """Genes individuals train on (``data.individual_genes``), evaluated across people."""
+        return list(self.individual_genes)
+
+    def held_out_genes(self) -> list[str]:
+        """Every ``split == test`` gene, in table order."""
+        return self.genes.loc[self.genes["split"] == "test", "gene"].tolist()
+
+    def unseen_genes(self) -> list[str]:
+        """The held-out genes evaluated: all, or a seeded sample of ``unseen_sample`` of them.
+
+        The sample is drawn once from ``seed`` (``training.seed``) and kept in table order,
+        so every model and strategy is scored on the same genes.
+        """
+        return list(self._design_genes[0])
+
+    def gene_sets(self) -> dict[str, list[str]]:
+        """The evaluated gene sets by name: seen (individual training) and unseen (held out)."""
+        return {"seen_genes": self.seen_genes(), "unseen_genes": self.unseen_genes()}
+
+    def individual_prediction_genes(self) -> list[str]:
+        """Genes embedded and predicted for every individual: seen, then unseen genes."""
+        return list(self._design_genes[1])
+
+    def reference_genes(self) -> list[str]:
+        """Genes embedded and predicted for the reference: r's training genes + evaluated ones."""
+        return list(self._design_genes[2])
+
+    @functools.cached_property
+    def _design_genes(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(unseen, individuals', reference's) genes, worked out once: job sizing asks often."""
+        held_out = self.held_out_genes()
+        unseen = held_out
+        if self.unseen_sample is not None and self.unseen_sample < len(held_out):
+            rng = np.random.default_rng(self.seed)
+            chosen = set(rng.choice(held_out, size=self.unseen_sample, replace=False).tolist())
+            unseen = [g for g in held_out if g in chosen]
+        individual = list(dict.fromkeys(self.seen_genes() + unseen))
+        wanted = set(self.genes.loc[self.genes["split"] == "train", "gene"]) | set(individual)
+        reference = [g for g in self.genes["gene"] if g in wanted]
+        return tuple(unseen), tuple(individual), tuple(reference)
+
+    def genes_of(self, individual: str) -> list[str]:
+        """The genes embedded and predicted for ``individual`` (or the reference)."""
+        if individual == REFERENCE_INDIVIDUAL:
+            return self.reference_genes()
+        return self.individual_prediction_genes()
+
     def prediction_items(self) -> list[tuple[str, str]]:
-        """Every (individual, gene) to predict: the reference and all study individuals."""
-        genes = self.genes["gene"].tolist()
-        return [(ind, g) for ind in [REFERENCE_INDIVIDUAL, *self.individuals] for g in genes]
+        """Every (individual, gene) to predict: the reference's genes, then each individual's."""
+        return [
+            (ind, g)
+            for ind in [REFERENCE_INDIVIDUAL, *self.individuals]
+            for g in self.genes_of(ind)
+        ]
 
     def prediction_count(self) -> int:
         """``len(prediction_items())`` without building them (job sizing)."""
-        return (1 + len(self.individuals)) * len(self.genes)
+        individual = len(self.individual_prediction_genes())
+        return len(self.reference_genes()) + len(self.individuals) * individual

@@ -155,7 +155,8 @@ def _check_column(
         bad = ~distinct.str.contains(re.compile(rules["pattern"])).to_numpy()
         if bad.any():
             raise _fail(path, values, rows(bad), column, f"does not match {rules['pattern']}")
-    return pd.Series(rows(distinct), index=values.index, dtype="str")
+    # taken by code, not rebuilt from Python strings (seconds for a 10^7-row table)
+    return pd.Series(distinct.array.take(codes), index=values.index)
 
 
 def _check_unique(table: pd.DataFrame, key: list[str], path) -> None:

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,12 @@ def compute_embeddings(
     array_path: str | Path,
     index_path: str | Path,
     device: str = "auto",
+    genes_of: Callable[[str], list[str]] | None = None,
 ) -> Path:
-    """Embed every gene window and haplotype of some individuals into one array + index.
+    """Embed the gene windows and haplotypes of some individuals into one array + index.
+
+    ``genes_of(individual)`` names the genes to embed for each (the design's,
+    :meth:`~haplexpr.study.design.Study.genes_of`); None embeds every gene of the store.
 
     The array is ``(rows, positions, dim)`` float16, one row per distinct window of a gene
     (:mod:`haplexpr.haplotypes.distinct`), each tiled and pooled as its config says
@@ -52,14 +56,21 @@ def compute_embeddings(
     started = time.monotonic()
     windows = EmbeddingWindows.from_config("the gLM's config", model_config)
     embedder = load_embedder(model_config, device)
-    genes = store.genes()
+    every_gene = store.genes()
+    cohorts = gene_cohorts(individuals, genes_of or (lambda _individual: every_gene))
     length = windows.input_length
+
+    def windows_of_shard() -> Iterator:
+        for members, genes in cohorts:
+            yield from distinct_windows(store, members, genes, length)
+
     # First pass: which haplotypes share a row (the array's size must be known up front).
-    groups = [w.items for w in distinct_windows(store, individuals, genes, length)]
+    groups = [w.items for w in windows_of_shard()]
     row_of = {item: row for row, items in enumerate(groups) for item in items}
     items = [
         (individual, gene, h)
-        for individual in individuals
+        for members, genes in cohorts
+        for individual in members
         for gene in genes
         for h in store.haplotypes(individual, gene)
     ]
@@ -72,7 +83,7 @@ def compute_embeddings(
 
     def blocks():
         lo = 0
-        for chunk in batches(distinct_windows(store, individuals, genes, length), batch):
+        for chunk in batches(windows_of_shard(), batch):
             if [w.items for w in chunk] != groups[lo : lo + len(chunk)]:
                 raise RuntimeError("the sequence store changed while embedding it")
             lo += len(chunk)
@@ -89,6 +100,20 @@ def compute_embeddings(
         array_path,
     )
     return Path(array_path)
+
+
+def gene_cohorts(
+    individuals: list[str], genes_of: Callable[[str], list[str]]
+) -> list[tuple[list[str], list[str]]]:
+    """``individuals`` grouped by the genes they are embedded for, in order of first sight.
+
+    The reference (its own genes) and the individuals (theirs) make two groups; within a
+    group, haplotypes of a gene that share a window share a row.
+    """
+    cohorts: dict[tuple[str, ...], list[str]] = {}
+    for individual in individuals:
+        cohorts.setdefault(tuple(genes_of(individual)), []).append(individual)
+    return [(members, list(genes)) for genes, members in cohorts.items()]
 
 
 def write_shard(

@@ -19,6 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -27,11 +28,20 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from haplexpr.atomic import atomic_path
 from haplexpr.models.precision import mixed_precision_context
 from haplexpr.training.checkpoints import load_weights, save_weights
+from haplexpr.training.distributed import (
+    Ranks,
+    current_ranks,
+    gather_objects,
+    gather_rows,
+    share,
+    sync_buffers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,11 @@ class TrainingSettings:
     target: str = "raw"
     schedule: str = "per_step"
     scale_lr_by_gpus: bool = False
+    batch_size_per: str = "job"
+
+    def global_batch(self, world_size: int) -> int:
+        """Examples per batch over all ranks: ``batch_size``, or per rank (the seed's)."""
+        return self.batch_size * (world_size if self.batch_size_per == "gpu" else 1)
 
     @classmethod
     def from_config(
@@ -134,13 +149,19 @@ class GeneBatches(Sampler):
             yield batches[b]
 
 
-def epoch_loader(dataset: Dataset, settings: TrainingSettings, epoch: int) -> DataLoader:
-    """Batches for one epoch: shuffled examples, or one gene per batch; seeded by epoch."""
+def epoch_loader(
+    dataset: Dataset, settings: TrainingSettings, epoch: int, world_size: int = 1
+) -> DataLoader:
+    """Global batches for one epoch: shuffled examples, or one gene per batch; seeded by epoch.
+
+    Every rank draws the same batches; each runs its share (:func:`distributed.share`).
+    """
     order = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
+    batch_size = settings.global_batch(world_size)
     if settings.batches == "by_gene":
         genes = [example.gene for example in dataset.examples]
-        return DataLoader(dataset, batch_sampler=GeneBatches(genes, settings.batch_size, order))
-    return DataLoader(dataset, batch_size=settings.batch_size, shuffle=True, generator=order)
+        return DataLoader(dataset, batch_sampler=GeneBatches(genes, batch_size, order))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=order)
 
 
 def warmup_cosine(step: int, total: int, warmup_fraction: float, final_ratio: float) -> float:
@@ -209,16 +230,19 @@ def seed_schedule(
     )
 
 
-def lr_gpu_factor(settings: TrainingSettings, device: torch.device) -> int:
+def lr_gpu_factor(settings: TrainingSettings, device: torch.device, world_size: int = 1) -> int:
     """What ``learning_rate`` is multiplied by: the seed's GPU count, when asked for.
 
-    The seed multiplies by ``torch.cuda.device_count()``, every visible GPU (it trains on
-    all of them with DDP); this pipeline trains on one device, so the factor is the GPUs
-    visible to the job (1 under the SLURM profile; 1 on a CPU, where the seed cannot run).
+    The seed multiplies by ``torch.cuda.device_count()``, the GPUs it trains on with DDP.
+    Here that is the world size when several ranks train (on GPUs or, in tests, CPUs);
+    one process counts the GPUs visible to the job (1 under the SLURM profile; 1 on a CPU,
+    where the seed cannot run).
     """
-    if not settings.scale_lr_by_gpus or device.type != "cuda":
+    if not settings.scale_lr_by_gpus:
         return 1
-    return max(1, torch.cuda.device_count())
+    if world_size > 1:
+        return world_size
+    return max(1, torch.cuda.device_count()) if device.type == "cuda" else 1
 
 
 def train(
@@ -236,21 +260,29 @@ def train(
     ``settings.early_stopping_patience`` > 0 stops after that many epochs without a better
     score. On CUDA, ``mixed_precision`` runs the forward pass in bfloat16. ``architecture``
     (the config's) is written into ``model.pt`` and checked against ``init_weights``'.
+
+    Inside a torchrun process group (:mod:`haplexpr.training.distributed`) every rank
+    trains its share of each global batch under DistributedDataParallel and rank 0 alone
+    writes the checkpoint and outputs; each rank draws from its own seed (``seed + rank``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out_dir / "checkpoint.pt"
+    ranks = current_ranks()
     device = resolve_device(settings.device)
-    torch.manual_seed(settings.seed)
+    if device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())  # this rank's GPU
+    torch.manual_seed(settings.seed + ranks.rank)
     model.to(device)
     if init_weights is not None:
         load_weights(model, init_weights, architecture, device)
         log.info("initialised from %s", init_weights)
-    optimisation = _optimisation(model, dataset, settings, device)
+    network = _data_parallel(model, device, ranks)
+    optimisation = _optimisation(model, dataset, settings, device, ranks)
     fingerprint = _fingerprint(
-        settings, len(dataset), init_weights, optimisation.optimizer.defaults["lr"]
+        settings, len(dataset), init_weights, optimisation.optimizer.defaults["lr"], ranks
     )
-    progress = _resume(checkpoint_path, fingerprint, model, optimisation, device)
+    progress = _resume(checkpoint_path, fingerprint, model, optimisation, device, ranks)
     autocast = mixed_precision_context(device, settings.mixed_precision)
     started = time.monotonic()
     for epoch in range(progress.epoch, settings.epochs):
@@ -258,12 +290,12 @@ def train(
             log.info("early stop: no better validation score since epoch %d", progress.best.epoch)
             break
         epoch_started = time.monotonic()
-        loss = _train_epoch(model, dataset, settings, epoch, optimisation, device, autocast)
+        loss = _train_epoch(network, dataset, settings, epoch, optimisation, device, autocast)
         if optimisation.per_epoch:  # the seed's schedule: once, after each epoch
             optimisation.scheduler.step()
         score = math.nan
         if validation is not None:
-            score = _validation_score(model, validation, settings)
+            score = _validation_score(model, validation, settings, ranks)
             progress.best = _better(progress.best, score, epoch, model)
         progress.epoch = epoch + 1
         progress.history.append(
@@ -278,9 +310,11 @@ def train(
             score,
             progress.history[-1][5],
         )
-        _save_checkpoint(checkpoint_path, fingerprint, progress, model, optimisation, device)
-    final = _write_outputs(out_dir, model, settings, progress, architecture)
-    checkpoint_path.unlink(missing_ok=True)  # only a killed run resumes; a finished one reruns
+        _save_checkpoint(checkpoint_path, fingerprint, progress, model, optimisation, device, ranks)
+    final = out_dir / "model.pt"
+    if ranks.leader:
+        _write_outputs(final, model, settings, progress, architecture)
+        checkpoint_path.unlink(missing_ok=True)  # only a killed run resumes; a finished reruns
     log.info(
         "trained %d examples x %d epochs in %.1f s -> %s",
         len(dataset),
@@ -291,13 +325,32 @@ def train(
     return final
 
 
+def _data_parallel(model: nn.Module, device: torch.device, ranks: Ranks) -> nn.Module:
+    """``model`` itself for one process; else wrapped in DistributedDataParallel.
+
+    On GPUs BatchNorm layers become SyncBatchNorm, so their statistics span the global
+    batch as in one process (torch offers it on GPUs only: CPU ranks normalise their own
+    share). The wrapper shares ``model``'s parameters, so checkpoints save ``model``.
+    """
+    if not ranks.distributed:
+        return model
+    if device.type == "cuda":
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        return DistributedDataParallel(model, device_ids=[device.index])
+    return DistributedDataParallel(model)
+
+
 def _optimisation(
-    model: nn.Module, dataset: Dataset, settings: TrainingSettings, device: torch.device
+    model: nn.Module,
+    dataset: Dataset,
+    settings: TrainingSettings,
+    device: torch.device,
+    ranks: Ranks,
 ) -> _Optimisation:
     """Adam plus the configured schedule (``per_step`` spans every step of every epoch)."""
-    learning_rate = settings.learning_rate * lr_gpu_factor(settings, device)
+    learning_rate = settings.learning_rate * lr_gpu_factor(settings, device, ranks.world_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    batches_per_epoch = len(epoch_loader(dataset, settings, 0))
+    batches_per_epoch = len(epoch_loader(dataset, settings, 0, ranks.world_size))
     steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
     if settings.schedule == "seed":
         scheduler = seed_schedule(
@@ -314,6 +367,13 @@ def _optimisation(
     else:
         raise ValueError(f"schedule must be per_step or seed, not {settings.schedule!r}")
     per_epoch = settings.schedule == "seed"
+    log.info(
+        "%d rank(s); global batch %d examples (%d per rank); learning rate %g",
+        ranks.world_size,
+        settings.global_batch(ranks.world_size),
+        math.ceil(settings.global_batch(ranks.world_size) / ranks.world_size),
+        learning_rate,
+    )
     return _Optimisation(optimizer, scheduler, batches_per_epoch, steps_per_epoch, per_epoch)
 
 
@@ -323,11 +383,12 @@ def _resume(
     model: nn.Module,
     optimisation: _Optimisation,
     device: torch.device,
+    ranks: Ranks,
 ) -> _Progress:
     """Restore a killed run from its checkpoint, if one was written with these settings and data.
 
     Weights, optimiser, schedule and random generators all come back, so the resumed run
-    ends at the weights an uninterrupted one would have.
+    ends at the weights an uninterrupted one would have. Every rank reads the one file.
     """
     if not path.exists():
         return _Progress()
@@ -339,9 +400,12 @@ def _resume(
     optimisation.optimizer.load_state_dict(checkpoint["optimizer"])
     optimisation.scheduler.load_state_dict(checkpoint["scheduler"])
     # map_location moved the saved generator states too; they are set from the CPU
-    torch.set_rng_state(checkpoint["rng"].cpu())
+    rng, cuda_rng = (checkpoint["rng"], checkpoint["cuda_rng"])
+    if ranks.rank > 0:
+        rng, cuda_rng = checkpoint["other_ranks_rng"][ranks.rank - 1]
+    torch.set_rng_state(rng.cpu())
     if device.type == "cuda":  # dropout on the GPU draws from the CUDA generator
-        torch.cuda.set_rng_state(checkpoint["cuda_rng"].cpu(), device)
+        torch.cuda.set_rng_state(cuda_rng.cpu(), device)
     log.info("resuming after epoch %d from %s", checkpoint["epoch"], path)
     return _Progress(checkpoint["epoch"], checkpoint["history"], _Best(**checkpoint["best"]))
 
@@ -358,16 +422,29 @@ def _train_epoch(
     """One pass over ``dataset``, stepping every ``gradient_accumulation`` batches; mean loss.
 
     The epoch's last batch always steps, so no gradient carries over into the next epoch.
+    Under DistributedDataParallel each rank runs its share of every global batch and the
+    loss is the global batch's (:func:`distributed.gather_rows`); gradients are averaged
+    over the ranks only at the batches that step.
     """
-    loader = epoch_loader(dataset, settings, epoch)
+    ranks = current_ranks()
+    loader = epoch_loader(dataset, settings, epoch, ranks.world_size)
     model.train()
     losses = []
-    for batch, (x, y) in enumerate(loader, start=1):
+    for batch, indices in enumerate(loader.batch_sampler, start=1):
+        mine, sizes = share(indices, ranks)
+        x, y = loader.collate_fn([dataset[i] for i in mine])
         x, y = x.to(device), y.to(device, dtype=torch.float32)
-        with autocast:
-            loss = combined_loss(model(x).float(), y, settings.pairwise_alpha)
-        (loss / settings.gradient_accumulation).backward()
-        if batch % settings.gradient_accumulation == 0 or batch == optimisation.batches_per_epoch:
+        steps = batch % settings.gradient_accumulation == 0
+        steps = steps or batch == optimisation.batches_per_epoch
+        local_only = model.no_sync() if ranks.distributed and not steps else nullcontext()
+        with local_only:
+            with autocast:
+                prediction = gather_rows(model(x).float(), sizes, ranks)
+                loss = combined_loss(
+                    prediction, gather_rows(y, sizes, ranks), settings.pairwise_alpha
+                )
+            (loss / settings.gradient_accumulation).backward()
+        if steps:
             optimisation.optimizer.step()
             optimisation.optimizer.zero_grad(set_to_none=True)
             if not optimisation.per_epoch:
@@ -377,13 +454,27 @@ def _train_epoch(
 
 
 def _validation_score(
-    model: nn.Module, validation: Validation, settings: TrainingSettings
+    model: nn.Module, validation: Validation, settings: TrainingSettings, ranks: Ranks
 ) -> float:
-    """Score the current weights on the held-out examples, batched and cast as in training."""
-    predictions = predict(
-        model, validation.dataset, settings.batch_size, settings.device, settings.mixed_precision
-    )
+    """Score the current weights on the held-out examples, batched and cast as in training.
+
+    Ranks predict every ``world_size``-th example with rank 0's BatchNorm statistics and
+    share them, so each computes the one score from the same predictions.
+    """
+    sync_buffers(model, ranks)
+    examples = len(validation.dataset)
+    mine = Subset(validation.dataset, range(ranks.rank, examples, ranks.world_size))
+    predictions = np.empty(examples)
+    for rank, values in enumerate(gather_objects(_predict_on(model, mine, settings), ranks)):
+        predictions[rank :: ranks.world_size] = values
     return validation.score(predictions)
+
+
+def _predict_on(model: nn.Module, dataset: Dataset, settings: TrainingSettings) -> np.ndarray:
+    """:func:`predict` as training runs it; nothing for a rank with no validation example."""
+    if len(dataset) == 0:
+        return np.empty(0)
+    return predict(model, dataset, settings.batch_size, settings.device, settings.mixed_precision)
 
 
 def _better(best: _Best, score: float, epoch: int, model: nn.Module) -> _Best:
@@ -405,8 +496,15 @@ def _save_checkpoint(
     model: nn.Module,
     optimisation: _Optimisation,
     device: torch.device,
+    ranks: Ranks,
 ) -> None:
-    """Write all a killed run needs to resume exactly (atomically: a kill leaves the last one)."""
+    """Write all a killed run needs to resume exactly (atomically: a kill leaves the last one).
+
+    Rank 0 writes it, with every other rank's random generators.
+    """
+    rng = gather_objects(_rng_states(device), ranks)
+    if not ranks.leader:
+        return
     checkpoint = {
         "fingerprint": fingerprint,
         "epoch": progress.epoch,
@@ -415,34 +513,40 @@ def _save_checkpoint(
         "state_dict": model.state_dict(),
         "optimizer": optimisation.optimizer.state_dict(),
         "scheduler": optimisation.scheduler.state_dict(),
-        "rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "rng": rng[0][0],
+        "cuda_rng": rng[0][1],
     }
+    if ranks.distributed:
+        checkpoint["other_ranks_rng"] = rng[1:]
     with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
 
 
+def _rng_states(device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The CPU generator of this process and, on a GPU, its CUDA generator."""
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), cuda
+
+
 def _write_outputs(
-    out_dir: Path,
+    final: Path,
     model: nn.Module,
     settings: TrainingSettings,
     progress: _Progress,
     architecture: str | None,
-) -> Path:
-    """Load the best validated weights (else keep the last) and write the log and ``model.pt``."""
+) -> None:
+    """Load the best validated weights (else keep the last); write the log and ``final``."""
     kept_epoch = progress.history[-1][0] if progress.history else 0  # without validation
     best = progress.best
     if best.state is not None:
         model.load_state_dict(best.state)
         kept_epoch = best.epoch
         log.info("keeping epoch %d (validation score %.4f)", best.epoch, best.score)
-    with atomic_path(out_dir / "train_log.tsv") as tmp:
+    with atomic_path(final.parent / "train_log.tsv") as tmp:
         frame = pd.DataFrame(progress.history, columns=LOG_COLUMNS[:-1])
         frame["kept"] = frame["epoch"] == kept_epoch  # whose weights model.pt holds
         frame.to_csv(tmp, sep="\t", index=False)
-    final = out_dir / "model.pt"
     save_weights(final, model, asdict(settings), architecture)
-    return final
 
 
 def _patience_exhausted(settings: TrainingSettings, best: _Best, epoch: int) -> bool:
@@ -452,13 +556,22 @@ def _patience_exhausted(settings: TrainingSettings, best: _Best, epoch: int) -> 
 
 
 def _fingerprint(
-    settings: TrainingSettings, n_examples: int, init: str | Path | None, learning_rate: float
+    settings: TrainingSettings,
+    n_examples: int,
+    init: str | Path | None,
+    learning_rate: float,
+    ranks: Ranks,
 ) -> str:
     """What a checkpoint must match to be resumed: settings, data, initial weights and lr.
 
-    The learning rate in use is included because ``scale_lr_by_gpus`` makes it the job's.
+    The learning rate in use is included because ``scale_lr_by_gpus`` makes it the job's,
+    and the world size when several ranks train (their generators are in the checkpoint);
+    one process's fingerprint stays what it was before ranks existed.
     """
-    blob = json.dumps([asdict(settings), n_examples, str(init), learning_rate], sort_keys=True)
+    facts = [asdict(settings), n_examples, str(init), learning_rate]
+    if ranks.distributed:
+        facts.append(ranks.world_size)
+    blob = json.dumps(facts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -75,10 +75,14 @@ def make_dataset(
 
 
 def model_inputs(rule_input) -> HaplotypeStore | list[Path]:
-    """A rule's model inputs: embedding arrays, else the sequence store of its files."""
+    """A rule's model inputs: embedding arrays, else the sequence store of its files.
+
+    ``rule_input`` is the rule's ``snakemake.input`` or a dict of its named files (what
+    :func:`haplexpr.training.distributed.launch` hands to the ranks).
+    """
     if "embeddings" in rule_input.keys():
-        return [Path(p) for p in rule_input.embeddings]
-    return HaplotypeStore(Path(rule_input.reference).with_suffix(""), rule_input.haplotypes)
+        return [Path(p) for p in rule_input["embeddings"]]
+    return HaplotypeStore(Path(rule_input["reference"]).with_suffix(""), rule_input["haplotypes"])
 
 
 def _model_for(dataset, model_config: dict, seed: int) -> nn.Module:
