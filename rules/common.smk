@@ -7,7 +7,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from haplexpr.config import embedding_settings, enabled_models, reference_fasta
+from haplexpr.config import (
+    embedding_settings,
+    enabled_models,
+    precomputed,
+    reference_fasta,
+)
 from haplexpr.effects.plan import EffectSettings
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
@@ -33,9 +38,7 @@ REFERENCE = reference_fasta(config)
 S2F_MODELS = list(enabled_models(config, "s2f"))
 GLM_MODELS = list(enabled_models(config, "glm"))
 # gLMs whose embeddings are imported from the seed's .pt files (rule embeddings_import).
-PRECOMPUTED_GLMS = [
-    m for m in GLM_MODELS if config["models"][m].get("precomputed_root")
-]
+PRECOMPUTED_GLMS = [m for m in GLM_MODELS if precomputed(config, m)]
 COMPUTED_GLMS = [m for m in GLM_MODELS if m not in PRECOMPUTED_GLMS]
 STRATEGIES = config["strategies"]
 BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
@@ -84,8 +87,10 @@ def heritability_targets():
 
 
 def effect_runs():
-    """The trained (model, strategy) runs config effects asks to score."""
-    return EFFECTS.runs(trained_runs())
+    """The trained runs config effects asks to score; imported gLMs have no model to run."""
+    return EFFECTS.runs(
+        [(m, s) for m, s in trained_runs() if m not in PRECOMPUTED_GLMS]
+    )
 
 
 def effect_targets():

@@ -186,13 +186,13 @@ FILES = {
             "shard000.npy is damaged (",
             "bytes, expected",
             "delete",
-            "and rerun its embeddings_compute job",
+            "and rerun the job that wrote it (embeddings_compute",
         ],
     ),  # fmt: skip
     "store: checksum mismatch": (
         flip_shard_byte,
         [],
-        ["shard000.npy is damaged (its data's CRC-32 is not the", "rerun its embeddings_compute"],
+        ["shard000.npy is damaged (its data's CRC-32 is not the", "rerun the job that wrote it"],
     ),
 }
 

@@ -309,6 +309,10 @@ def test_effects_score_only_enabled_models_and_read_an_existing_truth(demo_confi
         "effects.models names borzoi, not an enabled model; list enabled models only (or null "
         "for all of them)"
     )
+    config["models"]["nt"]["precomputed_root"] = "seed_embeddings"
+    config["effects"]["models"] = ["enformer", "nt"]
+    assert "effects.models names nt, whose embeddings are imported" in config_error(config)
+    del config["models"]["nt"]["precomputed_root"]
     config["effects"] |= {"models": None, "strategies": ["p", "zs"]}
     assert "config key effects/strategies/1: 'zs' is not one of" in config_error(config)
     config["effects"] |= {"strategies": ["p"], "truth": "data/demo/no_truth.tsv"}

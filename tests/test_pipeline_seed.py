@@ -20,7 +20,7 @@ from support.pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, snakemake
 
 from haplexpr.config import merge_configs
 from haplexpr.models.embedding_windows import EmbeddingWindows
-from haplexpr.training.embeddings import open_shard
+from haplexpr.training.shards import open_shard
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, h
 from haplexpr.config import embedding_settings, load_config
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.study.design import Example
-from haplexpr.training import embeddings
+from haplexpr.training import embeddings, shards
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,5 +169,5 @@ def test_a_damaged_shard_is_named_when_read(fake, store, tmp_path, damage):
         index.unlink()
     else:
         array.write_bytes(b"not an npy file" + data[15:])
-    with pytest.raises(embeddings.DamagedShardError, match=f"embedding shard {array} is damaged"):
+    with pytest.raises(shards.DamagedShardError, match=f"embedding shard {array} is damaged"):
         EmbeddingDataset([array], [Example("S", "gA", 1.0)])

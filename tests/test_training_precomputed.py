@@ -15,7 +15,6 @@ from support.study_tables import small_study
 
 from haplexpr.config import load_config
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
-from haplexpr.training.embeddings import open_shard
 from haplexpr.training.precomputed import (
     PrecomputedEmbeddingError,
     check_present,
@@ -24,6 +23,7 @@ from haplexpr.training.precomputed import (
     seed_file,
 )
 from haplexpr.training.runs import predict_run, train_run
+from haplexpr.training.shards import open_shard
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTH, HIDDEN, BIN = 256, 8, 4

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -228,3 +230,21 @@ def test_each_rules_env_installs_what_its_script_imports(rule, env, script, load
     needed = third_party_imports([script], models)
     missing = {distribution(p) for p in needed} - env_packages(env) - {"haplexpr"}
     assert not missing, f"rule {rule}: {env.name} lacks {sorted(missing)} ({script.name})"
+
+
+def test_the_snakefiles_start_up_imports_no_torch():
+    """Every ``haplexpr`` module the rule files import loads without torch (seconds per DAG)."""
+    modules = sorted(
+        {
+            match
+            for path in [REPO / "Snakefile", *(REPO / "rules").glob("*.smk")]
+            for match in re.findall(r"(?m)^from (haplexpr[\w.]*) import", path.read_text())
+        }
+    )
+    assert modules, "no haplexpr import found in the rule files"
+    code = "; ".join(f"import {m}" for m in modules) + "; import sys; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert result.stdout.strip() == "False", f"{modules} import torch"

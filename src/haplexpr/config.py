@@ -112,6 +112,13 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             f"effects.models names {', '.join(unknown)}, not an enabled model; list enabled "
             "models only (or null for all of them)"
         )
+    imported = [m for m in config["effects"]["models"] or [] if precomputed(config, m)]
+    if imported:
+        raise ConfigError(
+            f"effects.models names {', '.join(imported)}, whose embeddings are imported "
+            "(precomputed_root): scoring variants embeds edited windows with the gLM itself; "
+            "drop them from effects.models, or unset their precomputed_root"
+        )
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
         if model["input_length"] > window:
@@ -164,6 +171,11 @@ def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
         for name, model in config["models"].items()
         if model["enabled"] and (family is None or model["family"] == family)
     }
+
+
+def precomputed(config: dict, model: str) -> bool:
+    """Whether a gLM's embeddings are imported from the seed's files (rule embeddings_import)."""
+    return bool(config["models"][model].get("precomputed_root"))
 
 
 def embedding_settings(model: dict) -> dict:

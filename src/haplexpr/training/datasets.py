@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import one_hot
 from haplexpr.study.design import Example
-from haplexpr.training.embeddings import open_shard
+from haplexpr.training.shards import open_shard
 
 
 class SequenceDataset(Dataset):
