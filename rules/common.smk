@@ -13,7 +13,7 @@ from haplexpr.config import (
     precomputed,
     reference_fasta,
 )
-from haplexpr.effects.plan import EffectSettings
+from haplexpr.effects.plan import EffectSettings, scored_runs
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     ClusterSettings,
@@ -87,10 +87,8 @@ def heritability_targets():
 
 
 def effect_runs():
-    """The trained runs config effects asks to score; imported gLMs have no model to run."""
-    return EFFECTS.runs(
-        [(m, s) for m, s in trained_runs() if m not in PRECOMPUTED_GLMS]
-    )
+    """The trained runs config effects asks to score (haplexpr.effects.plan)."""
+    return scored_runs(config)
 
 
 def effect_targets():

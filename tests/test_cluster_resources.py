@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from pathlib import Path
@@ -25,6 +26,7 @@ from haplexpr.cluster_resources import (
     s2f_gpu_seconds,
     seconds_per_example,
 )
+from haplexpr.effects.plan import EffectSettings
 from haplexpr.plan import seconds_per_window
 from haplexpr.study.design import Study
 
@@ -250,3 +252,17 @@ def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_s
     assert fewer[("embeddings", "nt")].forward_passes == windows - (held_out - 3) * (
         1 + 2 * len(demo_study.individuals)
     )
+    # effects: one row per scored run, at its planned passes; an imported gLM is not scored
+    settings = EffectSettings.from_config(demo_config)
+    effects = {name for stage, name in stages if stage == "effects"}
+    assert effects == {
+        f"{m} p (+ checks, CPU)" for m in ("enformer", "borzoi", "nt", "evo2", "caduceus")
+    }
+    assert stages[("effects", "nt p (+ checks, CPU)")].forward_passes == (
+        settings.planned_forward_passes(demo_study)
+    )
+    imported = copy.deepcopy(demo_config)
+    imported["models"]["nt"]["precomputed_root"] = "seed_embeddings"
+    assert "nt p (+ checks, CPU)" not in {
+        s.name for s in plan.plan(imported, demo_study, chromosomes=2) if s.stage == "effects"
+    }

@@ -236,6 +236,7 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
     """
     from haplexpr.cluster_resources import job_gpu_seconds
     from haplexpr.config import enabled_models
+    from haplexpr.effects.plan import EffectSettings, scored_runs
 
     individuals = study.individuals
     windows_all = len(study.reference_genes()) + 2 * len(individuals) * len(
@@ -301,6 +302,15 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
         )
         stages.append(
             Stage("predictions", f"{name} {strategy}", 1, windows_all, seconds / 3600,
+                  0, estimated=family == "glm")
+        )  # fmt: skip
+    passes = EffectSettings.from_config(config).planned_forward_passes(study)
+    for name, strategy in scored_runs(config):
+        family = models[name]["family"]
+        rule = {"s2f": "effects_s2f", "glm": "effects_tower"}[family]
+        seconds = job_gpu_seconds(config, study, rule, name, strategy)
+        stages.append(
+            Stage("effects", f"{name} {strategy} (+ checks, CPU)", 2, passes, seconds / 3600,
                   0, estimated=family == "glm")
         )  # fmt: skip
     n_runs = len(runs) + int(config["baselines"]["elastic_net"]["enabled"])

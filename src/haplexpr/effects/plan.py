@@ -64,3 +64,17 @@ class EffectSettings:
         i = min(i, len(study.test_individuals))
         plan = len(self.gene_list(study)) * (1 + v + 2 * i * (1 + v))
         return min(plan, self.max_forward_passes)
+
+
+def scored_runs(config: dict) -> list[tuple[str, str]]:
+    """The trained (model, strategy) runs ``effects`` scores, in the rules' order.
+
+    Every enabled S2F model and gLM x strategy, less gLMs imported from ``precomputed_root``
+    (scoring runs the gLM itself on edited windows), filtered by ``effects.models`` and
+    ``effects.strategies``.
+    """
+    from haplexpr.config import enabled_models, precomputed
+
+    models = [*enabled_models(config, "s2f"), *enabled_models(config, "glm")]
+    trained = [(m, s) for m in models for s in config["strategies"] if not precomputed(config, m)]
+    return EffectSettings.from_config(config).runs(trained)
