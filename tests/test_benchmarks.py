@@ -149,6 +149,10 @@ def test_full_study_dag_has_the_jobs_the_design_says(tmp_path):
         "metrics_evaluate": 5 * 3 + 1 + 1,
         "metrics_compare": 1,
         "report_html": 1,
+        # variant effects of every p run (effects.strategies: [p]): scoring + checks
+        "effects_s2f": 2,
+        "effects_tower": 3,
+        "effects_checks": 5,
         "all": 1,
     }
     assert "300 genes (200 seen): FEWER than 15,000 genes" in out
