@@ -57,43 +57,43 @@ def run_summary(checks: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["run", "background"])
 
 
+def _bars_beside_chance(
+    table: pd.DataFrame, colors: list[str], chance: str, top: float, ylabel: str, caption: str
+) -> str:
+    """One bar per run and column of ``table``, a dashed line at the 0.5 of ``chance``."""
+    figure, axis = plt.subplots(figsize=(max(4, 1.2 * len(table)), 3.2))
+    table.plot.bar(ax=axis, rot=30, color=colors)
+    axis.axhline(0.5, color="black", linestyle="--", linewidth=1, label=chance)
+    axis.set_ylim(0, top)
+    axis.set_ylabel(ylabel)
+    axis.set_xlabel("")
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return _figure_html(figure, caption)
+
+
 def direction_figure(summary: pd.DataFrame) -> str:
     """Pooled eQTL sign agreement per run and background, against the 50% of chance."""
     table = summary["eQTL sign agreement"].unstack("background").reindex(columns=BACKGROUNDS)
-    figure, axis = plt.subplots(figsize=(max(4, 1.2 * len(table)), 3.2))
-    table.plot.bar(ax=axis, rot=30, color=["#4477aa", "#ee6677"])
-    axis.axhline(0.5, color="black", linestyle="--", linewidth=1, label="chance (50%)")
-    axis.set_ylim(0, 1)
-    axis.set_ylabel("share of variants, sign as eQTL")
-    axis.set_xlabel("")
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return _figure_html(
-        figure,
+    return _bars_beside_chance(
+        table, ["#4477aa", "#ee6677"], "chance (50%)", 1, "share of variants, sign as eQTL",
         "Direction of effect: the share of scored variants whose model effect (ALT minus REF)"
         " has the sign of its marginal eQTL slope on the training individuals, pooled over"
         " genes. 50% is chance; published S2F models often fall near or below it (Huang et"
         " al. 2023, Sasse et al. 2023).",
-    )
+    )  # fmt: skip
 
 
 def recovery_figure(summary: pd.DataFrame) -> str:
     """Mean AUROC of causal variants per run: model, TSS distance alone, random."""
     table = summary.xs(REFERENCE_INDIVIDUAL, level="background")
-    table = table[["AUROC", "AUROC, TSS distance"]]
-    figure, axis = plt.subplots(figsize=(max(4, 1.2 * len(table)), 3.2))
-    table.plot.bar(ax=axis, rot=30, color=["#4477aa", "#bbbbbb"])
-    axis.axhline(0.5, color="black", linestyle="--", linewidth=1, label="random ranking")
-    axis.set_ylim(0, 1.05)
-    axis.set_ylabel("AUROC, causal above the rest")
-    axis.set_xlabel("")
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return _figure_html(
-        figure,
+    return _bars_beside_chance(
+        table[["AUROC", "AUROC, TSS distance"]], ["#4477aa", "#bbbbbb"], "random ranking",
+        1.05, "AUROC, causal above the rest",
         "Causal-variant recovery (reference background, genes with known causal variants):"
         " mean AUROC of |effect| ranking the planted causal variants above the rest, beside a"
         " ranking by distance to the TSS alone, which uses no model, and a random ranking"
         " (0.5). A model beats the data's layout only where it beats the distance ranking.",
-    )
+    )  # fmt: skip
 
 
 def chosen_gene(effects: dict[str, pd.DataFrame], track_gene: str | None) -> str | None:
