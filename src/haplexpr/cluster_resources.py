@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from haplexpr import plan
+from haplexpr.config import training_recipe
 from haplexpr.effects.plan import EffectSettings
 from haplexpr.study.design import Study
 
@@ -136,7 +137,7 @@ def job_gpu_seconds(
     length, architecture = settings["input_length"], settings["architecture"]
     if rule != "train_s2f":
         return s2f_gpu_seconds(architecture, length, "predict", study.prediction_count())
-    epochs = {**config["training"]["s2f"], **settings.get("training", {})}["epochs"]
+    epochs = training_recipe(config, model)["epochs"]
     examples = study.training_count(strategy)
     validation = round(examples * config["training"]["validation_fraction"])
     return s2f_gpu_seconds(architecture, length, "train", examples - validation, epochs, validation)

@@ -173,6 +173,16 @@ def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
     }
 
 
+def training_recipe(config: dict, model: str) -> dict:
+    """A model's training knobs: its family's block with its own ``training`` overrides.
+
+    The family's block is ``training.s2f`` or ``training.tower``; overrides go key by key.
+    """
+    entry = config["models"][model]
+    family = {"s2f": "s2f", "glm": "tower"}[entry["family"]]
+    return {**config["training"][family], **entry.get("training", {})}
+
+
 def precomputed(config: dict, model: str) -> bool:
     """Whether a gLM's embeddings are imported from the seed's files (rule embeddings_import)."""
     return bool(config["models"][model].get("precomputed_root"))

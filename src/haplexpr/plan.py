@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from haplexpr.config import training_recipe
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 
@@ -212,16 +213,24 @@ def embedding_job_seconds(study: Study, model_config: dict, shard: EmbeddingShar
     return shard_windows(study, shard) * seconds_per_window(model_config)
 
 
+def design_windows(study: Study) -> int:
+    """Haplotype windows the design embeds and predicts.
+
+    The reference's genes once, and each individual's two haplotypes over the genes
+    predicted for individuals.
+    """
+    return len(study.reference_genes()) + 2 * len(study.individuals) * len(
+        study.individual_prediction_genes()
+    )
+
+
 def tower_seconds(config: dict, study: Study, model: str, rule: str, strategy: str) -> float:
     """Estimated seconds of a tower job: reading each example's embeddings, per epoch."""
     settings = config["models"][model]
     per_window = bytes_per_window(settings, f"models.{model}")
     if rule == "predict_tower":
-        windows = len(study.reference_genes()) + 2 * len(study.individuals) * len(
-            study.individual_prediction_genes()
-        )
-        return windows * per_window / TOWER_READ_BYTES_PER_SECOND
-    epochs = {**config["training"]["tower"], **settings.get("training", {})}["epochs"]
+        return design_windows(study) * per_window / TOWER_READ_BYTES_PER_SECOND
+    epochs = training_recipe(config, model)["epochs"]
     haplotypes = 1 if strategy == "r" else 2
     windows = study.training_count(strategy) * haplotypes
     return epochs * windows * per_window / TOWER_READ_BYTES_PER_SECOND
@@ -239,9 +248,7 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
     from haplexpr.effects.plan import EffectSettings, scored_runs
 
     individuals = study.individuals
-    windows_all = len(study.reference_genes()) + 2 * len(individuals) * len(
-        study.individual_prediction_genes()
-    )
+    windows_all = design_windows(study)
     models = config["models"]
     s2f, glms = enabled_models(config, "s2f"), enabled_models(config, "glm")
     per_job = config["consensus"]["individuals_per_job"]
@@ -282,11 +289,10 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
                 if rule == "train_s2f"
                 else tower_seconds(config, study, name, rule, strategy)
             )
-            settings = {**config["training"][("s2f" if rule == "train_s2f" else "tower")],
-                        **model.get("training", {})}  # fmt: skip
+            epochs = training_recipe(config, name)["epochs"]
             passes = study.training_count(strategy) * (1 if strategy == "r" else 2)
             stages.append(
-                Stage("training", f"{name} {strategy}", 1, passes * settings["epochs"],
+                Stage("training", f"{name} {strategy}", 1, passes * epochs,
                       seconds / 3600, 0, estimated=rule == "train_tower")
             )  # fmt: skip
     runs = [(n, s) for s in config["strategies"] for n in {**s2f, **glms}]
