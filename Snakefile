@@ -15,6 +15,7 @@ include: "rules/embed.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/effects.smk"
+include: "rules/cohorts.smk"
 
 
 rule all:
@@ -22,6 +23,7 @@ rule all:
     input:
         metrics_targets(),
         effect_targets(),
+        cohort_targets(),
         "results/report/report.html",
 
 
@@ -43,3 +45,8 @@ rule predictions:
 rule effects:
     input:
         effect_targets(),
+
+
+rule cohorts:
+    input:
+        cohort_targets(),

@@ -8,10 +8,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from haplexpr.config import (
+    cohort_runs,
     embedding_settings,
+    evaluated_runs,
     enabled_models,
     precomputed,
     reference_fasta,
+    trained_runs,
 )
 from haplexpr.effects.plan import EffectSettings, scored_runs
 from haplexpr.cluster_resources import (
@@ -44,6 +47,13 @@ STRATEGIES = config["strategies"]
 BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
 CLUSTER = ClusterSettings.from_config(config)
 EFFECTS = EffectSettings.from_config(config)
+# New cohorts to predict (config cohorts; haplexpr.cohorts), their VCFs and individuals.
+COHORTS = INPUTS.cohorts
+# (model, strategy) runs: those that train; those `all` evaluates (the trained ones, S2F
+# zero-shot zs, the elastic net); those a new cohort is predicted by (not imported gLMs).
+TRAINED_RUNS = trained_runs(config)
+RUNS = evaluated_runs(config)
+COHORT_RUNS = cohort_runs(config)
 
 
 def alternatives(names):
@@ -53,30 +63,17 @@ def alternatives(names):
 
 wildcard_constraints:
     chrom=alternatives(VCF_SOURCES),
+    cohort=alternatives(COHORTS),
     strategy="r|p|rp|zs",
     shard="shard[0-9]+",
 
 
-def trained_runs():
-    """Every (model, strategy) that trains a network: the deep models x r, p, rp."""
-    return [(m, s) for m in S2F_MODELS + GLM_MODELS for s in STRATEGIES]
-
-
-def runs():
-    """Every (model, strategy) whose metrics `all` asks for; baselines have strategy p.
-
-    S2F models with `zero_shot: true` add strategy zs: their pretrained track, untrained.
-    """
-    zero_shot = [(m, "zs") for m in S2F_MODELS if config["models"][m].get("zero_shot")]
-    return trained_runs() + zero_shot + [(b, "p") for b in BASELINES]
-
-
 def metrics_targets():
-    return [f"results/metrics/{m}/{s}.tsv" for m, s in runs()]
+    return [f"results/metrics/{m}/{s}.tsv" for m, s in RUNS]
 
 
 def prediction_targets():
-    return [f"results/predictions/{m}/{s}.parquet" for m, s in runs()]
+    return [f"results/predictions/{m}/{s}.parquet" for m, s in RUNS]
 
 
 def heritability_targets():
@@ -84,6 +81,66 @@ def heritability_targets():
     if "elastic_net" in BASELINES:
         return ["results/predictions/elastic_net/heritability.tsv"]
     return []
+
+
+def cohort_targets():
+    """Each cohort's genes x individuals table (and its long form) per run."""
+    return [
+        f"results/cohorts/{c}/{m}/{s}.{form}"
+        for c in COHORTS
+        for m, s in COHORT_RUNS
+        for form in ("tsv", "long.tsv")
+    ]
+
+
+def cohort_vcf_files(wildcards):
+    """A cohort's downloaded, normalised, checked and indexed VCFs, one per chromosome."""
+    folder = f"results/cohorts/{wildcards.cohort}/vcf"
+    return {
+        "vcfs": [f"{folder}/{c}.vcf.gz" for c in VCF_SOURCES],
+        "indexes": [f"{folder}/{c}.vcf.gz.csi" for c in VCF_SOURCES],
+    }
+
+
+def cohort_vcf_normalise_inputs(wildcards):
+    """vcf_normalise's inputs, with the cohort's downloaded VCF."""
+    return {
+        **vcf_normalise_inputs(wildcards),
+        "vcf": f"results/cohorts/{wildcards.cohort}/vcf/download/{wildcards.chrom}.vcf.gz",
+    }
+
+
+def cohort_store_files(cohort, individuals):
+    """The study's reference windows with the cohort's haplotype shards holding ``individuals``."""
+    wanted = set(individuals)
+    return {
+        **store_files([]),
+        "haplotypes": [
+            f"results/cohorts/{cohort}/sequences/{shard}.haplotypes.npz"
+            for shard, members in COHORT_SEQUENCE_SHARDS[cohort].items()
+            if wanted.intersection(members)
+        ],
+    }
+
+
+def cohort_embedding_files(cohort, model):
+    """The cohort's embedding shard arrays of one gLM."""
+    return [
+        f"results/cohorts/{cohort}/embeddings/{model}/{name}.npy"
+        for name in COHORT_EMBEDDING_SHARDS[cohort, model]
+    ]
+
+
+def cohort_prediction_inputs(wildcards):
+    """What a cohort's run reads: its store or embeddings, and the trained model."""
+    cohort, model = wildcards.cohort, wildcards.model
+    if model in GLM_MODELS:
+        inputs = {"embeddings": cohort_embedding_files(cohort, model)}
+    else:
+        inputs = cohort_store_files(cohort, COHORTS[cohort].samples)
+    if wildcards.strategy != "zs":
+        inputs["model"] = f"results/models/{model}/{wildcards.strategy}/model.pt"
+    return inputs
 
 
 def effect_runs():
@@ -241,9 +298,25 @@ def all_individuals():
 
 
 # One consensus job per shard of individuals; one embedding job per shard (reference
-# first) and gLM, split where its estimated limit exceeds cluster.max_runtime.
+# first) and gLM, split where its estimated limit exceeds cluster.max_runtime. Cohorts'
+# the same way, without the reference (its windows are the study's).
 SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per_job"])
 EMBEDDING_SHARDS = {m: embedding_shards(config, STUDY, m) for m in GLM_MODELS}
+COHORT_SEQUENCE_SHARDS = {
+    name: shards(list(cohort.samples), config["consensus"]["individuals_per_job"])
+    for name, cohort in COHORTS.items()
+}
+COHORT_EMBEDDING_SHARDS = {
+    (name, m): embedding_shards(config, STUDY, m, list(cohort.samples))
+    for name, cohort in COHORTS.items()
+    for m in COMPUTED_GLMS
+}
+if COHORTS and PRECOMPUTED_GLMS:
+    print(
+        f"haplexpr: cohorts are not predicted by {PRECOMPUTED_GLMS}: their embeddings are "
+        "imported (precomputed_root), so there is no embedder for a cohort's windows",
+        file=sys.stderr,
+    )
 
 # Every seed embedding file an import will read, one folder listing per sample, unless the
 # model's shards are all there already (the folder may then be gone).
@@ -270,9 +343,14 @@ def gpu_resources(rule):
     """A GPU rule's SLURM request per job (haplexpr.cluster_resources), sized by its model."""
 
     @functools.cache
-    def request_of(model, strategy, shard):
-        embedding_shard = EMBEDDING_SHARDS[model][shard] if shard else None
-        seconds = gpu_seconds(rule, model, strategy, embedding_shard)
+    def request_of(model, strategy, shard, cohort):
+        if cohort:  # a new cohort's job: its individuals, its shards
+            shard_of = COHORT_EMBEDDING_SHARDS.get((cohort, model), {})
+            individuals = len(COHORTS[cohort].samples)
+        else:
+            shard_of, individuals = EMBEDDING_SHARDS.get(model, {}), None
+        embedding_shard = shard_of[shard] if shard else None
+        seconds = gpu_seconds(rule, model, strategy, embedding_shard, individuals)
         # training jobs use the model's gpus (torchrun ranks); predictions one
         gpus = (
             config["models"][model].get("gpus", 1) if rule.startswith("train_") else 1
@@ -281,7 +359,10 @@ def gpu_resources(rule):
 
     def request(wildcards):
         return request_of(
-            wildcards.model, wildcards.get("strategy", ""), wildcards.get("shard", "")
+            wildcards.model,
+            wildcards.get("strategy", ""),
+            wildcards.get("shard", ""),
+            wildcards.get("cohort", ""),
         )
 
     resources = {

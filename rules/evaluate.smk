@@ -55,7 +55,7 @@ rule metrics_compare:
         mem_mb=2000,
         runtime=30,
     params:
-        runs=[f"{m}/{s}" for m, s in runs()],
+        runs=[f"{m}/{s}" for m, s in RUNS],
         bootstrap=config["evaluation"]["bootstrap"],
         seed=config["training"]["seed"],
     script:
@@ -69,7 +69,7 @@ rule report_html:
         predictions=prediction_targets(),
         comparisons="results/metrics/comparisons.tsv",
         heritability=heritability_targets(),
-        train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in trained_runs()],
+        train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in TRAINED_RUNS],
         effects=[f"results/effects/{m}/{s}.tsv" for m, s in effect_runs()],
         checks=effect_targets(),
     output:
@@ -89,8 +89,8 @@ rule report_html:
         mem_mb=2000,
         runtime=30,
     params:
-        runs=[f"{m}/{s}" for m, s in runs()],
-        trained=[f"{m}/{s}" for m, s in trained_runs()],
+        runs=[f"{m}/{s}" for m, s in RUNS],
+        trained=[f"{m}/{s}" for m, s in TRAINED_RUNS],
         models=config["models"],
         data_description=config["data"]["description"],
         effect_runs=[f"{m}/{s}" for m, s in effect_runs()],

@@ -138,6 +138,8 @@ rule baseline_elastic_net:
         # per gene: cis variants kept and CV R² on the training individuals (the
         # heritability proxy the report plots every model's R against)
         heritability="results/predictions/elastic_net/heritability.tsv",
+        # per gene: the non-zero weights (gene, variant, weight) new cohorts are predicted by
+        weights="results/predictions/elastic_net/weights.tsv",
     log:
         "results/logs/predictions/elastic_net/p.log",
     benchmark:

@@ -266,3 +266,27 @@ def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_s
     assert "nt p (+ checks, CPU)" not in {
         s.name for s in plan.plan(imported, demo_study, chromosomes=2) if s.stage == "effects"
     }
+
+
+def test_a_cohort_is_planned_as_its_individuals_windows(demo_config, demo_study):
+    """Per cohort: its embeddings (computed gLMs) and its predictions (GPU runs), summed."""
+    individuals = demo_study.test_individuals[:5]
+    embed, predict = plan.cohort_stages(demo_config, demo_study, {"new": individuals})
+    windows = 2 * 5 * len(demo_study.individual_prediction_genes())
+    assert embed.name == "new: embed (3 gLMs)" and embed.forward_passes == 3 * windows
+    # 5 deep models x 3 strategies + enformer zs; the elastic net runs on CPUs
+    assert predict.name == "new: predict (16 runs)" and predict.forward_passes == 16 * windows
+    # GPU-hours scale from the study's measured rate: Enformer p alone, 5 of the individuals
+    enformer = copy.deepcopy(demo_config)
+    enformer["models"] = {"enformer": {**enformer["models"]["enformer"], "zero_shot": False}}
+    enformer["strategies"] = ["p"]
+    enformer["baselines"]["elastic_net"]["enabled"] = False
+    study_hours = next(
+        s.gpu_hours
+        for s in plan.plan(demo_config, demo_study, chromosomes=2)
+        if (s.stage, s.name) == ("predictions", "enformer p")
+    )
+    _, alone = plan.cohort_stages(enformer, demo_study, {"new": individuals})
+    assert alone.gpu_hours == pytest.approx(
+        study_hours * (windows / 2) / demo_study.prediction_count(), rel=1e-9
+    )

@@ -1,4 +1,4 @@
-"""Tests for haplexpr.evaluation.baselines: cis dosages and the per-gene elastic net."""
+"""Tests for haplexpr.evaluation.baselines: cis dosages, the per-gene elastic net, its cohorts."""
 
 import dataclasses
 
@@ -9,11 +9,15 @@ import pytest
 from support.study_tables import small_study
 from support.vcf_files import record_line, write_vcf
 
-from haplexpr.evaluation.baselines import cis_dosages, elastic_net_predictions
+from haplexpr.evaluation.baselines import (
+    cis_genotypes,
+    elastic_net_cohort_predictions,
+    elastic_net_predictions,
+)
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.genes import gene_windows
 
-# --- cis_dosages --------------------------------------------------------------------------
+# --- cis_genotypes --------------------------------------------------------------------------
 
 SAMPLES = ["A", "B", "C"]
 # (1-based POS, REF, ALT, calls of A, B, C); the window below is [100, 200) 0-based, i.e.
@@ -41,7 +45,7 @@ def vcf(tmp_path_factory):
 
 
 def test_dosages_of_records_overlapping_the_window(vcf):
-    dosages = cis_dosages(vcf, "1", 100, 200, SAMPLES)
+    dosages = cis_genotypes(vcf, "1", 100, 200, SAMPLES).dosages
     # Columns: POS 99 (deletion), 101, 150, 160, 170, 200.
     expected = [[1, 0, 1, 1, 1, 1], [0, 1, 2, 0, 0, 0], [2, 2, 2, 1, 2, 1]]
     np.testing.assert_array_equal(dosages, expected)
@@ -49,17 +53,19 @@ def test_dosages_of_records_overlapping_the_window(vcf):
 
 
 def test_dosages_follow_the_requested_sample_order(vcf):
-    dosages = cis_dosages(vcf, "1", 100, 101, ["C", "A"])  # POS 99 (deletion) and 101
+    dosages = cis_genotypes(vcf, "1", 100, 101, ["C", "A"]).dosages  # POS 99 (deletion) and 101
     np.testing.assert_array_equal(dosages, [[2, 2], [1, 0]])
 
 
 def test_window_clipped_at_contig_start(vcf):
-    np.testing.assert_array_equal(cis_dosages(vcf, "1", -50, 98, SAMPLES), [[2], [2], [2]])
+    np.testing.assert_array_equal(
+        cis_genotypes(vcf, "1", -50, 98, SAMPLES).dosages, [[2], [2], [2]]
+    )
 
 
 @pytest.mark.parametrize(("chrom", "start", "end"), [("1", 300, 900), ("2", 0, 1000)])
 def test_no_records_gives_samples_by_zero(vcf, chrom, start, end):
-    dosages = cis_dosages(vcf, chrom, start, end, SAMPLES)
+    dosages = cis_genotypes(vcf, chrom, start, end, SAMPLES).dosages
     assert dosages.shape == (3, 0)
 
 
@@ -222,7 +228,7 @@ def test_cv_r2_is_the_share_the_cis_genotypes_explain(planted):
     """GENE is mostly its CAUSAL dosage (R² ~0.78); QUIET has no cis variants."""
     study, windows, vcfs, _ = planted
     fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0).heritability
-    assert list(fit.columns) == ["gene", "n_variants", "cv_r2"]
+    assert list(fit.columns) == ["gene", "n_variants", "cv_r2", "intercept"]
     fit = fit.set_index("gene")
     assert fit.loc["GENE", "n_variants"] == 2  # CAUSAL and NULL; RARE and FIXED dropped
     assert 0.65 < fit.loc["GENE", "cv_r2"] < 0.85  # 0.48 of 0.48 + 0.01 noise + 0.125 outliers
@@ -246,3 +252,56 @@ def test_the_seed_picks_the_cv_folds(planted, monkeypatch):
     study, windows, vcfs, _ = planted
     elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=3)
     assert seen == [{"n_splits": 5, "shuffle": True, "random_state": 3}]
+
+
+# --- a new cohort predicted from the stored weights ----------------------------------------
+
+
+def test_cis_genotypes_name_each_column_chrom_pos_ref_alt(vcf):
+    assert cis_genotypes(vcf, "1", 100, 200, SAMPLES).variants == [
+        "1:99:CAG:C",
+        "1:101:A:G",
+        "1:150:T:C,G",
+        "1:160:C:A",
+        "1:170:G:A",
+        "1:200:T:A",
+    ]
+
+
+def test_a_cohort_of_the_held_out_individuals_gets_their_study_predictions(planted):
+    """Intercept + stored weights x the cohort's dosages is the fitted model's prediction."""
+    study, windows, vcfs, _ = planted
+    fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0)
+    assert set(fit.weights["gene"]) == {"GENE"} and (fit.weights["weight"] != 0).all()
+    assert set(fit.weights["variant"]) <= {f"1:{CAUSAL + 1}:A:G", f"1:{NULL + 1}:A:G"}
+    cohort = TEST[::-1]  # any order
+    again = elastic_net_cohort_predictions(
+        fit.heritability, fit.weights, windows, vcfs, cohort, CIS
+    )
+    study_rows = fit.predictions.set_index(["sample", "gene"])["prediction"]
+    expected = study_rows.loc[list(zip(again["sample"], again["gene"], strict=True))]
+    np.testing.assert_allclose(again["prediction"], expected, rtol=0, atol=1e-9)
+    assert list(again["sample"].unique()) == cohort
+
+
+def test_a_weighted_variant_missing_from_the_cohort_vcf_counts_as_reference(planted, tmp_path):
+    """Without CAUSAL's record, every individual's CAUSAL dosage is 0: NULL's weight is left."""
+    study, windows, vcfs, genotypes = planted
+    fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0)
+    lines = [
+        record_line("1", pos + 1, "A", "G", [f"{a}|{b}" for a, b in (calls[s] for s in TEST)])
+        for pos, calls in sorted(genotypes.items())
+        if pos != CAUSAL
+    ]
+    cohort_vcf = write_vcf(tmp_path / "cohort.vcf.gz", lines, TEST, {"1": 100_000}, index=True)
+    got = elastic_net_cohort_predictions(
+        fit.heritability, fit.weights, windows, {"1": cohort_vcf}, TEST, CIS
+    )
+    gene = got[got["gene"] == "GENE"].set_index("sample")["prediction"]
+    weights = fit.weights.set_index("variant")["weight"]
+    intercept = fit.heritability.set_index("gene").loc["GENE", "intercept"]
+    null_weight = weights.get(f"1:{NULL + 1}:A:G", 0.0)
+    expected = [intercept + null_weight * sum(genotypes[NULL][s]) for s in TEST]
+    np.testing.assert_allclose(gene[TEST], expected, rtol=0, atol=1e-9)
+    quiet = got[got["gene"] == "QUIET"]["prediction"]
+    assert (quiet == fit.heritability.set_index("gene").loc["QUIET", "intercept"]).all()

@@ -103,6 +103,76 @@ def test_metrics_command_prints_every_run_beside_its_control(demo, capsys):
     assert sum("unseen_genes" in line for line in printed.splitlines()) == len(RUNS)
 
 
+@pytest.fixture(scope="module")
+def demo_cohort(demo):
+    """The demo's held-out individuals predicted as a new cohort (config/demo_cohort.yaml)."""
+    overlay = str(REPO / "config" / "demo_cohort.yaml")
+    result = snakemake(
+        demo, "--profile", str(LOCAL_PROFILE), "--cores", "2", "cohorts", "--configfile", overlay
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    return demo / "results" / "cohorts" / "demo_held_out"
+
+
+def held_out_predictions(workdir: Path, run: str, individuals: list[str]) -> pd.DataFrame:
+    """The study's own predictions of ``run`` for ``individuals``."""
+    frame = pd.read_parquet(workdir / "results" / "predictions" / f"{run}.parquet")
+    return frame[frame["sample"].isin(individuals)]
+
+
+def test_a_cohort_of_the_held_out_individuals_gets_the_study_predictions(demo, demo_cohort):
+    """Every run, from the cohort's own VCF checks, sequences and embeddings to its tables.
+
+    Only batches differ (the cohort's windows are batched without the training
+    individuals'), so floats may differ in their last digits, nothing more.
+    """
+    held_out = Study.from_config(load_config(demo / "config.yaml"), demo).test_individuals
+    for run in RUNS:
+        long = pd.read_csv(demo_cohort / f"{run}.long.tsv", sep="\t", dtype={"sample": str})
+        study = held_out_predictions(demo, run, held_out)
+        merged = long.merge(study, on=["sample", "gene"], suffixes=("", "_study"))
+        assert len(merged) == len(long) == len(study), run
+        scale = study["prediction"].abs().max()
+        np.testing.assert_allclose(
+            merged["prediction"], merged["prediction_study"], rtol=0, atol=1e-4 * scale
+        )
+        wide = pd.read_csv(demo_cohort / f"{run}.tsv", sep="\t", index_col="gene")
+        assert list(wide.columns[-len(held_out) :]) == held_out
+        usable = long.groupby("gene")["usable"].first()
+        assert (wide["usable"] == usable.reindex(wide.index)).all(), run
+    # the genotype baseline predicts held-out individuals well on the demo; not every gene
+    elastic_net = pd.read_csv(demo_cohort / "elastic_net" / "p.tsv", sep="\t")
+    assert 0 < elastic_net["usable"].sum() < len(elastic_net)
+
+
+def test_predict_command_makes_one_run_for_an_ad_hoc_cohort(
+    demo, demo_cohort, tmp_path, monkeypatch, capsys
+):
+    """`haplexpr predict` with a VCF list and three individuals: only that run's jobs."""
+    three = pd.read_csv(demo_cohort / "nt" / "p.tsv", sep="\t", index_col="gene").iloc[:, -3:]
+    (demo / "three.txt").write_text("\n".join(three.columns) + "\n")
+    monkeypatch.chdir(demo)
+    output = str(tmp_path / "nt_p.tsv")
+    argv = ["predict", "--model", "nt", "--strategy", "p", "--cohort", "three",
+            "--vcf-urls", "data/demo/vcf_urls.txt", "--samples", "three.txt",
+            "--snakefile", str(SNAKEFILE), "--cores", "2", "-o", output]  # fmt: skip
+    assert haplexpr_cli(argv) == 0
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.match(
+        r"nt/p predicted \d+ genes \(\d+ usable\) x 3 individuals of cohort three", summary
+    )
+    table = pd.read_csv(output, sep="\t", index_col="gene")
+    np.testing.assert_allclose(table[three.columns], three, rtol=0, atol=1e-4)
+    made = demo / "results" / "cohorts" / "three"
+    assert sorted(p.name for p in made.iterdir()) == [
+        "embeddings",
+        "nt",
+        "predictions",
+        "sequences",
+        "vcf",
+    ]
+
+
 class FirstStep(Exception):
     """Raised at the first forward pass of training, once its weights are recorded."""
 

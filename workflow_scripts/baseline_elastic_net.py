@@ -29,4 +29,6 @@ with atomic_path(snakemake.output.predictions) as tmp:
     fit.predictions.to_parquet(tmp, index=False)
 with atomic_path(snakemake.output.heritability) as tmp:
     fit.heritability.to_csv(tmp, sep="\t", index=False)
+with atomic_path(snakemake.output.weights) as tmp:
+    fit.weights.to_csv(tmp, sep="\t", index=False)
 record_outputs(snakemake)  # what made each output: results/provenance/

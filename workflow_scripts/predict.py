@@ -1,4 +1,7 @@
-"""Snakemake entry point: predictions of a trained (or zero-shot) model for everyone."""
+"""Snakemake entry point: predictions of a trained (or zero-shot) model for everyone.
+
+With param ``individuals`` (a new cohort's), for those individuals only.
+"""
 
 from pathlib import Path
 
@@ -20,5 +23,6 @@ predict_run(
     snakemake.input.get("model"),  # none for zero-shot predictions (strategy zs)
     Path(snakemake.output[0]),
     model_inputs(snakemake.input),
+    snakemake.params.get("individuals"),
 )
 record_outputs(snakemake)  # what made each output: results/provenance/

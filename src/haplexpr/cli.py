@@ -9,7 +9,8 @@ Snakemake runs before building its DAG) and says what it found. ``haplexpr inspe
 what a trained model (``model.pt``) or an embedding shard holds, after the checks the
 pipeline makes when it reads one, so a damaged file is found by name.
 ``haplexpr provenance FILE`` prints what made a pipeline output (config hash, seed,
-package versions) and whether the file is still the one recorded.
+package versions) and whether the file is still the one recorded. ``haplexpr predict``
+makes one run's predictions for a new cohort from its VCFs (:mod:`haplexpr.cohorts`).
 """
 
 from __future__ import annotations
@@ -162,6 +163,24 @@ def main(argv: list[str] | None = None) -> int:
     planned.add_argument(
         "--configfile", nargs="+", default=["config.yaml"], help="as for haplexpr check"
     )
+    predict = commands.add_parser(
+        "predict",
+        help="one run's predictions for a new cohort from its VCFs (results/cohorts/...)",
+    )
+    predict.add_argument("--model", required=True, help="a model of the config, or elastic_net")
+    predict.add_argument("--strategy", default="p", help="r, p, rp or zs (default: p)")
+    predict.add_argument(
+        "--cohort", default="cohort", help="a cohort of the config, or the name for --vcf-urls"
+    )
+    predict.add_argument("--vcf-urls", help="the cohort's VCF URL list (as data.vcf_urls)")
+    predict.add_argument("--samples", help="the cohort's individuals, one ID per line")
+    predict.add_argument(
+        "--configfile", nargs="+", default=["config.yaml"], help="as for haplexpr check"
+    )
+    predict.add_argument("-o", "--output", help="also copy the genes x individuals table here")
+    predict.add_argument("--snakefile", default="Snakefile", help="default: ./Snakefile")
+    predict.add_argument("--profile", help="a Snakemake profile, e.g. profiles/slurm")
+    predict.add_argument("--cores", type=int, default=1, help="local cores (default 1)")
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
     inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
@@ -186,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         return check_config(args.configfile)
     if args.command == "plan":
         return print_plan(args.configfile)
+    if args.command == "predict":
+        return predict_cohort(args)
     try:
         haplotype, missing, variants, unphased = sequence_options(args)
         seq = personal_sequence(
@@ -213,11 +234,13 @@ def checked_inputs(paths: list[str]):
 def print_plan(paths: list[str]) -> int:
     """Print :func:`haplexpr.plan.plan` for config files (combined as ``check`` does)."""
     from haplexpr.cluster_resources import check_limits
-    from haplexpr.plan import format_plan, plan
+    from haplexpr.plan import cohort_stages, format_plan, plan
 
     try:
         path, config, inputs = checked_inputs(paths)
         stages = plan(config, inputs.study, len(inputs.vcf_sources))
+        cohorts = {name: list(cohort.samples) for name, cohort in inputs.cohorts.items()}
+        stages += cohort_stages(config, inputs.study, cohorts)
         notes = check_limits(config, inputs.study)
     except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
         print(f"haplexpr plan: {error}", file=sys.stderr)
@@ -232,6 +255,25 @@ def print_plan(paths: list[str]) -> int:
     print(format_plan(stages))
     for note in notes:
         print(f"note: {note}")
+    return 0
+
+
+def predict_cohort(args: argparse.Namespace) -> int:
+    """``haplexpr predict``: check the request and config, then run the cohort's rules."""
+    from haplexpr.cohorts.command import PredictRequest, check_request, overlay, run_prediction
+
+    request = PredictRequest(
+        args.model, args.strategy, args.cohort, args.configfile, args.vcf_urls, args.samples,
+        args.snakefile, args.profile, args.cores,
+    )  # fmt: skip
+    try:
+        configfiles = overlay(request)
+        _, config, _ = checked_inputs(configfiles)
+        check_request(request, config)
+        print(run_prediction(request, configfiles, args.output))
+    except (ValueError, RuntimeError, OSError, yaml.YAMLError) as error:
+        print(f"haplexpr predict: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

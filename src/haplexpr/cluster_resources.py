@@ -110,12 +110,14 @@ def job_gpu_seconds(
     model: str,
     strategy: str,
     shard: plan.EmbeddingShard | None = None,
+    cohort_individuals: int | None = None,
 ) -> float:
     """GPU seconds of one job's workload: measured for S2F rules, estimated for gLM rules.
 
     S2F training: the strategy's examples less the validation share, over the model's
     epochs (its family recipe with its own overrides); S2F prediction: every (individual,
-    gene) the design predicts. gLM rules (:mod:`haplexpr.plan`): an embedding job's
+    gene) the design predicts, or ``cohort_individuals`` x the genes predicted for
+    individuals (a new cohort's job). gLM rules (:mod:`haplexpr.plan`): an embedding job's
     ``shard`` windows x seconds per window; a tower job's embedding reads per epoch.
     Effects: the planned forward passes (:mod:`haplexpr.effects.plan`), one window each
     (a tower's: one gLM embedding of the window).
@@ -133,10 +135,15 @@ def job_gpu_seconds(
     if rule == "embeddings_compute":
         return plan.embedding_job_seconds(study, settings, shard)
     if rule in GLM_RULES:
-        return plan.tower_seconds(config, study, model, rule, strategy)
+        return plan.tower_seconds(config, study, model, rule, strategy, cohort_individuals)
     length, architecture = settings["input_length"], settings["architecture"]
     if rule != "train_s2f":
-        return s2f_gpu_seconds(architecture, length, "predict", study.prediction_count())
+        predicted = (
+            study.prediction_count()
+            if cohort_individuals is None
+            else cohort_individuals * len(study.individual_prediction_genes())
+        )
+        return s2f_gpu_seconds(architecture, length, "predict", predicted)
     epochs = training_recipe(config, model)["epochs"]
     examples = study.training_count(strategy)
     validation = round(examples * config["training"]["validation_fraction"])

@@ -173,6 +173,33 @@ def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
     }
 
 
+def trained_runs(config: dict) -> list[tuple[str, str]]:
+    """Every (model, strategy) that trains a network: S2F models, then gLMs, x strategies."""
+    models = [*enabled_models(config, "s2f"), *enabled_models(config, "glm")]
+    return [(m, s) for m in models for s in config["strategies"]]
+
+
+def evaluated_runs(config: dict) -> list[tuple[str, str]]:
+    """Every (model, strategy) whose metrics `all` asks for.
+
+    The trained ones, then S2F models' zero-shot track (``zero_shot: true``, strategy zs),
+    then the elastic net (strategy p).
+    """
+    zero_shot = [(m, "zs") for m, c in enabled_models(config, "s2f").items() if c.get("zero_shot")]
+    baseline = [("elastic_net", "p")] if config["baselines"]["elastic_net"]["enabled"] else []
+    return trained_runs(config) + zero_shot + baseline
+
+
+def cohort_runs(config: dict) -> list[tuple[str, str]]:
+    """The runs a new cohort is predicted by: every evaluated one but imported gLMs'.
+
+    A gLM with ``precomputed_root`` has its embeddings imported: no embedder runs here to
+    embed a cohort's windows.
+    """
+    imported = {m for m in enabled_models(config, "glm") if precomputed(config, m)}
+    return [(m, s) for m, s in evaluated_runs(config) if m not in imported]
+
+
 def training_recipe(config: dict, model: str) -> dict:
     """A model's training knobs: its family's block with its own ``training`` overrides.
 

@@ -8,9 +8,10 @@ data (the VCFs, the reference's bases) is checked by the rules that read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from haplexpr.cohorts.inputs import Cohort, read_cohorts
 from haplexpr.config import check_input_files, reference_fasta, validate_config
 from haplexpr.reference import check_reference
 from haplexpr.study.design import Study
@@ -20,11 +21,12 @@ from haplexpr.vcf.download import VcfSource, parse_url_list
 
 @dataclass(frozen=True)
 class Inputs:
-    """What the checks read: the study, one VCF source per chromosome, the URL lines skipped."""
+    """What the checks read: the study, its VCF sources, URL lines skipped, new cohorts."""
 
     study: Study
     vcf_sources: dict[str, VcfSource]
     vcf_skipped: tuple[str, ...] = ()
+    cohorts: dict[str, Cohort] = field(default_factory=dict)
 
 
 def check_inputs(
@@ -55,4 +57,6 @@ def check_inputs(
     urls = parse_url_list(
         Path(root) / data["vcf_urls"], data["vcf_chromosome_pattern"], data["vcf_unmatched_urls"]
     )
-    return Inputs(study, {source.chrom: source for source in urls.sources}, tuple(urls.skipped))
+    sources = {source.chrom: source for source in urls.sources}
+    cohorts = read_cohorts(config, list(sources), root)
+    return Inputs(study, sources, tuple(urls.skipped), cohorts)

@@ -160,9 +160,13 @@ def shard_windows(study: Study, shard: EmbeddingShard) -> int:
     )
 
 
-def embedding_shards(config: dict, study: Study, model: str) -> dict[str, EmbeddingShard]:
+def embedding_shards(
+    config: dict, study: Study, model: str, individuals: list[str] | None = None
+) -> dict[str, EmbeddingShard]:
     """The embedding jobs of one gLM, each split until its limit fits the cluster's maximum.
 
+    ``individuals``: whom to embed (default: the reference and the study's individuals; a
+    new cohort's, over the genes the study predicts for individuals).
     ``embeddings.individuals_per_job`` individuals per job (the reference first); a group
     whose estimated limit exceeds ``cluster.max_runtime`` is split into smaller groups of
     individuals, and the reference, on its own, into slices of its genes. One individual
@@ -170,7 +174,7 @@ def embedding_shards(config: dict, study: Study, model: str) -> dict[str, Embedd
     """
     from haplexpr.cluster_resources import OVERHEAD_MINUTES
 
-    everyone = [REFERENCE_INDIVIDUAL, *study.individuals]
+    everyone = [REFERENCE_INDIVIDUAL, *study.individuals] if individuals is None else individuals
     size = config["embeddings"]["individuals_per_job"]
     groups = [tuple(everyone[lo : lo + size]) for lo in range(0, len(everyone), size)]
     settings = config["models"][model]
@@ -224,16 +228,71 @@ def design_windows(study: Study) -> int:
     )
 
 
-def tower_seconds(config: dict, study: Study, model: str, rule: str, strategy: str) -> float:
-    """Estimated seconds of a tower job: reading each example's embeddings, per epoch."""
+def tower_seconds(
+    config: dict,
+    study: Study,
+    model: str,
+    rule: str,
+    strategy: str,
+    cohort_individuals: int | None = None,
+) -> float:
+    """Estimated seconds of a tower job: reading each example's embeddings, per epoch.
+
+    A prediction reads the design's windows, or a new cohort's ``cohort_individuals``
+    two haplotypes over the genes predicted for individuals.
+    """
     settings = config["models"][model]
     per_window = bytes_per_window(settings, f"models.{model}")
     if rule == "predict_tower":
-        return design_windows(study) * per_window / TOWER_READ_BYTES_PER_SECOND
+        windows = (
+            design_windows(study)
+            if cohort_individuals is None
+            else 2 * cohort_individuals * len(study.individual_prediction_genes())
+        )
+        return windows * per_window / TOWER_READ_BYTES_PER_SECOND
     epochs = training_recipe(config, model)["epochs"]
     haplotypes = 1 if strategy == "r" else 2
     windows = study.training_count(strategy) * haplotypes
     return epochs * windows * per_window / TOWER_READ_BYTES_PER_SECOND
+
+
+def cohort_stages(config: dict, study: Study, cohorts: dict[str, list[str]]) -> list[Stage]:
+    """Each new cohort's GPU work: embeddings (every computed gLM), predictions (every run).
+
+    ``cohorts``: name -> individuals. Windows: two haplotypes per individual over the genes
+    the study predicts for individuals; the elastic net and the CPU steps are not counted.
+    """
+    from haplexpr.cluster_resources import job_gpu_seconds
+    from haplexpr.config import cohort_runs
+
+    models, genes = config["models"], len(study.individual_prediction_genes())
+    runs = [(m, s) for m, s in cohort_runs(config) if m in models]  # not the elastic net
+    glms = list(dict.fromkeys(m for m, _ in runs if models[m]["family"] == "glm"))
+    stages = []
+    for cohort, individuals in cohorts.items():
+        windows = 2 * len(individuals) * genes
+        jobs = passes = seconds = disk = 0
+        for name in glms:
+            where, model = f"models.{name}", models[name]
+            shards = embedding_shards(config, study, name, individuals).values()
+            jobs += len(shards)
+            passes += windows * tiles(EmbeddingWindows.from_config(where, model))
+            seconds += sum(embedding_job_seconds(study, model, s) for s in shards)
+            disk += windows * bytes_per_window(model, where)
+        stages.append(
+            Stage("cohorts", f"{cohort}: embed ({len(glms)} gLMs)", jobs, passes, seconds / 3600,
+                  disk, estimated=bool(glms))
+        )  # fmt: skip
+        seconds = 0
+        for name, strategy in runs:
+            rule = "predict_tower" if name in glms else "predict_s2f"
+            rule = "predict_zero_shot" if strategy == "zs" else rule
+            seconds += job_gpu_seconds(config, study, rule, name, strategy, None, len(individuals))
+        stages.append(
+            Stage("cohorts", f"{cohort}: predict ({len(runs)} runs)", len(runs),
+                  windows * len(runs), seconds / 3600, 0, estimated=bool(glms))
+        )  # fmt: skip
+    return stages
 
 
 def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:

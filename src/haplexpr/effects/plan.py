@@ -73,8 +73,7 @@ def scored_runs(config: dict) -> list[tuple[str, str]]:
     (scoring runs the gLM itself on edited windows), filtered by ``effects.models`` and
     ``effects.strategies``.
     """
-    from haplexpr.config import enabled_models, precomputed
+    from haplexpr.config import precomputed, trained_runs
 
-    models = [*enabled_models(config, "s2f"), *enabled_models(config, "glm")]
-    trained = [(m, s) for m in models for s in config["strategies"] if not precomputed(config, m)]
+    trained = [(m, s) for m, s in trained_runs(config) if not precomputed(config, m)]
     return EffectSettings.from_config(config).runs(trained)

@@ -31,28 +31,42 @@ from haplexpr.study.genes import GeneWindow
 log = logging.getLogger(__name__)
 
 
-def cis_dosages(
+class CisGenotypes(NamedTuple):
+    """ALT dosages (samples x variants) and each column's ``chrom:pos:ref:alt`` name."""
+
+    dosages: np.ndarray
+    variants: list[str]
+
+
+def cis_genotypes(
     vcf: pysam.VariantFile, chrom: str, start: int, end: int, samples: list[str]
-) -> np.ndarray:
-    """ALT dosages (samples x variants) of records overlapping ``[start, end)``."""
-    columns = []
+) -> CisGenotypes:
+    """ALT dosages of ``samples`` at the records overlapping ``[start, end)``, named."""
+    columns, names = [], []
     for record in vcf.fetch(chrom, max(start, 0), end):
         columns.append(
             [sum(a is not None and a > 0 for a in record.samples[s]["GT"]) for s in samples]
         )
+        names.append(f"{record.chrom}:{record.pos}:{record.ref}:{','.join(record.alts or ())}")
     if not columns:
-        return np.zeros((len(samples), 0))
-    return np.asarray(columns, dtype=np.float64).T
+        return CisGenotypes(np.zeros((len(samples), 0)), [])
+    return CisGenotypes(np.asarray(columns, dtype=np.float64).T, names)
 
 
 class ElasticNetFit(NamedTuple):
-    """Predictions (sample, gene, prediction) and per-gene fit (gene, n_variants, cv_r2)."""
+    """Predictions, per-gene fit and the weights a new cohort is predicted by.
+
+    Columns: (sample, gene, prediction), :data:`HERITABILITY_COLUMNS` (the fit, with its
+    intercept), :data:`WEIGHT_COLUMNS` (non-zero weights only).
+    """
 
     predictions: pd.DataFrame
     heritability: pd.DataFrame
+    weights: pd.DataFrame
 
 
-HERITABILITY_COLUMNS = ["gene", "n_variants", "cv_r2"]
+HERITABILITY_COLUMNS = ["gene", "n_variants", "cv_r2", "intercept"]
+WEIGHT_COLUMNS = ["gene", "variant", "weight"]
 
 
 def elastic_net_predictions(
@@ -70,13 +84,13 @@ def elastic_net_predictions(
     individuals = study.individuals
     n_train = len(study.train_individuals)
     targets = study.table.pivot(index="gene", columns="sample", values=study.target_column)
-    rows, fits = [], []
+    rows, fits, weights = [], [], []
     handles = {chrom: pysam.VariantFile(str(path)) for chrom, path in vcfs.items()}
     for handle in handles.values():
         handle.subset_samples(individuals)
     try:
         for number, window in enumerate(windows, start=1):
-            dosages = cis_dosages(
+            dosages, variants = cis_genotypes(
                 handles[window.chrom],
                 window.chrom,
                 window.tss - cis_window,
@@ -88,12 +102,18 @@ def elastic_net_predictions(
             keep = np.minimum(counts, 2 * n_train - counts) >= min_minor_allele_count
             y = targets.loc[window.gene].reindex(study.train_individuals).to_numpy(np.float64)
             known = ~np.isnan(y)  # a row data.missing_targets dropped is not fitted
-            predictions, reference, cv_r2 = _fit_predict(
+            predictions, cv_r2, intercept, coefficients = _fit_predict(
                 train_x[known][:, keep], y[known], dosages[:, keep], l1_ratio, cv_folds, seed
             )
             rows += [(ind, window.gene, p) for ind, p in zip(individuals, predictions, strict=True)]
-            rows.append((REFERENCE_INDIVIDUAL, window.gene, reference))
-            fits.append((window.gene, int(keep.sum()), cv_r2))
+            rows.append((REFERENCE_INDIVIDUAL, window.gene, intercept))  # all-REF dosages
+            fits.append((window.gene, int(keep.sum()), cv_r2, intercept))
+            kept = [v for v, k in zip(variants, keep, strict=True) if k]
+            weights += [
+                (window.gene, v, float(w))
+                for v, w in zip(kept, coefficients, strict=True)
+                if w != 0
+            ]
             if number % 100 == 0:
                 log.info("elastic net: %d/%d genes", number, len(windows))
     finally:
@@ -103,6 +123,7 @@ def elastic_net_predictions(
     return ElasticNetFit(
         pd.DataFrame(rows, columns=["sample", "gene", "prediction"]),
         pd.DataFrame(fits, columns=HERITABILITY_COLUMNS),
+        pd.DataFrame(weights, columns=WEIGHT_COLUMNS),
     )
 
 
@@ -113,23 +134,83 @@ def _fit_predict(
     l1_ratio: float,
     cv_folds: int,
     seed: int,
-) -> tuple[np.ndarray, float, float]:
-    """Predictions for ``all_x`` and the all-reference genotype (dosage 0), and the CV R².
+) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Predictions for ``all_x``, the CV R², the intercept and the weights.
 
-    The CV R² is one minus the best penalty's mean out-of-fold squared error over the
-    variance of ``y`` (a little optimistic: the penalty is the one CV liked best); it is 0
-    without cis variants (nothing to explain with) and NaN with fewer individuals than folds.
-    Folds are shuffled with ``seed``, so the seed is what picks them.
+    The intercept is the prediction for the all-reference genotype (dosage 0). The CV R² is
+    one minus the best penalty's mean out-of-fold squared error over the variance of ``y``
+    (a little optimistic: the penalty is the one CV liked best); it is 0 without cis
+    variants (nothing to explain with) and NaN with fewer individuals than folds, where the
+    prediction is the training mean. Folds are shuffled with ``seed``, so the seed is what
+    picks them.
     """
+    no_weights = np.zeros(train_x.shape[1])
     if len(y) < cv_folds:
-        return np.full(len(all_x), y.mean()), float(y.mean()), float("nan")
+        return np.full(len(all_x), y.mean()), float("nan"), float(y.mean()), no_weights
     if train_x.shape[1] == 0:
-        return np.full(len(all_x), y.mean()), float(y.mean()), 0.0
+        return np.full(len(all_x), y.mean()), 0.0, float(y.mean()), no_weights
     model = fit_elastic_net(train_x, y, l1_ratio, cv_folds, seed)
-    reference = float(model.predict(np.zeros((1, train_x.shape[1])))[0])
     variance = float(np.var(y))
     cv_r2 = 1 - float(model.mse_path_.mean(axis=1).min()) / variance if variance else 0.0
-    return model.predict(all_x), reference, cv_r2
+    return model.predict(all_x), cv_r2, float(model.intercept_), model.coef_
+
+
+def elastic_net_cohort_predictions(
+    fits: pd.DataFrame,
+    weights: pd.DataFrame,
+    windows: list[GeneWindow],
+    vcfs: dict[str, str | Path],
+    samples: list[str],
+    cis_window: int,
+) -> pd.DataFrame:
+    """A new cohort's predictions from the study's stored fits: intercept + weights x dosages.
+
+    Matched by ``chrom:pos:ref:alt`` in VCFs normalised as the study's were. A weighted
+    variant with no record in the cohort's VCF counts as dosage 0 (a cohort's VCF leaves out
+    sites where nobody carries the ALT), as a missing genotype does in the fit; how many
+    such variants there were is logged.
+    """
+    intercepts = fits.set_index("gene")["intercept"]
+    by_gene = {gene: part for gene, part in weights.groupby("gene")}
+    handles = {chrom: pysam.VariantFile(str(path)) for chrom, path in vcfs.items()}
+    for handle in handles.values():
+        handle.subset_samples(samples)
+    rows, absent, total = [], 0, 0
+    try:
+        for window in windows:
+            prediction = np.full(len(samples), float(intercepts[window.gene]))
+            gene_weights = by_gene.get(window.gene)
+            if gene_weights is not None:
+                dosages, variants = cis_genotypes(
+                    handles[window.chrom],
+                    window.chrom,
+                    window.tss - cis_window,
+                    window.tss + cis_window,
+                    samples,
+                )
+                column = {v: i for i, v in enumerate(variants)}
+                found = gene_weights["variant"].map(column)
+                present = found.notna().to_numpy()
+                absent += int((~present).sum())
+                total += len(found)
+                prediction = (
+                    prediction
+                    + dosages[:, found[present].astype(int).to_numpy()]
+                    @ (gene_weights["weight"].to_numpy()[present])
+                )
+            rows += [(s, window.gene, p) for s, p in zip(samples, prediction, strict=True)]
+    finally:
+        for handle in handles.values():
+            handle.close()
+    log.info(
+        "elastic net: %d genes x %d individuals; %d of %d weighted variants not in the "
+        "cohort's VCFs (dosage 0)",
+        len(windows),
+        len(samples),
+        absent,
+        total,
+    )
+    return pd.DataFrame(rows, columns=["sample", "gene", "prediction"])
 
 
 def fit_elastic_net(

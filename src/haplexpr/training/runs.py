@@ -218,11 +218,14 @@ def predict_run(
     model_path: str | Path | None,
     out_path: str | Path,
     inputs: HaplotypeStore | list[Path],
+    individuals: list[str] | None = None,
 ) -> Path:
     """Predict every (individual, gene) and the reference; write a parquet table.
 
     Without ``model_path`` (strategy ``zs``) the model is not fine-tuned: its pretrained
-    output track is read out (``head: track``), the zero-shot prediction.
+    output track is read out (``head: track``), the zero-shot prediction. ``individuals``:
+    a new cohort's, predicted over the genes the study predicts for individuals (no
+    reference rows), instead of the study's.
     """
     started = time.monotonic()
     model_config = config["models"][model_name]
@@ -231,7 +234,10 @@ def predict_run(
     settings = TrainingSettings.from_config(
         config, family_key(model_config), strategy, model_config
     )
-    items = study.prediction_items()
+    if individuals is None:
+        items = study.prediction_items()
+    else:
+        items = [(i, g) for i in individuals for g in study.individual_prediction_genes()]
     examples = [Example(individual, gene, float("nan")) for individual, gene in items]
     dataset = make_dataset(model_config, inputs, examples)
     model = _model_for(dataset, model_config, settings.seed)
