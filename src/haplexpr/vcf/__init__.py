@@ -2,7 +2,8 @@
 
 - ``download``: resumable, verified downloads of the listed VCFs.
 - ``normalise``: one representation per variant (``bcftools norm``), contig names harmonised.
-- ``check``: the VCF checked against the reference and the study (REF, phasing, samples).
+- ``check``: the VCF checked against the reference and the study (REF, phasing, samples);
+  ``file_checks``: the file itself (intact, readable header, fresh index, sorted records).
 - ``parser``: VCF text lines to arrays in one compiled pass.
 - ``alleles``: the per-haplotype allele codes and htslib's variant types.
 """
