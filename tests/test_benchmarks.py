@@ -13,6 +13,7 @@ from support.pipeline_runs import REPO
 
 
 def run_benchmark(script: str, *args: str) -> str:
+    """Run ``benchmarks/<script>`` (a script, or a package folder with ``__main__.py``)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / script), *args],
@@ -52,7 +53,7 @@ def test_gpu_glm_embed_tiny_times_each_glm():
 
 
 def test_personal_sequences_tiny_matches_bcftools():
-    out = run_benchmark("personal_sequences.py", "--tiny")
+    out = run_benchmark("personal_sequences", "--tiny")
     match = re.search(r"fast engine vs bcftools 1\.24 \(pysam\): (\d+)/(\d+) identical", out)
     assert match and match.group(1) == match.group(2) and int(match.group(2)) > 0, out
     assert re.search(r"^fast engine \(haplexpr\)\s+[\d,]+", out, flags=re.MULTILINE), out

@@ -21,17 +21,16 @@ from torch.utils.data import Dataset
 
 from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.study.design import Example
+from haplexpr.training.batches import GeneBatches
 from haplexpr.training.loop import (
     LOG_COLUMNS,
-    GeneBatches,
     TrainingSettings,
     Validation,
     combined_loss,
-    lr_gpu_factor,
     predict,
     train,
-    warmup_cosine,
 )
+from haplexpr.training.optimisation import lr_gpu_factor, warmup_cosine
 from haplexpr.training.runs import family_key, gene_centred
 
 HAPLOTYPES, LENGTH = 2, 8

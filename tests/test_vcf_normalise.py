@@ -10,7 +10,8 @@ from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
 from haplexpr.vcf.check import VariantInputError
-from haplexpr.vcf.normalise import contig_renames, normalise_vcf, read_contig_map
+from haplexpr.vcf.contigs import contig_renames, read_contig_map
+from haplexpr.vcf.normalise import normalise_vcf
 
 SAMPLES = ["S1", "S2"]
 # 1-based positions 100..107 hold GCACACAT: a deleted "CA" could be written at 101, 103 or

@@ -1,6 +1,6 @@
 """Helpers the tests share.
 
-- ``vcf_files``: small VCF and FASTA writers.
+- ``vcf_files``: small VCF and FASTA files (written by ``haplexpr.demo.fasta_vcf``).
 - ``haplotype_stores``: a small real haplotype store for what reads the store.
 - ``study_tables``: a Study from tiny tables in the seed's formats.
 - ``pipeline_runs``: snakemake runs of the demo in a scratch folder.

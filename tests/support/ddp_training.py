@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.study.design import Example
-from haplexpr.training import distributed, loop
+from haplexpr.training import distributed, loop, resume
 
 HAPLOTYPES, LENGTH = 2, 6
 
@@ -79,14 +79,14 @@ def main() -> None:
     held_out = GeneData(7, 3, seed=2)
     validation = loop.Validation(held_out, lambda p: negative_mse(held_out.y.numpy(), p))
     if args.kill_after_epoch:
-        save = loop._save_checkpoint
+        save = resume.save_checkpoint
 
         def save_then_die(path, fingerprint, progress, *rest):
             save(path, fingerprint, progress, *rest)
             if progress.epoch == args.kill_after_epoch:
                 os._exit(9)  # every rank: as SIGKILL, no clean-up
 
-        loop._save_checkpoint = save_then_die
+        resume.save_checkpoint = save_then_die
     model = HaplotypeAverage(per_sequence_model())
     loop.train(model, GeneData(23, 4, seed=1), settings, args.out_dir, validation=validation)
 

@@ -1,13 +1,15 @@
-"""Small reference FASTAs and VCFs that tests write for themselves (expectations stay in tests)."""
+"""Small reference FASTAs and VCFs that tests write for themselves (expectations stay in tests).
+
+The files are written by the library's synthetic-genome writers
+(:mod:`haplexpr.demo.fasta_vcf`), as the demo and the benchmark write theirs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pysam
-import pysam.bcftools
+from haplexpr.demo import fasta_vcf
 
-VCF_COLUMNS = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
 # Every FORMAT/INFO/ALT field the tests' records use, declared once.
 DECLARATIONS = [
     '##ALT=<ID=DEL,Description="Deletion">',
@@ -19,13 +21,7 @@ DECLARATIONS = [
 
 def write_fasta(path: Path, contigs: dict[str, str], prefix: str = "") -> Path:
     """Write ``{name: sequence}`` as a FASTA (60 bases a line) and index it with faidx."""
-    with path.open("w") as out:
-        for name, seq in contigs.items():
-            out.write(f">{prefix}{name}\n")
-            for i in range(0, len(seq), 60):
-                out.write(seq[i : i + 60] + "\n")
-    pysam.faidx(str(path))
-    return path
+    return fasta_vcf.write_fasta(path, {prefix + name: seq for name, seq in contigs.items()})
 
 
 def record_line(chrom, pos, ref: str, alt: str, calls, fmt: str = "GT", info: str = ".") -> str:
@@ -41,16 +37,6 @@ def write_vcf(
     index: bool = False,
 ) -> Path:
     """bgzip a VCF of data ``lines`` to ``path`` (``.vcf.gz``); optionally CSI-index it."""
-    header = [
-        "##fileformat=VCFv4.2",
-        *(f"##contig=<ID={c},length={n}>" for c, n in contigs.items()),
-        *DECLARATIONS,
-        "\t".join([*VCF_COLUMNS, *samples]),
-    ]
-    plain = path.with_suffix("")
-    plain.write_text("\n".join(header + lines) + "\n")
-    pysam.tabix_compress(str(plain), str(path), force=True)
-    plain.unlink()
-    if index:
-        pysam.bcftools.index(str(path))
-    return path
+    header = fasta_vcf.vcf_header([*fasta_vcf.contig_lines(contigs), *DECLARATIONS], samples)
+    body = [line + "\n" for line in lines]
+    return fasta_vcf.write_vcf(path, header, body, index=("csi",) if index else ())

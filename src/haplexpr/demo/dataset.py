@@ -45,8 +45,8 @@ from haplexpr.demo.genome import (
     check_variants,
     mask,
     random_bases,
-    write_fasta,
-    write_vcf,
+    write_demo_vcf,
+    write_reference,
 )
 from haplexpr.demo.tables import write_partition_table, write_text, write_truth
 
@@ -116,11 +116,11 @@ def write_demo_dataset(
     expression = draw_expression(rng_expr, genes, sequences, design)
     splits = draw_splits(rng_split, genes, individuals, design)
 
-    write_fasta(out_dir / "reference.fa", sequences)
+    write_reference(out_dir / "reference.fa", sequences)
     url_lines = []
     for name, _, _ in design.contigs:
         rel = f"vcf/demo.chr{name}.vcf.gz"
-        write_vcf(out_dir / rel, name, variants[name], individuals, design)
+        write_demo_vcf(out_dir / rel, variants[name], individuals, design)
         md5 = hashlib.md5((out_dir / rel).read_bytes()).hexdigest()
         url_lines.append(f"file:{rel}\t{md5}")
     write_text(out_dir / "vcf_urls.txt", url_lines)

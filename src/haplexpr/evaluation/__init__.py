@@ -2,5 +2,6 @@
 
 - ``metrics``: per-gene correlation across individuals, across-gene R, sign agreement.
 - ``baselines``: the genotype-only elastic net (PrediXcan-style).
-- ``report``: the self-contained HTML report.
+- ``report``: the self-contained HTML report (page assembly); ``report_figures`` draws its
+  figures, ``report_effects`` its variant-effects section.
 """

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from haplexpr.effects.checks import PERSONAL
-from haplexpr.evaluation.report import _figure_html
+from haplexpr.evaluation.report_figures import figure_html
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 BACKGROUNDS = (REFERENCE_INDIVIDUAL, PERSONAL)
@@ -68,7 +68,7 @@ def _bars_beside_chance(
     axis.set_ylabel(ylabel)
     axis.set_xlabel("")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return _figure_html(figure, caption)
+    return figure_html(figure, caption)
 
 
 def direction_figure(summary: pd.DataFrame) -> str:
@@ -133,7 +133,7 @@ def track_figure(effects: dict[str, pd.DataFrame], gene: str, causal: set[str]) 
         axis.set_ylabel(run, fontsize=8)
     axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     axes[-1, 0].set_xlabel(f"{gene}: bases from the TSS along the gene's strand")
-    return _figure_html(
+    return figure_html(
         figure,
         f"Per-variant effects (ALT minus REF prediction) along {gene}'s model input, each"
         " run in a row: the reference background (stems) and each sampled haplotype that"

@@ -3,6 +3,8 @@
 - ``checkpoints``: ``model.pt`` written with its architecture and read back checked.
 - ``datasets``: torch datasets over the sequence store or the embedding shards.
 - ``embeddings``: frozen gLM embeddings, computed once and reused by every run.
-- ``loop``: the one training loop: the seed's recipe plus seeds, checkpoints and resume.
+- ``loop``: the one training loop: the seed's recipe plus seeds, checkpoints and resume;
+  its pieces ``batches`` (what each batch holds), ``optimisation`` (Adam and the schedules)
+  and ``resume`` (the per-epoch checkpoint a killed job resumes from).
 - ``runs``: the wiring of a (model, strategy) run: data, model, checkpoint, outputs.
 """

@@ -8,31 +8,32 @@ a = 0.3 for individual training and 0 for the reference. What the seed lacks is 
 fixed seeds (reruns are bit-identical on the same machine, thread count and batch shapes;
 other CPUs pick other float kernels), a checkpoint after every epoch from which a killed
 job resumes to the same final weights (same machine and threads), and a TSV log of every
-epoch.
+epoch. The pieces: :mod:`~haplexpr.training.batches` (what each batch holds),
+:mod:`~haplexpr.training.optimisation` (Adam and the schedules) and
+:mod:`~haplexpr.training.resume` (the per-epoch checkpoint).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from haplexpr.atomic import atomic_path
 from haplexpr.models.precision import mixed_precision_context
+from haplexpr.training import resume
+from haplexpr.training.batches import epoch_loader
 from haplexpr.training.checkpoints import load_weights, save_weights
 from haplexpr.training.distributed import (
     Ranks,
@@ -42,6 +43,8 @@ from haplexpr.training.distributed import (
     share,
     sync_buffers,
 )
+from haplexpr.training.optimisation import Optimisation, build_optimisation
+from haplexpr.training.resume import Best, Progress
 
 log = logging.getLogger(__name__)
 
@@ -120,131 +123,6 @@ def combined_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float) -> tor
     return (1 - alpha) * loss + alpha * pairwise
 
 
-class GeneBatches(Sampler):
-    """Batches that each hold one gene's examples (different individuals), in random order.
-
-    With ``batches: by_gene`` the pairwise-difference term compares individuals of one gene
-    (the between-individual differences the study asks about) rather than genes' means.
-    """
-
-    def __init__(self, genes: list[str], batch_size: int, generator: torch.Generator):
-        self.groups: dict[str, list[int]] = {}
-        for index, gene in enumerate(genes):
-            self.groups.setdefault(gene, []).append(index)
-        self.batch_size = batch_size
-        self.generator = generator
-
-    def __len__(self) -> int:
-        return sum(math.ceil(len(g) / self.batch_size) for g in self.groups.values())
-
-    def __iter__(self):
-        batches = []
-        for indices in self.groups.values():
-            order = torch.randperm(len(indices), generator=self.generator).tolist()
-            shuffled = [indices[i] for i in order]
-            batches += [
-                shuffled[i : i + self.batch_size] for i in range(0, len(shuffled), self.batch_size)
-            ]
-        for b in torch.randperm(len(batches), generator=self.generator).tolist():
-            yield batches[b]
-
-
-def epoch_loader(
-    dataset: Dataset, settings: TrainingSettings, epoch: int, world_size: int = 1
-) -> DataLoader:
-    """Global batches for one epoch: shuffled examples, or one gene per batch; seeded by epoch.
-
-    Every rank draws the same batches; each runs its share (:func:`distributed.share`).
-    """
-    order = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
-    batch_size = settings.global_batch(world_size)
-    if settings.batches == "by_gene":
-        genes = [example.gene for example in dataset.examples]
-        return DataLoader(dataset, batch_sampler=GeneBatches(genes, batch_size, order))
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=order)
-
-
-def warmup_cosine(step: int, total: int, warmup_fraction: float, final_ratio: float) -> float:
-    """Learning-rate multiplier: linear warm-up, then cosine decay to ``final_ratio``."""
-    warmup = max(1, int(total * warmup_fraction))
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-class _Best(NamedTuple):
-    """The best validated epoch so far (1-based) with a CPU copy of its weights."""
-
-    score: float = -math.inf
-    epoch: int = 0
-    state: dict[str, torch.Tensor] | None = None
-
-
-@dataclass
-class _Progress:
-    """What a checkpoint carries from epoch to epoch: epochs done, log rows, best epoch."""
-
-    epoch: int = 0
-    history: list[list] = field(default_factory=list)
-    best: _Best = _Best()
-
-
-class _Optimisation(NamedTuple):
-    """Adam and its schedule, built for this many batches and steps per epoch."""
-
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    batches_per_epoch: int
-    steps_per_epoch: int
-    #: The scheduler steps once per epoch (the seed's), not after every optimiser step.
-    per_epoch: bool
-
-
-def seed_schedule(
-    optimizer: torch.optim.Optimizer, epochs: int, warmup_fraction: float, final_ratio: float
-) -> torch.optim.lr_scheduler.SequentialLR:
-    """The seed's schedule, built as the seed builds it; step it once per epoch.
-
-    ``LinearLR`` from 0.01 x lr over ``int(warmup_fraction * epochs)`` epochs, then
-    ``CosineAnnealingLR`` to ``final_ratio`` x lr over the rest (seed: 0.1 and 0.1). With
-    fewer than 1 / ``warmup_fraction`` epochs there is no warm-up, as in the seed.
-    """
-    warmup = int(warmup_fraction * epochs)
-    if epochs - warmup < 1:
-        raise ValueError(
-            f"schedule: seed needs at least one epoch after warm-up; warmup_fraction"
-            f" {warmup_fraction} of {epochs} epochs leaves none (lower warmup_fraction)"
-        )
-    peak = optimizer.param_groups[0]["lr"]
-    schedulers = torch.optim.lr_scheduler
-    return schedulers.SequentialLR(
-        optimizer,
-        [
-            schedulers.LinearLR(optimizer, start_factor=0.01, end_factor=1.0, total_iters=warmup),
-            schedulers.CosineAnnealingLR(
-                optimizer, T_max=epochs - warmup, eta_min=peak * final_ratio
-            ),
-        ],
-        milestones=[warmup],
-    )
-
-
-def lr_gpu_factor(settings: TrainingSettings, device: torch.device, world_size: int = 1) -> int:
-    """What ``learning_rate`` is multiplied by: the seed's GPU count, when asked for.
-
-    The seed multiplies by ``torch.cuda.device_count()``, the GPUs it trains on with DDP.
-    Here that is the world size when several ranks train (on GPUs or, in tests, CPUs);
-    one process counts the GPUs visible to the job (1 under the SLURM profile; 1 on a CPU,
-    where the seed cannot run).
-    """
-    if not settings.scale_lr_by_gpus:
-        return 1
-    if world_size > 1:
-        return world_size
-    return max(1, torch.cuda.device_count()) if device.type == "cuda" else 1
-
-
 def train(
     model: nn.Module,
     dataset: Dataset,
@@ -278,11 +156,11 @@ def train(
         load_weights(model, init_weights, architecture, device)
         log.info("initialised from %s", init_weights)
     network = _data_parallel(model, device, ranks)
-    optimisation = _optimisation(model, dataset, settings, device, ranks)
-    fingerprint = _fingerprint(
+    optimisation = build_optimisation(model, dataset, settings, device, ranks)
+    fingerprint = resume.fingerprint(
         settings, len(dataset), init_weights, optimisation.optimizer.defaults["lr"], ranks
     )
-    progress = _resume(checkpoint_path, fingerprint, model, optimisation, device, ranks)
+    progress = resume.restore(checkpoint_path, fingerprint, model, optimisation, device, ranks)
     autocast = mixed_precision_context(device, settings.mixed_precision)
     started = time.monotonic()
     for epoch in range(progress.epoch, settings.epochs):
@@ -310,7 +188,9 @@ def train(
             score,
             progress.history[-1][5],
         )
-        _save_checkpoint(checkpoint_path, fingerprint, progress, model, optimisation, device, ranks)
+        resume.save_checkpoint(
+            checkpoint_path, fingerprint, progress, model, optimisation, device, ranks
+        )
     final = out_dir / "model.pt"
     if ranks.leader:
         _write_outputs(final, model, settings, progress, architecture)
@@ -340,82 +220,12 @@ def _data_parallel(model: nn.Module, device: torch.device, ranks: Ranks) -> nn.M
     return DistributedDataParallel(model)
 
 
-def _optimisation(
-    model: nn.Module,
-    dataset: Dataset,
-    settings: TrainingSettings,
-    device: torch.device,
-    ranks: Ranks,
-) -> _Optimisation:
-    """Adam plus the configured schedule (``per_step`` spans every step of every epoch)."""
-    learning_rate = settings.learning_rate * lr_gpu_factor(settings, device, ranks.world_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    batches_per_epoch = len(epoch_loader(dataset, settings, 0, ranks.world_size))
-    steps_per_epoch = math.ceil(batches_per_epoch / settings.gradient_accumulation)
-    if settings.schedule == "seed":
-        scheduler = seed_schedule(
-            optimizer, settings.epochs, settings.warmup_fraction, settings.final_lr_ratio
-        )
-    elif settings.schedule == "per_step":
-        total_steps = steps_per_epoch * settings.epochs
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer,
-            lambda step: warmup_cosine(
-                step, total_steps, settings.warmup_fraction, settings.final_lr_ratio
-            ),
-        )
-    else:
-        raise ValueError(f"schedule must be per_step or seed, not {settings.schedule!r}")
-    per_epoch = settings.schedule == "seed"
-    log.info(
-        "%d rank(s); global batch %d examples (%d per rank); learning rate %g",
-        ranks.world_size,
-        settings.global_batch(ranks.world_size),
-        math.ceil(settings.global_batch(ranks.world_size) / ranks.world_size),
-        learning_rate,
-    )
-    return _Optimisation(optimizer, scheduler, batches_per_epoch, steps_per_epoch, per_epoch)
-
-
-def _resume(
-    path: Path,
-    fingerprint: str,
-    model: nn.Module,
-    optimisation: _Optimisation,
-    device: torch.device,
-    ranks: Ranks,
-) -> _Progress:
-    """Restore a killed run from its checkpoint, if one was written with these settings and data.
-
-    Weights, optimiser, schedule and random generators all come back, so the resumed run
-    ends at the weights an uninterrupted one would have. Every rank reads the one file.
-    """
-    if not path.exists():
-        return _Progress()
-    checkpoint = torch.load(path, map_location=device, weights_only=False)
-    if checkpoint["fingerprint"] != fingerprint:
-        log.info("ignoring %s: written with other settings or data", path)
-        return _Progress()
-    model.load_state_dict(checkpoint["state_dict"])
-    optimisation.optimizer.load_state_dict(checkpoint["optimizer"])
-    optimisation.scheduler.load_state_dict(checkpoint["scheduler"])
-    # map_location moved the saved generator states too; they are set from the CPU
-    rng, cuda_rng = (checkpoint["rng"], checkpoint["cuda_rng"])
-    if ranks.rank > 0:
-        rng, cuda_rng = checkpoint["other_ranks_rng"][ranks.rank - 1]
-    torch.set_rng_state(rng.cpu())
-    if device.type == "cuda":  # dropout on the GPU draws from the CUDA generator
-        torch.cuda.set_rng_state(cuda_rng.cpu(), device)
-    log.info("resuming after epoch %d from %s", checkpoint["epoch"], path)
-    return _Progress(checkpoint["epoch"], checkpoint["history"], _Best(**checkpoint["best"]))
-
-
 def _train_epoch(
     model: nn.Module,
     dataset: Dataset,
     settings: TrainingSettings,
     epoch: int,
-    optimisation: _Optimisation,
+    optimisation: Optimisation,
     device: torch.device,
     autocast: torch.autocast,
 ) -> float:
@@ -477,7 +287,7 @@ def _predict_on(model: nn.Module, dataset: Dataset, settings: TrainingSettings) 
     return predict(model, dataset, settings.batch_size, settings.device, settings.mixed_precision)
 
 
-def _better(best: _Best, score: float, epoch: int, model: nn.Module) -> _Best:
+def _better(best: Best, score: float, epoch: int, model: nn.Module) -> Best:
     """``best``, or epoch ``epoch`` (0-based) when it scores higher or is the first scored.
 
     A NaN score never beats a real one but still fills an empty ``best``, so a validated
@@ -485,54 +295,15 @@ def _better(best: _Best, score: float, epoch: int, model: nn.Module) -> _Best:
     """
     if score > best.score or best.state is None:
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        return _Best(score, epoch + 1, state)
+        return Best(score, epoch + 1, state)
     return best
-
-
-def _save_checkpoint(
-    path: Path,
-    fingerprint: str,
-    progress: _Progress,
-    model: nn.Module,
-    optimisation: _Optimisation,
-    device: torch.device,
-    ranks: Ranks,
-) -> None:
-    """Write all a killed run needs to resume exactly (atomically: a kill leaves the last one).
-
-    Rank 0 writes it, with every other rank's random generators.
-    """
-    rng = gather_objects(_rng_states(device), ranks)
-    if not ranks.leader:
-        return
-    checkpoint = {
-        "fingerprint": fingerprint,
-        "epoch": progress.epoch,
-        "history": progress.history,
-        "best": progress.best._asdict(),  # a plain dict, as checkpoints have always held
-        "state_dict": model.state_dict(),
-        "optimizer": optimisation.optimizer.state_dict(),
-        "scheduler": optimisation.scheduler.state_dict(),
-        "rng": rng[0][0],
-        "cuda_rng": rng[0][1],
-    }
-    if ranks.distributed:
-        checkpoint["other_ranks_rng"] = rng[1:]
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
-
-
-def _rng_states(device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The CPU generator of this process and, on a GPU, its CUDA generator."""
-    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    return torch.get_rng_state(), cuda
 
 
 def _write_outputs(
     final: Path,
     model: nn.Module,
     settings: TrainingSettings,
-    progress: _Progress,
+    progress: Progress,
     architecture: str | None,
 ) -> None:
     """Load the best validated weights (else keep the last); write the log and ``final``."""
@@ -549,30 +320,10 @@ def _write_outputs(
     save_weights(final, model, asdict(settings), architecture)
 
 
-def _patience_exhausted(settings: TrainingSettings, best: _Best, epoch: int) -> bool:
+def _patience_exhausted(settings: TrainingSettings, best: Best, epoch: int) -> bool:
     """Whether early stopping ends training before ``epoch`` (0-based)."""
     patience = settings.early_stopping_patience
     return patience > 0 and best.state is not None and epoch - best.epoch >= patience
-
-
-def _fingerprint(
-    settings: TrainingSettings,
-    n_examples: int,
-    init: str | Path | None,
-    learning_rate: float,
-    ranks: Ranks,
-) -> str:
-    """What a checkpoint must match to be resumed: settings, data, initial weights and lr.
-
-    The learning rate in use is included because ``scale_lr_by_gpus`` makes it the job's,
-    and the world size when several ranks train (their generators are in the checkpoint);
-    one process's fingerprint stays what it was before ranks existed.
-    """
-    facts = [asdict(settings), n_examples, str(init), learning_rate]
-    if ranks.distributed:
-        facts.append(ranks.world_size)
-    blob = json.dumps(facts, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @torch.inference_mode()

@@ -24,10 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,7 +38,14 @@ from haplexpr.atomic import atomic_path
 from haplexpr.consensus_options import check_options
 from haplexpr.coordinates import Interval
 from haplexpr.study.genes import StudyTableError, harmonise_contig
-from haplexpr.vcf.download import BGZF_EOF
+from haplexpr.vcf.file_checks import (
+    RecordOrder,
+    VariantInputError,
+    check_container,
+    check_region,
+    open_header,
+    open_records,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +54,6 @@ _MISSING = -1  # '.'
 _VECTOR_END = -2  # no allele: the absent second allele of a haploid call
 
 _REFERENCE_WINDOW = 4_000_000  # reference bases fetched at a time for the REF checks
-
-
-class VariantInputError(ValueError):
-    """A VCF cannot be used as it is; the message says what to fix."""
 
 
 @dataclass
@@ -113,28 +114,18 @@ def check_vcf(
     check_container(vcf_path)
     with pysam.FastaFile(str(reference_path)) as reference:
         bases = _ReferenceBases(reference)
-        with _open_header(vcf_path) as header:
+        with open_header(vcf_path) as header:
             check_samples(header.header.samples, samples, vcf_path)  # before cyvcf2 subsets
             undeclared = region is not None and region.chrom not in header.header.contigs
             if region is not None:
-                _check_region(header, region, vcf_path, bases.lengths)
+                check_region(header, region, vcf_path, bases.lengths)
         contigs = _listed_contigs(chrom, reference.references)
-        order = _RecordOrder()
-        with _open_records(vcf_path, samples, region, undeclared) as (names, records):
+        order = RecordOrder()
+        with open_records(vcf_path, samples, region, undeclared) as (names, records):
             for number, record in enumerate(records, start=1):
                 where = f"{vcf_path}: record {number} ({record.CHROM}:{record.POS})"
                 order.check(record, where)
-                if record.CHROM not in bases.lengths:
-                    raise VariantInputError(
-                        f"{where}: contig {record.CHROM!r} is not in the reference "
-                        f"{reference_path} (it has {', '.join(reference.references[:5])}...); "
-                        "rename the VCF's contigs (bcftools annotate --rename-chrs) or use the "
-                        "matching reference"
-                    )
-                if record.CHROM not in contigs:
-                    raise VariantInputError(
-                        f"{where}: contig {record.CHROM!r} in the VCF listed for chromosome {chrom}"
-                    )
+                _check_contig(record.CHROM, where, bases, contigs, chrom, reference_path)
                 alts = record.ALT
                 if not alts:
                     report.skipped["no_alt_allele"] += 1
@@ -142,20 +133,7 @@ def check_vcf(
                 if any(a.startswith("<") or a == "*" for a in alts):
                     report.skipped["symbolic_or_star_allele"] += 1
                     continue
-                # REF itself: an INFO/END beyond it is the consensus engines' concern (bcftools
-                # checks REF against END's length and refuses where a haplotype carries it).
-                expected = bases.fetch(record.CHROM, record.start, record.start + len(record.REF))
-                if record.REF.upper() == expected:
-                    pass
-                elif _unknown_only(record.REF.upper(), expected):
-                    report.unknown_reference += 1
-                    if len(report.unknown_examples) < 5:
-                        report.unknown_examples.append(f"{record.CHROM}:{record.POS}")
-                else:
-                    raise VariantInputError(
-                        f"{where}: REF {record.REF} but the reference has {expected}; is the "
-                        "VCF on the same genome build as the reference?"
-                    )
+                _check_ref(record, where, bases, report)
                 if names:
                     _check_genotypes(record, names, where, unphased, report)
                 if len(record.REF) == 1 and all(len(a) == 1 for a in alts):
@@ -166,6 +144,49 @@ def check_vcf(
     report.seconds = round(time.monotonic() - started, 3)
     _log_accepted(report)
     return report
+
+
+def _check_contig(
+    contig: str,
+    where: str,
+    bases: _ReferenceBases,
+    listed: set[str],
+    chrom: str,
+    reference_path: str | Path,
+) -> None:
+    """Fail unless a record's contig is in the reference and is one ``chrom`` may use."""
+    if contig not in bases.lengths:
+        raise VariantInputError(
+            f"{where}: contig {contig!r} is not in the reference "
+            f"{reference_path} (it has {', '.join(bases.reference.references[:5])}...); "
+            "rename the VCF's contigs (bcftools annotate --rename-chrs) or use the "
+            "matching reference"
+        )
+    if contig not in listed:
+        raise VariantInputError(
+            f"{where}: contig {contig!r} in the VCF listed for chromosome {chrom}"
+        )
+
+
+def _check_ref(
+    record: cyvcf2.Variant, where: str, bases: _ReferenceBases, report: VcfCheckReport
+) -> None:
+    """Fail where REF disagrees with the reference; count REFs on reference N (unknown).
+
+    REF itself only: an INFO/END beyond it is the consensus engines' concern (bcftools
+    checks REF against END's length and refuses where a haplotype carries it).
+    """
+    expected = bases.fetch(record.CHROM, record.start, record.start + len(record.REF))
+    if record.REF.upper() == expected:
+        return
+    if not _unknown_only(record.REF.upper(), expected):
+        raise VariantInputError(
+            f"{where}: REF {record.REF} but the reference has {expected}; is the "
+            "VCF on the same genome build as the reference?"
+        )
+    report.unknown_reference += 1
+    if len(report.unknown_examples) < 5:
+        report.unknown_examples.append(f"{record.CHROM}:{record.POS}")
 
 
 def _unknown_only(ref: str, expected: str) -> bool:
@@ -218,147 +239,6 @@ def _log_accepted(report: VcfCheckReport) -> None:
             report.haploid_calls,
             "the reference" if report.missing_policy == "reference" else "N",
         )
-
-
-def _check_region(
-    vcf: pysam.VariantFile, region: Interval, vcf_path: str | Path, contig_length: dict[str, int]
-) -> None:
-    """Fail clearly if ``region`` is on an unknown contig or the VCF cannot be queried."""
-    if region.chrom not in contig_length:
-        raise VariantInputError(
-            f"contig {region.chrom!r} is not in the reference (it has "
-            f"{', '.join(list(contig_length)[:5])}...)"
-        )
-    if region.chrom not in vcf.header.contigs:
-        # bcftools consensus writes the reference for a contig the VCF does not declare
-        log.info(
-            "%s: no contig %r in the VCF header (it has %s...): no variants in %s",
-            vcf_path,
-            region.chrom,
-            ", ".join(list(vcf.header.contigs)[:5]),
-            region.to_region(),
-        )
-        return
-    try:
-        vcf.fetch(region.chrom, region.start, region.end)  # needs an index, reads no record
-    except ValueError as error:
-        raise VariantInputError(
-            f"{vcf_path}: cannot fetch {region.to_region()} ({error}); index it with "
-            f"bcftools index {vcf_path}"
-        ) from error
-    for index in (Path(f"{vcf_path}.csi"), Path(f"{vcf_path}.tbi")):
-        if index.exists() and index.stat().st_mtime < Path(vcf_path).stat().st_mtime:
-            raise VariantInputError(
-                f"{index} is older than {vcf_path}: the VCF changed after it was indexed, so "
-                f"the index may point at the wrong records; rebuild it with bcftools index -f "
-                f"{vcf_path}"
-            )
-
-
-@contextmanager
-def _open_records(
-    vcf_path: str | Path, samples: list[str], region: Interval | None, undeclared: bool = False
-) -> Iterator[tuple[list[str], Iterator[cyvcf2.Variant]]]:
-    """The study samples' names (in the VCF's order) and the records (all, or in ``region``).
-
-    ``undeclared``: the region's contig is not in the VCF, so it has no records.
-    """
-    vcf = cyvcf2.VCF(str(vcf_path), samples=list(samples), lazy=True)
-    try:
-        with warnings.catch_warnings():
-            # cyvcf2 warns about a region without records, where there is nothing to check.
-            warnings.filterwarnings("ignore", "no intervals found", UserWarning)
-            if undeclared:
-                records = iter(())
-            else:
-                records = iter(vcf) if region is None else vcf(region.to_region())
-            yield vcf.samples, _parsed(records, vcf_path)
-    finally:
-        vcf.close()
-
-
-def _parsed(records: Iterator[cyvcf2.Variant], vcf_path: str | Path) -> Iterator[cyvcf2.Variant]:
-    """``records``, with htslib's parse failures turned into an error naming the place."""
-    number = 0
-    while True:
-        try:
-            record = next(records)
-        except StopIteration:
-            return
-        except Exception as error:  # cyvcf2 raises a bare Exception where htslib cannot parse
-            raise VariantInputError(
-                f"{vcf_path}: the line after record {number} cannot be parsed ({error}); it is "
-                "malformed (too few tab-separated columns, a non-numeric POS...): look at it "
-                "with bcftools view and fix or drop it"
-            ) from error
-        number += 1
-        yield record
-
-
-class _RecordOrder:
-    """Records must be sorted: by position within a contig, each contig in one block."""
-
-    def __init__(self) -> None:
-        self.contig: str | None = None
-        self.pos = 0
-        self.done: set[str] = set()
-
-    def check(self, record: cyvcf2.Variant, where: str) -> None:
-        """Fail if ``record`` comes before the one read last."""
-        if record.CHROM != self.contig:
-            if record.CHROM in self.done:
-                raise self._unsorted(where, f"contig {record.CHROM} appears again after others")
-            if self.contig is not None:
-                self.done.add(self.contig)
-            self.contig, self.pos = record.CHROM, 0
-        if record.POS < self.pos:
-            raise self._unsorted(where, f"position {record.POS} comes after {self.pos}")
-        self.pos = record.POS
-
-    @staticmethod
-    def _unsorted(where: str, why: str) -> VariantInputError:
-        return VariantInputError(
-            f"{where}: {why}: the records are not sorted; sort the VCF with bcftools sort (in "
-            "the pipeline: the file data.vcf_urls lists for this chromosome) and rerun"
-        )
-
-
-def check_container(vcf_path: str | Path) -> None:
-    """A ``.gz`` VCF must end with BGZF's end-of-file block, else it was cut short."""
-    path = Path(vcf_path)
-    if path.suffix != ".gz":
-        return
-    with path.open("rb") as handle:
-        handle.seek(max(path.stat().st_size - len(BGZF_EOF), 0))
-        if handle.read() != BGZF_EOF:
-            raise VariantInputError(
-                f"{vcf_path}: no BGZF end-of-file block: the file is truncated (a cut download "
-                "or copy) or not bgzip-compressed; download it again, or recompress it with "
-                "bgzip"
-            )
-
-
-@contextmanager
-def _open_header(vcf_path: str | Path) -> Iterator[pysam.VariantFile]:
-    """Open ``vcf_path`` with pysam; a header htslib rejects is explained where we can."""
-    try:
-        vcf = pysam.VariantFile(str(vcf_path))
-    except (OSError, ValueError) as error:
-        with pysam.BGZFile(str(vcf_path), "rb") as handle:
-            columns = next((line for line in handle if line.startswith(b"#CHROM")), b"").split()
-        names = [name.decode() for name in columns[9:]]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise VariantInputError(
-                f"{vcf_path}: samples listed twice in the header: {', '.join(twice[:5])}; each "
-                "sample must appear once (rename one with bcftools reheader --samples)"
-            ) from error
-        raise VariantInputError(
-            f"{vcf_path}: htslib cannot read the header ({error}); is it a VCF? check it "
-            "with bcftools view -h"
-        ) from error
-    with vcf:
-        yield vcf
 
 
 def _listed_contigs(chrom: str, reference_contigs: tuple[str, ...]) -> set[str]:

@@ -108,10 +108,7 @@ def resolve_unphased(calls, unphased, counts, lengths, data):
         # the record's own alleles
         need_rows = n_rows + n_all
         need_bytes = n_bytes + starts[first + n_all] - starts[first]
-        if need_rows > new_lengths.shape[0]:
-            new_lengths = _grown(new_lengths, 2 * need_rows)
-        if need_bytes > new_data.shape[0]:
-            new_data = _grown(new_data, 2 * need_bytes)
+        new_lengths, new_data = _with_room(new_lengths, new_data, need_rows, need_bytes)
         for a in range(n_all):
             new_lengths[n_rows + a] = lengths[first + a]
         new_data[n_bytes:need_bytes] = data[starts[first] : starts[first + n_all]]
@@ -139,10 +136,9 @@ def resolve_unphased(calls, unphased, counts, lengths, data):
                 if chosen < 0:
                     chosen, n = iupac_choice(data, starts[first:], lengths[first:], x, y, out)
                     if chosen < 0:
-                        if n_rows + 1 > new_lengths.shape[0]:
-                            new_lengths = _grown(new_lengths, 2 * (n_rows + 1))
-                        if n_bytes + n > new_data.shape[0]:
-                            new_data = _grown(new_data, 2 * (n_bytes + n))
+                        new_lengths, new_data = _with_room(
+                            new_lengths, new_data, n_rows + 1, n_bytes + n
+                        )
                         new_lengths[n_rows] = n
                         new_data[n_bytes : n_bytes + n] = out[:n]
                         n_rows += 1
@@ -159,6 +155,16 @@ def resolve_unphased(calls, unphased, counts, lengths, data):
             calls[r, 2 * s + 1] = chosen
         row += n_all
     return new_counts, new_lengths[:n_rows], new_data[:n_bytes]
+
+
+@njit(cache=True)
+def _with_room(lengths, data, rows, n_bytes):
+    """``lengths`` and ``data``, grown to twice what ``rows`` rows and ``n_bytes`` need if short."""
+    if rows > lengths.shape[0]:
+        lengths = _grown(lengths, 2 * rows)
+    if n_bytes > data.shape[0]:
+        data = _grown(data, 2 * n_bytes)
+    return lengths, data
 
 
 @njit(cache=True)

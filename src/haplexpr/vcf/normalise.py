@@ -17,13 +17,11 @@ name and renamed when complete.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,16 +29,18 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path, remove_stale_temporaries
-from haplexpr.study.genes import StudyTableError, harmonise_contig
 from haplexpr.vcf.check import VariantInputError, check_samples
+from haplexpr.vcf.contigs import (
+    check_contig,
+    contig_id,
+    contig_renames,
+    read_contig_map,
+    read_header_text,
+    read_record_contigs,
+)
 
 log = logging.getLogger(__name__)
 
-CONTIG_FIX = (
-    "set variants.harmonise_contigs: true in config.yaml (adds or strips the 'chr' prefix, "
-    "maps M/MT) or give variants.contig_map, a two-column 'old new' file as for bcftools "
-    "annotate --rename-chrs"
-)
 # bcftools norm --check-ref w: one line per record whose REF differs from the reference
 REF_MISMATCH = re.compile(
     r"^REF_MISMATCH\t(?P<chrom>[^\t]+)\t(?P<pos>\d+)\t(?P<ref>[^\t]*)\t(?P<expected>[^\t\n]*)$",
@@ -68,49 +68,6 @@ class NormalisationReport:
     seconds: float = 0.0
 
 
-def read_contig_map(path: str | Path) -> dict[str, str]:
-    """Read a two-column ``old new`` contig map (blank lines and ``#`` comments ignored)."""
-    renames: dict[str, str] = {}
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        columns = line.split()
-        if len(columns) != 2:
-            raise VariantInputError(
-                f"{path}:{number}: expected two columns 'old new' (variants.contig_map), "
-                f"got {line.strip()!r}"
-            )
-        old, new = columns
-        if old in renames:
-            raise VariantInputError(f"{path}:{number}: contig {old!r} is mapped twice")
-        renames[old] = new
-    return renames
-
-
-def contig_renames(
-    vcf_contigs: list[str],
-    reference_contigs: list[str],
-    contig_map: dict[str, str] | None = None,
-    harmonise: bool = False,
-) -> dict[str, str]:
-    """Renames for ``vcf_contigs``: the explicit map first, then (if asked) chr-prefix fixes."""
-    renames = {}
-    known = set(reference_contigs)
-    for name in vcf_contigs:
-        if contig_map and name in contig_map:
-            new = contig_map[name]
-        elif harmonise and name not in known:
-            try:
-                new = harmonise_contig(name, reference_contigs)
-            except StudyTableError:
-                continue  # left as is; fails below if the VCF has records on it
-        else:
-            continue
-        if new != name:
-            renames[name] = new
-    return renames
-
-
 def normalise_vcf(
     source: str | Path,
     reference: str | Path,
@@ -129,25 +86,25 @@ def normalise_vcf(
     report = NormalisationReport(source=str(source), output=str(dest))
     lengths = _reference_lengths(reference)
     reference_contigs = list(lengths)
-    header_text = _header_text(source)
+    header_text = read_header_text(source)
     with _open(source) as vcf:
         # htslib adds the contigs of a tabix index, and of each record, to the header it
         # reads; bcftools reading the file without them fails: read the file's own lines
         declared = list(vcf.header.contigs)
         if header_text is not None:
-            declared = [c for c in map(_contig_id, header_text.splitlines()) if c is not None]
+            declared = [c for c in map(contig_id, header_text.splitlines()) if c is not None]
         first = next(iter(vcf), None)
         check_samples(vcf.header.samples, samples, source)
     record_contigs = [first.chrom] if first is not None else []
     if first is not None and first.chrom not in declared:
-        record_contigs = _record_contigs(source)  # undeclared: bcftools cannot read them
+        record_contigs = read_record_contigs(source)  # undeclared: bcftools cannot read them
         report.declared = [c for c in record_contigs if c not in declared]
     explicit = read_contig_map(contig_map) if contig_map else None
     report.renamed = contig_renames(
         declared + report.declared, reference_contigs, explicit, harmonise_contigs
     )
     for chrom in record_contigs:
-        _check_contig(chrom, report.renamed, reference_contigs, source, reference)
+        check_contig(chrom, report.renamed, reference_contigs, source, reference)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(dest, ("tmp", "scratch"))  # a killed run's leftovers
@@ -176,47 +133,6 @@ def _reference_lengths(reference: str | Path) -> dict[str, int]:
         return dict(zip(fasta.references, fasta.lengths, strict=True))
 
 
-def _text_lines(source: str | Path) -> Iterator[bytes]:
-    """The lines of a plain or gzipped (bgzipped) text file; none for BCF."""
-    with Path(source).open("rb") as raw:
-        magic = raw.read(4)
-    if magic[:2] == b"\x1f\x8b":
-        with gzip.open(source, "rb") as handle:
-            if handle.read(3) == b"BCF":
-                return
-        with gzip.open(source, "rb") as handle:
-            yield from handle
-    elif magic[:3] != b"BCF":
-        with open(source, "rb") as handle:
-            yield from handle
-
-
-def _header_text(source: str | Path) -> str | None:
-    """The header lines as the file holds them (None for BCF)."""
-    lines = []
-    for line in _text_lines(source):
-        lines.append(line.decode())
-        if line.startswith(b"#CHROM"):
-            return "".join(lines)
-    return "".join(lines) if lines else None
-
-
-def _record_contigs(source: str | Path) -> list[str]:
-    """Contigs the records use, in file order: from the index if there is one, else a scan."""
-    for suffix in (".tbi", ".csi"):
-        if Path(f"{source}{suffix}").exists():
-            try:
-                with pysam.TabixFile(str(source), index=f"{source}{suffix}") as tabix:
-                    return list(tabix.contigs)
-            except OSError:
-                break  # an index that does not fit: scan
-    seen: dict[str, None] = {}
-    for line in _text_lines(source):
-        if not line.startswith(b"#"):
-            seen.setdefault(line.split(b"\t", 1)[0].decode(), None)
-    return list(seen)
-
-
 def _declare_contigs(
     source: str | Path,
     header_text: str,
@@ -235,7 +151,7 @@ def _declare_contigs(
     taken = set(final.values())
     lines = []
     for line in header_text.splitlines():
-        contig = _contig_id(line)
+        contig = contig_id(line)
         target = report.renamed.get(contig, contig) if contig is not None else None
         if target in taken:
             if contig in record_contigs:
@@ -263,38 +179,6 @@ def _declare_contigs(
         ", ".join(report.declared),
     )
     return declared
-
-
-def _contig_id(line: str) -> str | None:
-    """The ID of a ``##contig`` header line, else None."""
-    if not line.startswith("##contig=<"):
-        return None
-    match = re.search(r"[<,]ID=([^,>]+)", line)
-    return match[1] if match else None
-
-
-def _check_contig(
-    name: str,
-    renames: dict[str, str],
-    reference_contigs: list[str],
-    source: str | Path,
-    reference: str | Path,
-) -> None:
-    """Fail, with the fix, if the VCF's records are on a contig the reference lacks."""
-    final = renames.get(name, name)
-    if final in reference_contigs:
-        return
-    shown = ", ".join(reference_contigs[:5])
-    try:
-        spelling = harmonise_contig(name, reference_contigs)
-        hint = f"the reference spells it {spelling!r}: {CONTIG_FIX}"
-    except StudyTableError:
-        hint = f"is the VCF on the same genome build as the reference? If so, {CONTIG_FIX}"
-    renamed = f" (renamed to {final!r} by variants.contig_map)" if final != name else ""
-    raise VariantInputError(
-        f"{source}: contig {name!r}{renamed} is not in the reference {reference} "
-        f"(it has {shown}...); {hint}"
-    )
 
 
 def _rename_contigs(vcf: Path, renames: dict[str, str], scratch: Path, source: str | Path) -> Path:
