@@ -26,8 +26,6 @@ LARGE_MODULES = {
 LONG_FUNCTIONS = {
     "haplexpr/haplotypes/fast_engine.py:fast_haplotypes": "H2 splits it",
     "haplexpr/haplotypes/kernel.py:_apply_columns": "H2 splits it",
-    "haplexpr/cli.py:main": "the lead's (cli.py gains cohorts in issue 27)",
-    "haplexpr/plan.py:plan": "the lead's (plan.py)",
 }
 
 

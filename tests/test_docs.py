@@ -16,6 +16,7 @@ README_SECTIONS = [
     "The seed study, as it ran",
     "Running the full study on a SLURM cluster",
     "Models: what runs where",
+    "Predicting a new cohort",
     "Where to read more",
 ]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")

@@ -99,10 +99,8 @@ def sequence_options(args: argparse.Namespace) -> tuple[int, str, str, str]:
     return haplotype, missing, variants, unphased
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``haplexpr`` command."""
-    parser = argparse.ArgumentParser(prog="haplexpr", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_sequence_parser(commands) -> None:
+    """``haplexpr sequence``: bcftools consensus' options, in its spelling."""
     sequence = commands.add_parser(
         "sequence", help="print one personal haplotype as FASTA", allow_abbrev=False
     )
@@ -138,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         help="CHROM[:START[-END]], 1-based inclusive, as samtools (CHROM = whole contig)",
     )
     sequence.add_argument("--engine", choices=ENGINES, default="fast", help="default: fast")
+
+
+def add_pipeline_parsers(commands) -> None:
+    """The commands around a pipeline run: metrics, provenance, check, plan, predict, inspect."""
     metrics = commands.add_parser(
         "metrics", help="per-gene R across held-out individuals, every run, with the control"
     )
@@ -184,6 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
     inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``haplexpr`` command."""
+    parser = argparse.ArgumentParser(prog="haplexpr", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_sequence_parser(commands)
+    add_pipeline_parsers(commands)
     args, unknown = parser.parse_known_args(argv)
     if unknown and args.command == "sequence":
         print(

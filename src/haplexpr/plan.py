@@ -302,31 +302,39 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
     haplotypes share rows) and the reference windows of the sequence store (haplotype
     shards hold edits only); predictions and metrics are small tables, left at 0.
     """
-    from haplexpr.cluster_resources import job_gpu_seconds
-    from haplexpr.config import enabled_models
-    from haplexpr.effects.plan import EffectSettings, scored_runs
+    from haplexpr.config import evaluated_runs
 
-    individuals = study.individuals
-    windows_all = design_windows(study)
-    models = config["models"]
-    s2f, glms = enabled_models(config, "s2f"), enabled_models(config, "glm")
     per_job = config["consensus"]["individuals_per_job"]
     stages = [
         Stage("vcf", "download, normalise (CPU)", 2 * chromosomes, 0, 0, 0),
         Stage(
             "sequences",
             "consensus (all genes; CPU)",
-            math.ceil(len(individuals) / per_job) + 1,
+            math.ceil(len(study.individuals) / per_job) + 1,
             0,
             0,
             # reference bases per gene; haplotype shards hold edits only
             len(study.genes) * config["consensus"]["window_length"],
         ),
     ]
-    for name, model in glms.items():
+    stages += embedding_stages(config, study)
+    stages += training_stages(config, study)
+    stages += prediction_stages(config, study)
+    stages += effect_stages(config, study)
+    n_runs = len(evaluated_runs(config))
+    stages.append(Stage("metrics", "per run + comparisons + report", n_runs + 2, 0, 0, 0))
+    return stages
+
+
+def embedding_stages(config: dict, study: Study) -> list[Stage]:
+    """One stage per gLM: computed (estimated GPU-h) or imported from the seed's files."""
+    from haplexpr.config import enabled_models
+
+    windows_all, stages = design_windows(study), []
+    for name, model in enabled_models(config, "glm").items():
         where = f"models.{name}"
         if model.get("precomputed_root"):
-            rows = (1 + 2 * len(individuals)) * len(study.genes)  # every gene, as the seed's
+            rows = (1 + 2 * len(study.individuals)) * len(study.genes)  # every gene, as the seed's
             imported = f"{name} (imported, all genes; CPU)"
             shards = len(embedding_shards(config, study, name))
             stages.append(
@@ -340,8 +348,18 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
                   windows_all * tiles(EmbeddingWindows.from_config(where, model)), seconds / 3600,
                   windows_all * bytes_per_window(model, where), estimated=True)
         )  # fmt: skip
+    return stages
+
+
+def training_stages(config: dict, study: Study) -> list[Stage]:
+    """One stage per trained run, strategy by strategy (S2F measured, towers estimated)."""
+    from haplexpr.cluster_resources import job_gpu_seconds
+    from haplexpr.config import enabled_models
+
+    models = {**enabled_models(config, "s2f"), **enabled_models(config, "glm")}
+    stages = []
     for strategy in config["strategies"]:
-        for name, model in {**s2f, **glms}.items():
+        for name, model in models.items():
             rule = "train_s2f" if model["family"] == "s2f" else "train_tower"
             seconds = (
                 job_gpu_seconds(config, study, rule, name, strategy)
@@ -354,10 +372,20 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
                 Stage("training", f"{name} {strategy}", 1, passes * epochs,
                       seconds / 3600, 0, estimated=rule == "train_tower")
             )  # fmt: skip
+    return stages
+
+
+def prediction_stages(config: dict, study: Study) -> list[Stage]:
+    """One stage per predicted deep run (trained and zero-shot) over the design's windows."""
+    from haplexpr.cluster_resources import job_gpu_seconds
+    from haplexpr.config import enabled_models
+
+    s2f, glms = enabled_models(config, "s2f"), enabled_models(config, "glm")
     runs = [(n, s) for s in config["strategies"] for n in {**s2f, **glms}]
     runs += [(n, "zs") for n, m in s2f.items() if m.get("zero_shot")]
+    stages = []
     for name, strategy in runs:
-        family = models[name]["family"]
+        family = config["models"][name]["family"]
         rule = {"s2f": "predict_s2f", "glm": "predict_tower"}[family]
         rule = "predict_zero_shot" if strategy == "zs" else rule
         seconds = (
@@ -366,20 +394,27 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
             else job_gpu_seconds(config, study, rule, name, strategy)
         )
         stages.append(
-            Stage("predictions", f"{name} {strategy}", 1, windows_all, seconds / 3600,
+            Stage("predictions", f"{name} {strategy}", 1, design_windows(study), seconds / 3600,
                   0, estimated=family == "glm")
         )  # fmt: skip
+    return stages
+
+
+def effect_stages(config: dict, study: Study) -> list[Stage]:
+    """One stage per scored run: its planned forward passes (and the CPU checks job)."""
+    from haplexpr.cluster_resources import job_gpu_seconds
+    from haplexpr.effects.plan import EffectSettings, scored_runs
+
     passes = EffectSettings.from_config(config).planned_forward_passes(study)
+    stages = []
     for name, strategy in scored_runs(config):
-        family = models[name]["family"]
+        family = config["models"][name]["family"]
         rule = {"s2f": "effects_s2f", "glm": "effects_tower"}[family]
         seconds = job_gpu_seconds(config, study, rule, name, strategy)
         stages.append(
             Stage("effects", f"{name} {strategy} (+ checks, CPU)", 2, passes, seconds / 3600,
                   0, estimated=family == "glm")
         )  # fmt: skip
-    n_runs = len(runs) + int(config["baselines"]["elastic_net"]["enabled"])
-    stages.append(Stage("metrics", "per run + comparisons + report", n_runs + 2, 0, 0, 0))
     return stages
 
 
