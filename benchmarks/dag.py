@@ -36,8 +36,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from haplexpr.plan import format_plan, plan  # noqa: E402
 from haplexpr.runlog import machine_name  # noqa: E402
+from haplexpr.stage_costs import format_plan, plan  # noqa: E402
 from haplexpr.study.design import Study  # noqa: E402
 from haplexpr.vcf.download import parse_url_list  # noqa: E402
 

@@ -12,7 +12,7 @@ import yaml
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting
 
-from haplexpr import plan
+from haplexpr import plan, stage_costs
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     MEASURED_S2F,
@@ -235,7 +235,9 @@ def test_the_full_study_asks_at_least_the_measured_time(demo_config):
 
 def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_study):
     """Hand counts: windows = reference genes + 2 x individuals x their genes."""
-    stages = {(s.stage, s.name): s for s in plan.plan(demo_config, demo_study, chromosomes=2)}
+    stages = {
+        (s.stage, s.name): s for s in stage_costs.plan(demo_config, demo_study, chromosomes=2)
+    }
     ref, ind = len(demo_study.reference_genes()), len(demo_study.individual_prediction_genes())
     windows = ref + 2 * len(demo_study.individuals) * ind
     assert ind == len(demo_study.individual_genes) + (demo_study.genes["split"] == "test").sum()
@@ -247,7 +249,7 @@ def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_s
     assert stages[("predictions", "enformer p")].forward_passes == windows
     assert stages[("vcf", "download, normalise (CPU)")].jobs == 4
     sampled = dataclasses.replace(demo_study, unseen_sample=3)
-    fewer = {(s.stage, s.name): s for s in plan.plan(demo_config, sampled, chromosomes=2)}
+    fewer = {(s.stage, s.name): s for s in stage_costs.plan(demo_config, sampled, chromosomes=2)}
     held_out = (demo_study.genes["split"] == "test").sum()
     assert fewer[("embeddings", "nt")].forward_passes == windows - (held_out - 3) * (
         1 + 2 * len(demo_study.individuals)
@@ -264,14 +266,16 @@ def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_s
     imported = copy.deepcopy(demo_config)
     imported["models"]["nt"]["precomputed_root"] = "seed_embeddings"
     assert "nt p (+ checks, CPU)" not in {
-        s.name for s in plan.plan(imported, demo_study, chromosomes=2) if s.stage == "effects"
+        s.name
+        for s in stage_costs.plan(imported, demo_study, chromosomes=2)
+        if s.stage == "effects"
     }
 
 
 def test_a_cohort_is_planned_as_its_individuals_windows(demo_config, demo_study):
     """Per cohort: its embeddings (computed gLMs) and its predictions (GPU runs), summed."""
     individuals = demo_study.test_individuals[:5]
-    embed, predict = plan.cohort_stages(demo_config, demo_study, {"new": individuals})
+    embed, predict = stage_costs.cohort_stages(demo_config, demo_study, {"new": individuals})
     windows = 2 * 5 * len(demo_study.individual_prediction_genes())
     assert embed.name == "new: embed (3 gLMs)" and embed.forward_passes == 3 * windows
     # 5 deep models x 3 strategies + enformer zs; the elastic net runs on CPUs
@@ -283,10 +287,10 @@ def test_a_cohort_is_planned_as_its_individuals_windows(demo_config, demo_study)
     enformer["baselines"]["elastic_net"]["enabled"] = False
     study_hours = next(
         s.gpu_hours
-        for s in plan.plan(demo_config, demo_study, chromosomes=2)
+        for s in stage_costs.plan(demo_config, demo_study, chromosomes=2)
         if (s.stage, s.name) == ("predictions", "enformer p")
     )
-    _, alone = plan.cohort_stages(enformer, demo_study, {"new": individuals})
+    _, alone = stage_costs.cohort_stages(enformer, demo_study, {"new": individuals})
     assert alone.gpu_hours == pytest.approx(
         study_hours * (windows / 2) / demo_study.prediction_count(), rel=1e-9
     )

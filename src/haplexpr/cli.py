@@ -242,9 +242,9 @@ def checked_inputs(paths: list[str]):
 
 
 def print_plan(paths: list[str]) -> int:
-    """Print :func:`haplexpr.plan.plan` for config files (combined as ``check`` does)."""
+    """Print :func:`haplexpr.stage_costs.plan` for config files (combined as ``check`` does)."""
     from haplexpr.cluster_resources import check_limits
-    from haplexpr.plan import cohort_stages, format_plan, plan
+    from haplexpr.stage_costs import cohort_stages, format_plan, plan
 
     try:
         path, config, inputs = checked_inputs(paths)
