@@ -17,6 +17,7 @@ SLURM files together, the longest end-to-end files first (the hooks below).
 import os
 
 import pytest
+from support import ROOT
 from support.pipeline_runs import copy_demo_workdir
 from support.slurm_cluster import SlurmCluster
 
@@ -78,6 +79,14 @@ def fake(monkeypatch):
     embedder = OneHotEmbedder()
     monkeypatch.setattr(embeddings, "load_embedder", lambda config, device: embedder)
     return embedder
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    """The demo's config.yaml, validated (one per test module: copy it before changing it)."""
+    from haplexpr.config import load_config
+
+    return load_config(ROOT / "config.yaml")
 
 
 @pytest.fixture

@@ -7,4 +7,10 @@
 - ``consensus_parity``: the parity harness (bcftools consensus in forked children vs the
   fast engine) and ``consensus_edge_cases``: its hand-written cases.
 - ``slurm_cluster``: a one-node SLURM cluster (slurmctld + slurmd) for the end-to-end test.
+
+``ROOT`` is the repository's folder (its config.yaml, data/, docs/, src/).
 """
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
