@@ -2,30 +2,21 @@
 
 import copy
 import importlib
-from pathlib import Path
 
 import pytest
 import yaml
+from support import ROOT
 
 from haplexpr.config import (
     SCHEMA,
     ConfigError,
     check_input_files,
-    load_config,
     merge_configs,
     reference_fasta,
     unset_keys,
     validate_config,
 )
 from haplexpr.models.registry import ARCHITECTURES, architecture
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def demo_config():
-    return load_config(ROOT / "config.yaml")
-
 
 # --- config validation --------------------------------------------------------------------
 

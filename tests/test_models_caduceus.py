@@ -7,13 +7,13 @@ import copy
 import random
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
+from support import ROOT
 
 from haplexpr.errors import ConfigError
 from haplexpr.models import registry
@@ -32,8 +32,6 @@ from haplexpr.models.caduceus_model import (
 )
 from haplexpr.models.mamba import BiMamba, Mamba, selective_scan
 from haplexpr.sequence_encoding import reverse_complement
-
-ROOT = Path(__file__).resolve().parents[1]
 
 #: The pretrained checkpoint's config.json as we take it to be (not downloadable here): the
 #: fields transformers writes for CaduceusForMaskedLM, as published for the ps sibling

@@ -1,10 +1,10 @@
 """Tests for haplexpr.models.embedding_windows: tiling long windows and pooling gLM states."""
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 from support.haplotype_stores import hand_one_hot
 
 from haplexpr.config import ConfigError, load_config, validate_config
@@ -12,7 +12,6 @@ from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.models.nt_tokenizer import MAX_TOKENS, K
 
-ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
 
 

@@ -4,13 +4,13 @@ and the stand-ins that let vortex import and run without flash-attn, Triton or C
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
 import yaml
+from support import ROOT
 
 from haplexpr.errors import ConfigError
 from haplexpr.models import evo2_cpu_shims as shims
@@ -170,7 +170,7 @@ def test_config_yamls_evo2_block_builds_the_tiny_model_and_its_tower():
     from haplexpr.config import load_config
     from haplexpr.models.tower import TowerHead
 
-    cfg = load_config(Path(__file__).resolve().parents[1] / "config.yaml")["models"]["evo2"]
+    cfg = load_config(ROOT / "config.yaml")["models"]["evo2"]
     embedder = Evo2Embedder.from_config({**cfg, "device": "cpu"})
     length = cfg["input_length"]
     out = embedder.embed(random_bases(1, length))
@@ -293,7 +293,7 @@ def test_importing_vortex_leaves_no_log_file_and_the_root_logger_as_it_was(tmp_p
         "import logging; from haplexpr.models import evo2_cpu_shims as s; s.import_vortex();"
         " root = logging.getLogger(); print(root.level, len(root.handlers))"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(ROOT / "src")
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=tmp_path,

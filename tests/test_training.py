@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support import ROOT
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data import Dataset
@@ -486,12 +487,11 @@ def test_gradient_accumulation_steps_the_optimiser_less_often(tmp_path):
 
 
 def test_split_validation_holds_out_individuals_or_genes():
-    from support.pipeline_runs import REPO
 
     from haplexpr.config import load_config
     from haplexpr.study.design import Study
 
-    study = Study.from_config(load_config(REPO / "config.yaml"), REPO)
+    study = Study.from_config(load_config(ROOT / "config.yaml"), ROOT)
     train_p, valid_p = study.split_validation("p", 0.15, seed=0)
     held = {e.individual for e in valid_p}
     assert len(held) == 4 and not held & {e.individual for e in train_p}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 from support.embedding_shards import OneHotEmbedder
 from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, hand_one_hot
 
@@ -14,7 +15,6 @@ from haplexpr.study.design import Example
 from haplexpr.training import embeddings, shards
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 
-ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 64
 INDIVIDUALS = ["reference", "S", "T"]  # as the workflow shards them: reference first
 ITEMS = [("reference", "gA", 1), ("reference", "gB", 1)] + [
