@@ -80,7 +80,8 @@ class S2FSettings(ModelSettings):
     family: ClassVar[str] = "s2f"
     training_block: ClassVar[str] = "s2f"
 
-    input_length: int
+    #: Required here (``field()``: not ModelSettings' None).
+    input_length: int = field()
     center_bins: int = 10
     head: str = "attention_pool"
     #: Output track of the zero-shot readout (each architecture sets its default).
@@ -174,7 +175,7 @@ class NucleotideTransformerSettings(GLMSettings):
 class Evo2Settings(GLMSettings):
     """Evo2's StripedHyena 2 (haplexpr.models.evo2); ``layer`` is a module name."""
 
-    layer: str
+    layer: str = field()  # required: no default module name
     batch_size: int = 1
     dtype: str = "float32"
     non_acgt: str = "as_written"
