@@ -17,7 +17,7 @@ from haplexpr.errors import ConfigError
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.models.registry import architecture
-from haplexpr.models.settings import EnformerSettings, S2FSettings
+from haplexpr.models.settings import EnformerSettings, GLMSettings, S2FSettings
 
 SCHEMA = Path(str(files("haplexpr") / "schemas" / "config.schema.yaml"))
 
@@ -99,6 +99,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             f"config key {where}: {error.message}; fix it in the config file (every key is "
             "described in config.yaml and haplexpr/schemas/config.schema.yaml)"
         ) from error
+    read = {}  # each entry's typed settings
     for name, model in config["models"].items():  # disabled ones too: a typo waits there
         known = architecture(model["architecture"])
         if "family" in model:
@@ -106,7 +107,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
                 f"models.{name}.family: drop the line: the family follows the architecture"
                 f" (a {known.name} model is {known.family})"
             )
-        known.settings.from_config(model, f"models.{name}")  # unknown or missing keys
+        read[name] = known.settings.from_config(model, f"models.{name}")  # unknown, missing keys
         for key, allowed in known.choices:
             if key in model and model[key] not in allowed:
                 raise ConfigError(
@@ -128,14 +129,13 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         )
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
-        known = architecture(model["architecture"])
-        settings = known.settings.from_config(model, f"models.{name}")
+        known, settings = architecture(model["architecture"]), read[name]
         if settings.input_length > window:
             raise ConfigError(
                 f"models.{name}.input_length ({settings.input_length}) exceeds "
                 f"consensus.window_length ({window}); raise the window"
             )
-        if known.family == "glm":
+        if isinstance(settings, GLMSettings):
             windows = EmbeddingWindows.from_settings(f"models.{name}", settings)
             windows.check_model(f"models.{name}", known.max_bases)
         if isinstance(settings, S2FSettings) and settings.input_length % 128:
