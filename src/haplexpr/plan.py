@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from haplexpr.config import training_recipe
+from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 
@@ -283,7 +284,7 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
         )  # fmt: skip
     for strategy in config["strategies"]:
         for name, model in {**s2f, **glms}.items():
-            rule = "train_s2f" if model["family"] == "s2f" else "train_tower"
+            rule = "train_s2f" if registry.family(model) == "s2f" else "train_tower"
             seconds = (
                 job_gpu_seconds(config, study, rule, name, strategy)
                 if rule == "train_s2f"
@@ -298,7 +299,7 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
     runs = [(n, s) for s in config["strategies"] for n in {**s2f, **glms}]
     runs += [(n, "zs") for n, m in s2f.items() if m.get("zero_shot")]
     for name, strategy in runs:
-        family = models[name]["family"]
+        family = registry.family(models[name])
         rule = {"s2f": "predict_s2f", "glm": "predict_tower"}[family]
         rule = "predict_zero_shot" if strategy == "zs" else rule
         seconds = (
@@ -312,7 +313,7 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
         )  # fmt: skip
     passes = EffectSettings.from_config(config).planned_forward_passes(study)
     for name, strategy in scored_runs(config):
-        family = models[name]["family"]
+        family = registry.family(models[name])
         rule = {"s2f": "effects_s2f", "glm": "effects_tower"}[family]
         seconds = job_gpu_seconds(config, study, rule, name, strategy)
         stages.append(
