@@ -132,6 +132,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
     from haplexpr.config import validate_config
     from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
     from haplexpr.haplotypes.store import HaplotypeStore
+    from haplexpr.models import registry
     from haplexpr.study.design import Study
     from haplexpr.training.runs import predict_run, train_run
 
@@ -155,7 +156,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
     for model in models:
         if not config["models"][model]["enabled"]:
             continue
-        if config["models"][model]["family"] == "s2f":
+        if registry.family(config["models"][model]) == "s2f":
             inputs = store
         else:
             inputs = sorted((results / "embeddings" / model).glob("shard*.npy"))

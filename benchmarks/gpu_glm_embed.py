@@ -73,13 +73,15 @@ def full_evo2(entry: dict, device: torch.device):
     ``from_config`` builds checkpoints only (a name downloads, null is the tiny model), so
     the 7B network is built here from evo2's own config, as ``load_checkpoint`` builds it.
     """
-    from haplexpr.models import evo2
+    from haplexpr.models import evo2, evo2_model
+    from haplexpr.models.settings import Evo2Settings
 
-    model = evo2.build_model(evo2.runnable_config(evo2.packaged_config(evo2.BASE_CONFIG)))
+    config = evo2_model.runnable_config(evo2_model.packaged_config(evo2_model.BASE_CONFIG))
+    model = evo2_model.build_model(config)
     for name, parameter in model.named_parameters():  # bfloat16 but poles and residues
         if "poles" not in name and "residues" not in name:
             parameter.data = parameter.data.to(torch.bfloat16)
-    return evo2.Evo2Embedder(model, entry["layer"], device, entry["batch_size"])
+    return evo2.Evo2Embedder(model, Evo2Settings.from_config(entry), device)
 
 
 def measure(
@@ -89,7 +91,7 @@ def measure(
     if entry["architecture"] == "evo2" and not tiny:
         embedder = full_evo2(entry, device)
     else:
-        embedder = registry.build({**entry, "pretrained": None, "device": str(device)})
+        embedder = registry.build({**entry, "pretrained": None}, device=str(device))
     rng = np.random.default_rng(0)
     seqs = ["".join(rng.choice(list("ACGT"), length)) for _ in range(windows + 1)]
     embedder.embed(seqs[:1])

@@ -26,6 +26,7 @@ from haplexpr.cluster_resources import (
     job_gpu_seconds,
 )
 from haplexpr.inputs import check_inputs
+from haplexpr.models import registry
 from haplexpr.plan import embedding_shards
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.training.precomputed import check_present
@@ -184,8 +185,12 @@ def model_settings(wildcards):
     model (the other family's recipe is left out: a tower edit retrains no S2F model).
     """
     model = config["models"][wildcards.model]
-    other = {"s2f": "tower", "glm": "s2f"}[model["family"]]
-    training = {k: v for k, v in config["training"].items() if k != other}
+    own = registry.training_block(model)
+    training = {
+        k: v
+        for k, v in config["training"].items()
+        if k == own or k not in registry.TRAINING_BLOCKS
+    }
     return {"model": model, "training": training}
 
 
@@ -353,7 +358,9 @@ def gpu_resources(rule):
         seconds = gpu_seconds(rule, model, strategy, embedding_shard, individuals)
         # training jobs use the model's gpus (torchrun ranks); predictions one
         gpus = (
-            config["models"][model].get("gpus", 1) if rule.startswith("train_") else 1
+            registry.settings(config["models"][model]).gpus
+            if rule.startswith("train_")
+            else 1
         )
         return gpu_request(CLUSTER, rule, model, seconds, gpus)
 

@@ -2,7 +2,7 @@
 
 The test modules mirror the library: ``test_<module>.py`` for a top-level module
 (``test_config.py``, ``test_atomic.py``), ``test_<subpackage>[_<module>].py`` for a
-subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_haplotypes.py`` with
+subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_haplotypes_kernel.py`` with
 ``test_consensus_parity.py``, ``test_training_datasets.py``). The workflow itself is tested
 by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.py``,
 ``test_bad_inputs.py`` (with ``test_bad_inputs_startup.py`` and ``test_bad_inputs_cli.py``:
@@ -17,6 +17,7 @@ SLURM files together, the longest end-to-end files first (the hooks below).
 import os
 
 import pytest
+from support import ROOT
 from support.pipeline_runs import copy_demo_workdir
 from support.slurm_cluster import SlurmCluster
 
@@ -80,6 +81,14 @@ def fake(monkeypatch):
     return embedder
 
 
+@pytest.fixture(scope="module")
+def demo_config():
+    """The demo's config.yaml, validated (one per test module: copy it before changing it)."""
+    from haplexpr.config import load_config
+
+    return load_config(ROOT / "config.yaml")
+
+
 @pytest.fixture
 def workdir(tmp_path):
     """A working directory with its own copy of the demo data, free to be corrupted."""
@@ -113,3 +122,37 @@ def shared_store(tmp_path_factory):
     from support.haplotype_stores import SHARED_SAMPLES, SHARED_SNVS, build_two_gene_store
 
     return build_two_gene_store(tmp_path_factory.mktemp("shared"), SHARED_SNVS, SHARED_SAMPLES)
+
+
+@pytest.fixture(scope="session")
+def hand_inputs(tmp_path_factory):
+    """The hand-applied variants' reference and VCFs (``support.hand_applied``)."""
+    from support.hand_applied import write_inputs
+
+    return write_inputs(tmp_path_factory.mktemp("hand-inputs"))
+
+
+@pytest.fixture(scope="session", params=["fast", "bcftools"])
+def hand_store_dir(request, hand_inputs, tmp_path_factory):
+    """The hand-applied variants' reference and haplotype stores, built by either engine."""
+    from support.hand_applied import build_stores
+
+    out = tmp_path_factory.mktemp(f"hand-store-{request.param}")
+    scratch = tmp_path_factory.mktemp("hand-scratch")
+    return build_stores(*hand_inputs, request.param, out, scratch)
+
+
+@pytest.fixture(scope="session")
+def hand_store(hand_store_dir):
+    """The ``HaplotypeStore`` of ``hand_store_dir`` (samples S and T)."""
+    from support.hand_applied import open_store
+
+    return open_store(hand_store_dir)
+
+
+@pytest.fixture(scope="session")
+def hand_sample(hand_store):
+    """Sample S of ``hand_store``, addressed by (gene, haplotype)."""
+    from support.hand_applied import SAMPLE, SampleView
+
+    return SampleView(hand_store, SAMPLE)

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from haplexpr.atomic import atomic_path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = ROOT / "src"
 
 
 def listing(folder: Path) -> list[str]:

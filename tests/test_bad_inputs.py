@@ -15,7 +15,8 @@ import re
 
 import pysam
 import pytest
-from support.pipeline_runs import REPO, edit_config, snakemake
+from support import ROOT
+from support.pipeline_runs import edit_config, snakemake
 
 VCF = "data/demo/vcf/demo.chr1.vcf.gz"
 
@@ -112,7 +113,7 @@ def insert_record(pos, ref, alt, first="0|1"):
 
 
 def reference_seq(chrom="1"):
-    with pysam.FastaFile(str(REPO / "data" / "demo" / "reference.fa")) as fasta:
+    with pysam.FastaFile(str(ROOT / "data" / "demo" / "reference.fa")) as fasta:
         return fasta.fetch(chrom).upper()
 
 

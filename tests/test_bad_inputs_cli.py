@@ -142,7 +142,7 @@ def shard(workdir, store):
     """A real embedding shard (one-hot stand-in gLM) of the shared test store."""
     folder = workdir / "results" / "embeddings" / "nt"
     array = folder / "shard000.npy"
-    config = {"input_length": 64, "batch_size": 4}
+    config = {"architecture": "caduceus", "input_length": 64, "batch_size": 4}  # a base, a state
     compute_embeddings(store, store.individuals(), config, array, folder / "shard000.json", "cpu")
     return array
 

@@ -12,7 +12,8 @@ import logging
 import re
 
 import pytest
-from support.pipeline_runs import REPO, edit_config, file_listing, snakemake
+from support import ROOT
+from support.pipeline_runs import edit_config, file_listing, snakemake
 
 from haplexpr.cli import main
 
@@ -308,14 +309,14 @@ def test_snakemake_stops_on_them_before_any_job(workdir, case):
 
 
 def test_the_demo_passes_the_startup_checks(monkeypatch, capsys):
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     assert main(["check"]) == 0
     assert capsys.readouterr().out.startswith("config.yaml: inputs pass the start-up checks")
 
 
 def test_plan_prints_every_stage_before_anything_runs(monkeypatch, capsys, tmp_path):
     """haplexpr plan on the demo; a sample of unseen genes shrinks what is embedded."""
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
     for stage in ("vcf", "sequences", "embeddings", "training", "predictions", "metrics"):
@@ -336,7 +337,7 @@ def test_config_files_are_laid_over_config_yaml_in_order(monkeypatch, capsys, tm
     wrong, right = tmp_path / "wrong.yaml", tmp_path / "right.yaml"
     wrong.write_text("consensus:\n  engine: nonsense\n")
     right.write_text("consensus:\n  engine: bcftools\n")
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     assert main(["check", "--configfile", str(wrong), str(right)]) == 0
     assert capsys.readouterr().out.startswith(f"config.yaml + {wrong} + {right}: inputs pass")
     assert main(["check", "--configfile", str(right), str(wrong)]) == 1

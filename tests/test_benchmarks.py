@@ -9,14 +9,14 @@ import sys
 
 import pandas as pd
 import pytest
-from support.pipeline_runs import REPO
+from support import ROOT
 
 
 def run_benchmark(script: str, *args: str) -> str:
     """Run ``benchmarks/<script>`` (a script, or a package folder with ``__main__.py``)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -64,7 +64,7 @@ def load_robustness():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "demo_robustness", REPO / "benchmarks" / "demo_robustness.py"
+        "demo_robustness", ROOT / "benchmarks" / "demo_robustness.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pysam
 import pytest
+from support import ROOT
 from support.consensus_edge_cases import CONTIGS
 from support.consensus_parity import ParityInput, Record, all_jobs, run_bcftools, write_inputs
-from support.pipeline_runs import REPO
 
 from haplexpr.cli import main
 from haplexpr.coordinates import samtools_region
 from haplexpr.vcf.check import index_vcf
 
-DEMO = REPO / "data" / "demo"
+DEMO = ROOT / "data" / "demo"
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from pathlib import Path
 
 import pytest
 import yaml
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting
+from support import ROOT
 
 from haplexpr import plan, stage_costs
 from haplexpr.cluster_resources import (
@@ -29,13 +29,6 @@ from haplexpr.cluster_resources import (
 from haplexpr.effects.plan import EffectSettings
 from haplexpr.plan import seconds_per_window
 from haplexpr.study.design import Study
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def demo_config():
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,7 @@
 """Size limits in src/: no module over 400 lines, no function over 80 (issue 28).
 
 A function counts from its ``def`` line to its last line (docstring and nested functions
-included, decorators not); a module counts every line, as ``wc -l``. What still breaks
-a limit is listed below by name, each with who splits it, so nothing is excluded silently;
-an entry that no longer breaks its limit fails too, so the lists only shrink.
+included, decorators not); a module counts every line, as ``wc -l``. Nothing is exempt.
 """
 
 from __future__ import annotations
@@ -14,19 +12,6 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src"
 MODULE_LINES = 400
 FUNCTION_LINES = 80
-
-#: Modules over the limit, each split on another branch of issue 28 (remove once merged).
-LARGE_MODULES = {
-    "haplexpr/haplotypes/fast_engine.py": "H2 splits it",
-    "haplexpr/haplotypes/kernel.py": "H2 splits it",
-    "haplexpr/models/evo2.py": "models (H3's area)",
-    "haplexpr/models/nucleotide_transformer.py": "models (H3's area)",
-}
-#: Functions over the limit as ``module:qualified name`` (remove once split).
-LONG_FUNCTIONS = {
-    "haplexpr/haplotypes/fast_engine.py:fast_haplotypes": "H2 splits it",
-    "haplexpr/haplotypes/kernel.py:_apply_columns": "H2 splits it",
-}
 
 
 def modules() -> list[Path]:
@@ -64,10 +49,8 @@ def test_the_walk_sees_the_package():
 
 def test_no_module_over_the_limit():
     sizes = {relative(p): len(p.read_text().splitlines()) for p in modules()}
-    over = {name: n for name, n in sizes.items() if n > MODULE_LINES and name not in LARGE_MODULES}
+    over = {name: n for name, n in sizes.items() if n > MODULE_LINES}
     assert over == {}, f"modules over {MODULE_LINES} lines: split them by what the pieces do"
-    fixed = [name for name in LARGE_MODULES if sizes.get(name, 0) <= MODULE_LINES]
-    assert fixed == [], f"no longer over the limit: remove them from LARGE_MODULES: {fixed}"
 
 
 def test_no_function_over_the_limit():
@@ -76,9 +59,5 @@ def test_no_function_over_the_limit():
         for path in modules()
         for name, n in function_lengths(path).items()
     }
-    over = {
-        name: n for name, n in lengths.items() if n > FUNCTION_LINES and name not in LONG_FUNCTIONS
-    }
+    over = {name: n for name, n in lengths.items() if n > FUNCTION_LINES}
     assert over == {}, f"functions over {FUNCTION_LINES} lines: split them"
-    fixed = [name for name in LONG_FUNCTIONS if lengths.get(name, 0) <= FUNCTION_LINES]
-    assert fixed == [], f"no longer over the limit: remove them from LONG_FUNCTIONS: {fixed}"

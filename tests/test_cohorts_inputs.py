@@ -4,19 +4,19 @@ import copy
 import shutil
 
 import pytest
-from support.pipeline_runs import REPO
+from support import ROOT
 
 from haplexpr.cohorts.inputs import read_cohorts
 from haplexpr.config import load_config
 from haplexpr.errors import ConfigError
 from haplexpr.inputs import check_inputs
 
-DEMO = REPO / "data" / "demo"
+DEMO = ROOT / "data" / "demo"
 
 
 @pytest.fixture
 def config():
-    return load_config(REPO / "config.yaml")
+    return load_config(ROOT / "config.yaml")
 
 
 def with_cohort(config, vcf_urls, samples):

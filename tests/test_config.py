@@ -2,30 +2,23 @@
 
 import copy
 import importlib
-from pathlib import Path
 
 import pytest
 import yaml
+from support import ROOT
 
 from haplexpr.config import (
     SCHEMA,
     ConfigError,
     check_input_files,
-    load_config,
+    enabled_models,
     merge_configs,
     reference_fasta,
     unset_keys,
     validate_config,
 )
+from haplexpr.models import registry
 from haplexpr.models.registry import ARCHITECTURES, architecture
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def demo_config():
-    return load_config(ROOT / "config.yaml")
-
 
 # --- config validation --------------------------------------------------------------------
 
@@ -89,7 +82,7 @@ def test_schema_architectures_are_the_registry():
     schema = yaml.safe_load(SCHEMA.read_text())
     model = schema["$defs"]["model"]["properties"]
     assert model["architecture"]["enum"] == list(ARCHITECTURES)
-    assert set(model["family"]["enum"]) == {a.family for a in ARCHITECTURES.values()}
+    assert "family" not in model
 
 
 def test_unknown_architecture_is_refused_naming_the_known(demo_config):
@@ -142,21 +135,18 @@ def test_input_length_longer_than_window(demo_config):
     config["models"] = {
         "small": {
             "enabled": True,
-            "family": "glm",
             "architecture": "nucleotide_transformer",
             "pretrained": None,
             "input_length": 1000,
         },
         "off": {
             "enabled": False,
-            "family": "glm",
             "architecture": "nucleotide_transformer",
             "pretrained": None,
             "input_length": 9999,
         },
         "big": {
             "enabled": True,
-            "family": "s2f",
             "architecture": "enformer",
             "pretrained": None,
             "input_length": 1152,
@@ -175,7 +165,6 @@ def test_s2f_input_length_multiple_of_128(demo_config):
     config["models"] = {
         "s": {
             "enabled": True,
-            "family": "s2f",
             "architecture": "enformer",
             "pretrained": None,
             "input_length": 1000,
@@ -184,12 +173,25 @@ def test_s2f_input_length_multiple_of_128(demo_config):
     assert config_error(config) == "models.s.input_length must be a multiple of 128"
 
 
-def test_family_must_match_architecture(demo_config):
+def test_a_family_key_is_refused_naming_the_fix(demo_config):
+    """The family follows the architecture: a config that still writes one is told to drop it."""
     config = copy.deepcopy(demo_config)
-    config["models"]["nt"]["family"] = "s2f"
+    config["models"]["nt"]["family"] = "glm"
     assert config_error(config) == (
-        "models.nt.family is 's2f' but architecture 'nucleotide_transformer' is a glm model"
+        "models.nt.family: drop the line: the family follows the architecture"
+        " (a nucleotide_transformer model is glm)"
     )
+
+
+def test_family_and_training_block_follow_the_architecture(demo_config):
+    models = demo_config["models"]
+    assert {name: registry.family(m) for name, m in models.items()} == {
+        "enformer": "s2f", "borzoi": "s2f", "nt": "glm", "evo2": "glm", "caduceus": "glm"
+    }  # fmt: skip
+    assert registry.training_block(models["borzoi"]) == "s2f"
+    assert registry.training_block(models["evo2"]) == "tower"
+    assert registry.TRAINING_BLOCKS == set(demo_config["training"]) & {"s2f", "tower"}
+    assert list(enabled_models(demo_config, "glm")) == ["nt", "evo2", "caduceus"]
 
 
 def test_model_training_overrides_are_checked_like_the_family_recipe(demo_config):

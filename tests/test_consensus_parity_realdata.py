@@ -19,6 +19,7 @@ from collections import Counter
 
 import pysam
 import pytest
+from support import ROOT
 from support.consensus_parity import (
     ENGINES,
     InputFiles,
@@ -28,13 +29,12 @@ from support.consensus_parity import (
     compare,
     run_bcftools,
 )
-from support.pipeline_runs import REPO
 
 from haplexpr.coordinates import Interval
 from haplexpr.haplotypes.personal_sequences import window_sequences
 from haplexpr.realdata.debian import PackageFile, extract
 
-PACKAGES = REPO / "data" / "geuvadis_chr22" / "packages"
+PACKAGES = ROOT / "data" / "geuvadis_chr22" / "packages"
 EXAMPLES = "/usr/share/doc/shapeit4/examples/test"
 VT = "/usr/share/doc/vt/examples/ref"
 FILES = {

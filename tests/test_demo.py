@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 MOTIF = "TGACGTCA"  # restated here on purpose: the test must not trust the generator's constants
 

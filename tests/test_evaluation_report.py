@@ -84,10 +84,10 @@ def test_report_without_training_logs_has_no_training_section(tmp_path):
 
 
 def test_each_model_note_says_what_configuration_ran():
-    glm = {"enabled": True, "family": "glm", "architecture": "caduceus", "pretrained": "ckpt/",
+    glm = {"enabled": True, "architecture": "caduceus", "pretrained": "ckpt/",
            "input_length": 64_000, "layer": -1, "context": 16_000, "stride": 8_000,
            "pooling": {"region": "tss", "tss_window": 4_000, "bin_size": 32}}  # fmt: skip
-    s2f = {"enabled": True, "family": "s2f", "architecture": "enformer", "pretrained": None,
+    s2f = {"enabled": True, "architecture": "enformer", "pretrained": None,
            "input_length": 2048, "tiny": {"dim": 48, "depth": 1}}  # fmt: skip
     notes = report_notes(
         {"cad": glm, "enf": s2f, "off": {**s2f, "enabled": False}}, "real data: chr22"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import logging
-from pathlib import Path
 
 import pytest
 import torch
+from support import ROOT
 from torch.utils.data import Dataset
 
 from haplexpr.config import ConfigError, load_config, validate_config
@@ -18,7 +18,6 @@ from haplexpr.training.checkpoints import CheckpointError, load_weights, read_we
 from haplexpr.training.loop import TrainingSettings, predict, train
 from haplexpr.training.runs import build_model
 
-ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 1024
 CONFIGS = {
     "enformer": (EnformerModel, {}),

@@ -16,6 +16,7 @@ from haplexpr.models.borzoi import FULL_CONV_WIDTHS, TINY_BORZOI, BorzoiModel
 from haplexpr.models.borzoi import save_pretrained_tiny as save_tiny_borzoi
 from haplexpr.models.enformer import TINY_ENFORMER, EnformerModel
 from haplexpr.models.enformer import save_pretrained_tiny as save_tiny_enformer
+from haplexpr.models.settings import BorzoiSettings
 from haplexpr.models.tower import TowerHead, WindowAttentionPool
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.sequence_encoding import one_hot
@@ -194,7 +195,7 @@ def test_borzoi_track_head_reads_one_pretrained_track():
         tracks = model.trunk(x.transpose(1, 2))  # (B, 7611 tracks, 16 bins)
         torch.testing.assert_close(model(x), torch.log1p(tracks[:, 3, 6:10].mean(dim=1)))
     # the default track is GM12878 CAGE on the + strand in borzoi-pytorch's targets table
-    row = TRACKS_DF.iloc[BorzoiModel.default_track_index]
+    row = TRACKS_DF.iloc[BorzoiSettings.track_index]
     assert "GM12878" in row.description and row.description.startswith("CAGE")
     assert row.identifier.endswith("+") and len(TRACKS_DF) == 7611
     with pytest.raises(ValueError, match="no output head"):
@@ -291,7 +292,6 @@ def test_borzoi_conv_widths_are_checked_and_kept_out_of_checkpoints(tmp_path):
 
 def test_borzoi_positions_follow_the_model_and_build_model_dispatches():
     config = {
-        "family": "s2f",
         "architecture": "borzoi",
         "pretrained": None,
         "input_length": BORZOI_LENGTH,

@@ -7,13 +7,13 @@ import copy
 import random
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
+from support import ROOT
 
 from haplexpr.errors import ConfigError
 from haplexpr.models import registry
@@ -32,8 +32,6 @@ from haplexpr.models.caduceus_model import (
 )
 from haplexpr.models.mamba import BiMamba, Mamba, selective_scan
 from haplexpr.sequence_encoding import reverse_complement
-
-ROOT = Path(__file__).resolve().parents[1]
 
 #: The pretrained checkpoint's config.json as we take it to be (not downloadable here): the
 #: fields transformers writes for CaduceusForMaskedLM, as published for the ps sibling
@@ -244,7 +242,7 @@ def test_tiny_checkpoint_round_trip_in_the_published_layout(tiny_path):
     with torch.no_grad():
         assert torch.equal(loaded(ids), original(ids))
     seq = random_dna(150, seed=1)
-    from_tiny = CaduceusEmbedder.from_config({"tiny": {"n_layer": 3}, "seed": 5})
+    from_tiny = CaduceusEmbedder.from_config({"tiny": {"n_layer": 3}}, seed=5)
     from_path = CaduceusEmbedder.from_config({"pretrained": str(tiny_path)})
     np.testing.assert_array_equal(from_path.embed([seq]), from_tiny.embed([seq]))
 
@@ -262,7 +260,7 @@ def test_pytorch_model_bin_with_repeated_tied_tensors(tmp_path):
     with torch.no_grad():
         assert torch.equal(
             load_checkpoint(path)(ids),
-            CaduceusEmbedder.from_config({"tiny": None, "seed": 2}).model(ids),
+            CaduceusEmbedder.from_config({"tiny": None}, seed=2).model(ids),
         )
     tied = PREFIX + "layers.1.mixer.mamba_rev.out_proj.weight"
     tensors[tied] = tensors[tied] + 1

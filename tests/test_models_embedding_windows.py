@@ -1,10 +1,10 @@
 """Tests for haplexpr.models.embedding_windows: tiling long windows and pooling gLM states."""
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 from support.haplotype_stores import hand_one_hot
 
 from haplexpr.config import ConfigError, load_config, validate_config
@@ -12,7 +12,6 @@ from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.models.nt_tokenizer import MAX_TOKENS, K
 
-ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
 
 
@@ -152,7 +151,7 @@ def test_window_settings_come_from_the_config_and_are_checked_there():
 def test_tiled_real_nt_matches_untiled_where_tiles_do_not_overlap():
     """Tiles at 6-mer boundaries see the same tokens as one pass, minus attention across
     tiles: a real NT's states differ (context matters) but keep shape and stay finite."""
-    nt = registry.build({**load_config(ROOT / "config.yaml")["models"]["nt"], "device": "cpu"})
+    nt = registry.build(load_config(ROOT / "config.yaml")["models"]["nt"], device="cpu")
     seqs = [random_dna(600)]
     whole = EmbeddingWindows(600, 600, 600, bin_size=6).embed(nt, seqs)
     tiled = EmbeddingWindows(600, 300, 300, bin_size=6).embed(nt, seqs)
@@ -195,13 +194,13 @@ def test_seed_input_keys_reach_the_windows_and_the_embedders():
         windows.positions
         == 1 + EmbeddingWindows.from_config("nt", {**nt, "keep_cls": False}).positions
     )
-    embedder = registry.build({**nt, "device": "cpu"})
+    embedder = registry.build(nt, device="cpu")
     assert (embedder.leading_states, embedder.non_acgt) == (1, "delete")
     out = windows.embed(embedder, [random_dna(nt["input_length"])])
     assert out.shape == (1, windows.positions, embedder.embedding_dim)
     config["models"]["caduceus"]["conjoin_strands"] = False
     caduceus = validate_config(copy.deepcopy(config))["models"]["caduceus"]
-    assert registry.build({**caduceus, "device": "cpu"}).conjoin_strands is False
+    assert registry.build(caduceus, device="cpu").conjoin_strands is False
     config["models"]["caduceus"]["keep_cls"] = True
     with pytest.raises(ConfigError, match="keep_cls"):
         validate_config(config)

@@ -4,29 +4,29 @@ and the stand-ins that let vortex import and run without flash-attn, Triton or C
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
 import yaml
+from support import ROOT
 
 from haplexpr.errors import ConfigError
 from haplexpr.models import evo2_cpu_shims as shims
-from haplexpr.models.evo2 import (
-    Evo2Embedder,
+from haplexpr.models.evo2 import Evo2Embedder, token_ids
+from haplexpr.models.evo2_model import (
     build_tiny,
     load_checkpoint,
     save_checkpoint,
     save_pretrained_tiny,
     tiny_config,
-    token_ids,
 )
+from haplexpr.models.settings import Evo2Settings
 
 LAYER = "blocks.3.mlp.l3"  # the tiny model's attention block's MLP output
 ATTENTION = "blocks.3.inner_mha_cls"  # that block's attention output
-TINY = {"pretrained": None, "layer": LAYER, "input_length": 256, "device": "cpu"}
+TINY = {"pretrained": None, "layer": LAYER, "input_length": 256}
 
 
 def random_bases(n: int, length: int, seed: int = 0) -> list[str]:
@@ -67,7 +67,7 @@ def test_the_tiny_model_is_the_same_for_a_seed_and_another_for_another():
     seqs = random_bases(1, 128)
     first = Evo2Embedder.from_config(TINY).embed(seqs)
     again = Evo2Embedder.from_config(TINY).embed(seqs)
-    other = Evo2Embedder.from_config({**TINY, "seed": 1}).embed(seqs)
+    other = Evo2Embedder.from_config(TINY, seed=1).embed(seqs)
     np.testing.assert_allclose(again, first, rtol=1e-5, atol=1e-6)
     assert np.abs(other - first).max() > 1e-2
 
@@ -102,8 +102,8 @@ def test_a_checkpoint_round_trip_keeps_the_weights_and_the_wqkv_row_order(tmp_pa
     seqs = random_bases(2, 192, seed=2)
     model.float()
     for layer, tolerance in ((LAYER, 0.03), (ATTENTION, 0.02)):
-        original = Evo2Embedder(model, layer).embed(seqs)
-        reloaded = Evo2Embedder(loaded.float(), layer).embed(seqs)
+        original = Evo2Embedder(model, Evo2Settings(layer=layer)).embed(seqs)
+        reloaded = Evo2Embedder(loaded.float(), Evo2Settings(layer=layer)).embed(seqs)
         assert np.abs(reloaded - original).mean() < tolerance * np.abs(original).mean(), layer
     assert np.abs(reloaded - original).max() < tolerance * np.abs(original).max()
 
@@ -112,8 +112,8 @@ def test_a_checkpoint_round_trip_keeps_the_weights_and_the_wqkv_row_order(tmp_pa
     raw = tmp_path / "raw.pt"
     torch.save(model.state_dict(), raw)
     raw.with_suffix(".yml").write_text(path.with_suffix(".yml").read_text())
-    scrambled = Evo2Embedder(load_checkpoint(raw).float(), ATTENTION).embed(seqs)
-    assert np.abs(scrambled - original).mean() > 0.3 * np.abs(original).mean()
+    scrambled = Evo2Embedder(load_checkpoint(raw).float(), Evo2Settings(layer=ATTENTION))
+    assert np.abs(scrambled.embed(seqs) - original).mean() > 0.3 * np.abs(original).mean()
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_a_checkpoint_without_a_config_is_refused_by_name(tmp_path):
 def test_a_local_checkpoint_is_what_pretrained_loads(tmp_path):
     path = save_pretrained_tiny(tmp_path, seed=5)
     from_file = Evo2Embedder.from_config({**TINY, "pretrained": str(path)})
-    built = Evo2Embedder.from_config({**TINY, "seed": 5})
+    built = Evo2Embedder.from_config(TINY, seed=5)
     seqs = random_bases(1, 64)
     np.testing.assert_array_equal(from_file.embed(seqs), built.embed(seqs))
     assert yaml.safe_load(path.with_suffix(".yml").read_text())["use_flash_attn"] is False
@@ -170,8 +170,8 @@ def test_config_yamls_evo2_block_builds_the_tiny_model_and_its_tower():
     from haplexpr.config import load_config
     from haplexpr.models.tower import TowerHead
 
-    cfg = load_config(Path(__file__).resolve().parents[1] / "config.yaml")["models"]["evo2"]
-    embedder = Evo2Embedder.from_config({**cfg, "device": "cpu"})
+    cfg = load_config(ROOT / "config.yaml")["models"]["evo2"]
+    embedder = Evo2Embedder.from_config(cfg)
     length = cfg["input_length"]
     out = embedder.embed(random_bases(1, length))
     embedding_dim = embedder.embedding_dim
@@ -293,7 +293,7 @@ def test_importing_vortex_leaves_no_log_file_and_the_root_logger_as_it_was(tmp_p
         "import logging; from haplexpr.models import evo2_cpu_shims as s; s.import_vortex();"
         " root = logging.getLogger(); print(root.level, len(root.handlers))"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(ROOT / "src")
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=tmp_path,

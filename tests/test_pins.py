@@ -9,8 +9,8 @@ import pysam
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ENVS = sorted((ROOT / "envs").glob("*.yaml"))
 #: Packages only conda installs, and where each one's version comes from.
 CONDA_ONLY = {

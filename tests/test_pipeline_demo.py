@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from support import ROOT
 from support.pipeline_runs import (
     LOCAL_PROFILE,
-    REPO,
     SNAKEFILE,
     make_workdir,
     primary_metrics,
@@ -52,7 +52,7 @@ def demo(tmp_path_factory):
 
 
 #: Where the browser test leaves its screenshot of the report (CI keeps it as an artifact).
-ARTIFACTS = Path(os.environ.get("HAPLEXPR_TEST_ARTIFACTS", REPO / "test-artifacts"))
+ARTIFACTS = Path(os.environ.get("HAPLEXPR_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 
 
 def job_counts(dry_run_output: str) -> dict[str, int]:
@@ -106,7 +106,7 @@ def test_metrics_command_prints_every_run_beside_its_control(demo, capsys):
 @pytest.fixture(scope="module")
 def demo_cohort(demo):
     """The demo's held-out individuals predicted as a new cohort (config/demo_cohort.yaml)."""
-    overlay = str(REPO / "config" / "demo_cohort.yaml")
+    overlay = str(ROOT / "config" / "demo_cohort.yaml")
     result = snakemake(
         demo, "--profile", str(LOCAL_PROFILE), "--cores", "2", "cohorts", "--configfile", overlay
     )
@@ -315,7 +315,7 @@ def test_snakemake_report_holds_the_metrics_and_the_html_report(demo):
 
 
 def test_lint_is_clean():
-    result = snakemake(REPO, "--lint")
+    result = snakemake(ROOT, "--lint")
     assert result.returncode == 0
     assert "Congratulations" in result.stdout + result.stderr
 
@@ -334,8 +334,8 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path):
 def test_robustness_benchmark_worker_reruns_training_on_the_demo(demo, tmp_path):
     """benchmarks/demo_robustness.py's worker, on the demo's stores, under another ISA."""
     out = tmp_path / "run.tsv"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "ATEN_CPU_CAPABILITY": "default"}
-    command = [sys.executable, str(REPO / "benchmarks" / "demo_robustness.py")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ATEN_CPU_CAPABILITY": "default"}
+    command = [sys.executable, str(ROOT / "benchmarks" / "demo_robustness.py")]
     command += ["--worker", str(demo), "--out", str(out), "--train-seeds", "3"]
     command += ["--models", "nt", "--tiny"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

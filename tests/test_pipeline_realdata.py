@@ -14,14 +14,15 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from support.pipeline_runs import LOCAL_PROFILE, REPO, primary_metrics, snakemake
+from support import ROOT
+from support.pipeline_runs import LOCAL_PROFILE, primary_metrics, snakemake
 
 from haplexpr.cli import main as haplexpr_cli
 from haplexpr.realdata.geuvadis_chr22 import build_study
 
 pytestmark = pytest.mark.slow
 
-PACKAGES = REPO / "data" / "geuvadis_chr22" / "packages"
+PACKAGES = ROOT / "data" / "geuvadis_chr22" / "packages"
 CI_MODELS = ("nt",)
 
 
@@ -30,7 +31,7 @@ def chr22(tmp_path_factory):
     """The study built in a scratch folder and run through `all` (NT v2 p, elastic net)."""
     root = tmp_path_factory.mktemp("chr22")
     build_study(root / "data" / "geuvadis_chr22", PACKAGES)
-    config = yaml.safe_load((REPO / "config" / "geuvadis_chr22.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "geuvadis_chr22.yaml").read_text())
     for name, model in config["models"].items():
         model["enabled"] = name in CI_MODELS
     config["models"]["nt"]["training"] = {"epochs": 5}

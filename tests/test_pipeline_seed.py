@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from support.pipeline_runs import LOCAL_PROFILE, REPO, make_workdir, snakemake
+from support import ROOT
+from support.pipeline_runs import LOCAL_PROFILE, make_workdir, snakemake
 
 from haplexpr.config import merge_configs
 from haplexpr.models.embedding_windows import EmbeddingWindows
@@ -39,7 +40,7 @@ def seed_run(tmp_path_factory):
     """The demo through `all` with config/seed.yaml and the CI overlay on top."""
     workdir = make_workdir(tmp_path_factory.mktemp("seed"))
     (workdir / "ci.yaml").write_text(yaml.safe_dump(CI_OVERLAY))
-    overlays = [str(REPO / "config" / "seed.yaml"), "ci.yaml"]
+    overlays = [str(ROOT / "config" / "seed.yaml"), "ci.yaml"]
     result = snakemake(
         workdir, "--profile", str(LOCAL_PROFILE), "--cores", "2", "all", "--configfile", *overlays
     )

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.pipeline_runs import REPO
+from support import ROOT
 
 SLURM_COMMANDS = ("sbatch", "squeue", "sacct", "scontrol", "sinfo", "scancel", "srun")
 COPIED = ("Snakefile", "config.yaml", "rules", "workflow_scripts", "envs", "report", "profiles")
@@ -27,9 +27,9 @@ LINKS = {"slurm": "profiles/slurm", "local": "profiles/local"}
 
 def test_profile_links_are_relative_links_into_profiles():
     for name, target in LINKS.items():
-        assert (REPO / name).is_symlink(), f"{name} must be a link committed in git"
-        assert os.readlink(REPO / name) == target
-        assert (REPO / name / "config.yaml").is_file()
+        assert (ROOT / name).is_symlink(), f"{name} must be a link committed in git"
+        assert os.readlink(ROOT / name) == target
+        assert (ROOT / name / "config.yaml").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +38,15 @@ def checkout(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("checkout")
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for name in COPIED:
-        source = REPO / name
+        source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, copy / name, ignore=ignore)
         else:
             shutil.copy(source, copy / name)
-    shutil.copytree(REPO / "src", copy / "src", ignore=ignore)
+    shutil.copytree(ROOT / "src", copy / "src", ignore=ignore)
     for name in LINKS:
-        (copy / name).symlink_to(os.readlink(REPO / name))
-    (copy / "data").symlink_to(REPO / "data", target_is_directory=True)
+        (copy / name).symlink_to(os.readlink(ROOT / name))
+    (copy / "data").symlink_to(ROOT / "data", target_is_directory=True)
     return copy
 
 

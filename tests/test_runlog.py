@@ -6,13 +6,13 @@ import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from haplexpr import runlog
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = ROOT / "src"
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
 
 

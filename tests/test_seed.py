@@ -12,13 +12,13 @@ import re
 
 import pytest
 import yaml
-from support.pipeline_runs import REPO
+from support import ROOT
 
 from haplexpr.cli import main as haplexpr_cli
 from haplexpr.config import merge_configs, validate_config
 
-SEED_DOC = REPO / "docs" / "seed.md"
-OVERLAY = REPO / "config" / "seed.yaml"
+SEED_DOC = ROOT / "docs" / "seed.md"
+OVERLAY = ROOT / "config" / "seed.yaml"
 TABLE_HEADING = "## Every deviation, and the key that undoes it"
 SETTING = re.compile(r"`([A-Za-z0-9_.]+): ([^`]+)`")
 
@@ -80,14 +80,14 @@ def test_every_table_row_without_a_key_says_why():
 
 
 def test_the_overlay_runs_the_demo_past_the_start_up_checks(monkeypatch, capsys):
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     assert haplexpr_cli(["check", "--configfile", "config/seed.yaml"]) == 0
     assert capsys.readouterr().out.startswith("config.yaml + config/seed.yaml: inputs pass")
 
 
 def test_the_overlay_over_the_full_study_is_the_seeds_study():
-    base = yaml.safe_load((REPO / "config.yaml").read_text())
-    study = yaml.safe_load((REPO / "config" / "geuvadis.yaml").read_text())
+    base = yaml.safe_load((ROOT / "config.yaml").read_text())
+    study = yaml.safe_load((ROOT / "config" / "geuvadis.yaml").read_text())
     merged = merge_configs(merge_configs(base, study), overlay())
     for key in ("partition_table", "train_individuals", "test_individuals", "individual_genes"):
         merged["data"][key] = f"/seed/data/{key}"
@@ -111,7 +111,7 @@ def test_an_overlay_key_that_is_not_the_configs_fails_the_checks(tmp_path, monke
     broken["training"]["tower"]["schedul"] = "seed"
     path = tmp_path / "seed.yaml"
     path.write_text(yaml.safe_dump(broken))
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     assert haplexpr_cli(["check", "--configfile", str(path)]) == 1
     assert "schedul" in capsys.readouterr().err
 

@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pysam
 import pytest
+from support import ROOT
 
-from haplexpr.config import load_config
 from haplexpr.haplotypes.personal_sequences import build_reference_store
 from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import reverse_complement
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.genes import study_windows
 
-ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "data" / "demo" / "reference.fa"
 
 
@@ -49,11 +48,6 @@ def reference_store(config: dict, tss_base: int, prefix: Path) -> HaplotypeStore
     table = ROOT / config["data"]["partition_table"]
     build_reference_store(REFERENCE, study_windows(config, table, REFERENCE), prefix)
     return HaplotypeStore(prefix, [])
-
-
-@pytest.fixture(scope="module")
-def demo_config():
-    return load_config(ROOT / "config.yaml")
 
 
 @pytest.mark.parametrize("tss_base, shift", [(0, 0), (1, -1)])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import ROOT
 from support.study_tables import HEADER, small_study
 
-from haplexpr.config import load_config
 from haplexpr.coordinates import Interval
 from haplexpr.study.design import Example, Study
 from haplexpr.study.genes import (
@@ -19,9 +19,6 @@ from haplexpr.study.genes import (
     harmonise_contig,
     read_partition_table,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 # --- contig names -------------------------------------------------------------------------
 
@@ -259,11 +256,6 @@ def test_gene_windows_tss_outside_contig():
 
 
 # --- the demo study -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_config():
-    return load_config(ROOT / "config.yaml")
 
 
 @pytest.fixture(scope="module")

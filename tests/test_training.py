@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support import ROOT
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data import Dataset
@@ -31,7 +32,7 @@ from haplexpr.training.loop import (
     train,
 )
 from haplexpr.training.optimisation import lr_gpu_factor, warmup_cosine
-from haplexpr.training.runs import family_key, gene_centred
+from haplexpr.training.runs import gene_centred
 
 HAPLOTYPES, LENGTH = 2, 8
 SETTINGS = TrainingSettings(
@@ -421,8 +422,6 @@ def test_settings_from_config_and_reference_alpha():
     own = {"training": {"epochs": 1, "learning_rate": 1e-5}}
     tuned = TrainingSettings.from_config(config, "s2f", "p", own)
     assert (tuned.epochs, tuned.learning_rate, tuned.batch_size) == (1, 1e-5, 8)
-    assert family_key({"family": "s2f"}) == "s2f"
-    assert family_key({"family": "glm"}) == "tower"
 
 
 def test_gene_centred_targets_subtract_each_genes_training_mean():
@@ -486,12 +485,11 @@ def test_gradient_accumulation_steps_the_optimiser_less_often(tmp_path):
 
 
 def test_split_validation_holds_out_individuals_or_genes():
-    from support.pipeline_runs import REPO
 
     from haplexpr.config import load_config
     from haplexpr.study.design import Study
 
-    study = Study.from_config(load_config(REPO / "config.yaml"), REPO)
+    study = Study.from_config(load_config(ROOT / "config.yaml"), ROOT)
     train_p, valid_p = study.split_validation("p", 0.15, seed=0)
     held = {e.individual for e in valid_p}
     assert len(held) == 4 and not held & {e.individual for e in train_p}

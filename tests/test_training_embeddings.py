@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 from support.embedding_shards import OneHotEmbedder
 from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, hand_one_hot
 
@@ -14,8 +15,9 @@ from haplexpr.study.design import Example
 from haplexpr.training import embeddings, shards
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 
-ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 64
+#: The config entry of the fake gLM: one state per base, as Caduceus has.
+FAKE_GLM = {"architecture": "caduceus", "input_length": LENGTH}
 INDIVIDUALS = ["reference", "S", "T"]  # as the workflow shards them: reference first
 ITEMS = [("reference", "gA", 1), ("reference", "gB", 1)] + [
     (i, g, h) for i in ("S", "T") for g in ("gA", "gB") for h in (1, 2)
@@ -46,7 +48,7 @@ def test_alike_haplotypes_share_one_stored_row(fake, shared_store, tmp_path):
 
 
 def embed_into(folder: Path, store, individuals, batch_size: int, **config):
-    config = {"input_length": LENGTH, "batch_size": batch_size, **config}
+    config = {**FAKE_GLM, "batch_size": batch_size, **config}
     array = folder / "shard000.npy"
     path = embeddings.compute_embeddings(
         store, individuals, config, array, folder / "shard000.json", device="cpu"
@@ -77,7 +79,7 @@ def test_rows_follow_the_order_of_individuals_given(fake, store, tmp_path):
 def test_only_the_genes_the_design_uses_are_embedded(fake, store, tmp_path):
     """The reference over both genes, individuals over gB only: 2 + 4 rows, not 10."""
     genes_of = {"reference": ["gA", "gB"], "S": ["gB"], "T": ["gB"]}.get
-    config = {"input_length": LENGTH, "batch_size": 4}
+    config = {**FAKE_GLM, "batch_size": 4}
     embeddings.compute_embeddings(
         store, INDIVIDUALS, config, tmp_path / "a.npy", tmp_path / "a.json", "cpu", genes_of
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support import ROOT
 from support.pipeline_runs import make_workdir, snakemake
 from support.study_tables import small_study
 
@@ -25,7 +26,6 @@ from haplexpr.training.precomputed import (
 from haplexpr.training.runs import predict_run, train_run
 from haplexpr.training.shards import open_shard
 
-ROOT = Path(__file__).resolve().parents[1]
 LENGTH, HIDDEN, BIN = 256, 8, 4
 
 

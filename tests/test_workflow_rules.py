@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import ROOT
 from support.pipeline_runs import make_workdir, snakemake
 
 from haplexpr.models.registry import ARCHITECTURES
 
-REPO = Path(__file__).resolve().parents[1]
 GPU_RULES = {
     "embeddings_compute",
     "train_s2f",
@@ -32,7 +32,7 @@ GPU_RULES = {
 def rule_blocks() -> dict[str, str]:
     """Rule name -> its text, from every ``rules/*.smk`` (snakefmt-formatted)."""
     blocks = {}
-    for path in sorted((REPO / "rules").glob("*.smk")):
+    for path in sorted((ROOT / "rules").glob("*.smk")):
         for block in re.split(r"(?m)^(?=rule )", path.read_text()):
             match = re.match(r"rule (\w+):", block)
             if match:
@@ -90,14 +90,14 @@ def test_every_rule_gets_its_resources_from_one_source(tmp_path):
 
 def test_the_slurm_profile_does_not_repeat_the_rules_resources():
     """One source: a second set in the profile silently replaced the rules' values."""
-    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     assert "set-resources" not in profile
     assert {"mem_mb", "runtime"} <= set(profile["default-resources"])
 
 
 def test_every_job_rule_names_a_conda_env_that_exists():
     """A rule's env is a file under envs/, or embedding_env's choice (Evo2's own env)."""
-    common = (REPO / "rules" / "common.smk").read_text()
+    common = (ROOT / "rules" / "common.smk").read_text()
     chooser = re.search(r"(?ms)^def embedding_env\(wildcards\):\n(.*?)\n\n", common).group(1)
     chosen = set(re.findall(r'"\.\./(envs/\w+\.yaml)"', chooser))
     assert chosen == {"envs/evo2.yaml", "envs/glm.yaml"}
@@ -109,7 +109,7 @@ def test_every_job_rule_names_a_conda_env_that_exists():
         value = env.group(1).strip()
         files = chosen if value == "embedding_env" else {value.strip('"').removeprefix("../")}
         for file in files:
-            assert (REPO / file).is_file(), (name, file)
+            assert (ROOT / file).is_file(), (name, file)
 
 
 #: Rules whose script loads model architectures, and the family it loads (train.py and
@@ -150,7 +150,7 @@ def haplexpr_files(module: str) -> list[Path]:
     """The files importing ``module`` runs: it and every package above it."""
     parts, files = module.split("."), []
     for depth in range(2, len(parts) + 1):
-        base = REPO / "src" / Path(*parts[:depth])
+        base = ROOT / "src" / Path(*parts[:depth])
         files += [f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()]
     return files
 
@@ -213,9 +213,9 @@ def rule_envs_and_scripts() -> list[tuple[str, Path, Path, list[str]]]:
         loads = [a for a in ARCHITECTURES.values() if a.family == family]
         if env == "embedding_env":
             evo2 = [a for a in loads if a.name == "evo2"]
-            out.append((name, REPO / "envs/evo2.yaml", REPO / script.group(1), evo2))
+            out.append((name, ROOT / "envs/evo2.yaml", ROOT / script.group(1), evo2))
             loads, env = [a for a in loads if a.name != "evo2"], '"../envs/glm.yaml"'
-        out.append((name, REPO / env.strip('"').removeprefix("../"), REPO / script.group(1), loads))
+        out.append((name, ROOT / env.strip('"').removeprefix("../"), ROOT / script.group(1), loads))
     return out
 
 
@@ -237,7 +237,7 @@ def test_the_snakefiles_start_up_imports_no_torch():
     modules = sorted(
         {
             match
-            for path in [REPO / "Snakefile", *(REPO / "rules").glob("*.smk")]
+            for path in [ROOT / "Snakefile", *(ROOT / "rules").glob("*.smk")]
             for match in re.findall(r"(?m)^from (haplexpr[\w.]*) import", path.read_text())
         }
     )
@@ -245,6 +245,6 @@ def test_the_snakefiles_start_up_imports_no_torch():
     code = "; ".join(f"import {m}" for m in modules) + "; import sys; print('torch' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )  # fmt: skip
     assert result.stdout.strip() == "False", f"{modules} import torch"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from haplexpr.models import registry
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 from haplexpr.training.distributed import launch
@@ -19,7 +20,7 @@ torch.set_num_threads(snakemake.threads)
 config = snakemake.config
 model, strategy = snakemake.wildcards.model, snakemake.wildcards.strategy
 out_dir = Path(snakemake.output.model).parent
-gpus = config["models"][model].get("gpus", 1)
+gpus = registry.settings(config["models"][model]).gpus
 if gpus > 1:
     out_dir.mkdir(parents=True, exist_ok=True)
     job = {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from haplexpr import plan
 from haplexpr.config import training_recipe
 from haplexpr.effects.plan import EffectSettings
+from haplexpr.models import registry
 from haplexpr.study.design import Study
 
 
@@ -212,18 +213,18 @@ def check_limits(config: dict, study: Study) -> list[str]:
     settings = ClusterSettings.from_config(config)
     models = {m: e for m, e in config["models"].items() if e["enabled"]}
     notes = []
-    if any(e["family"] == "glm" for e in models.values()):
+    if any(registry.family(e) == "glm" for e in models.values()):
         notes.append(
             "gLM job limits (embeddings_compute, train_tower, predict_tower) come from"
             " estimated seconds per window (haplexpr.plan.GLM_SECONDS_PER_WINDOW), not"
             " measured: run benchmarks/gpu_glm_embed.py on a GPU to replace them"
         )
     for model, entry in models.items():
-        rules = ("train_s2f", "predict_s2f") if entry["family"] == "s2f" else GLM_RULES[1:]
+        rules = ("train_s2f", "predict_s2f") if registry.family(entry) == "s2f" else GLM_RULES[1:]
         for rule in rules:
             for strategy in config["strategies"]:
                 seconds = job_gpu_seconds(config, study, rule, model, strategy)
-                gpus = entry.get("gpus", 1) if rule.startswith("train_") else 1
+                gpus = registry.settings(entry).gpus if rule.startswith("train_") else 1
                 minutes = runtime_minutes(seconds / gpus, settings.runtime_margin)
                 if minutes > settings.max_runtime:
                     notes.append(

@@ -13,9 +13,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from haplexpr.errors import ConfigError, reject_unknown_keys
+from haplexpr.errors import ConfigError
+from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.models.registry import architecture
+from haplexpr.models.settings import EnformerSettings, GLMSettings, S2FSettings
 
 SCHEMA = Path(str(files("haplexpr") / "schemas" / "config.schema.yaml"))
 
@@ -97,9 +99,15 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             f"config key {where}: {error.message}; fix it in the config file (every key is "
             "described in config.yaml and haplexpr/schemas/config.schema.yaml)"
         ) from error
+    read = {}  # each entry's typed settings
     for name, model in config["models"].items():  # disabled ones too: a typo waits there
         known = architecture(model["architecture"])
-        reject_unknown_keys(f"models.{name}", model, known.keys)
+        if "family" in model:
+            raise ConfigError(
+                f"models.{name}.family: drop the line: the family follows the architecture"
+                f" (a {known.name} model is {known.family})"
+            )
+        read[name] = known.settings.from_config(model, f"models.{name}")  # unknown, missing keys
         for key, allowed in known.choices:
             if key in model and model[key] not in allowed:
                 raise ConfigError(
@@ -121,26 +129,25 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         )
     window = config["consensus"]["window_length"]
     for name, model in enabled_models(config).items():
-        if model["input_length"] > window:
+        known, settings = architecture(model["architecture"]), read[name]
+        if settings.input_length > window:
             raise ConfigError(
-                f"models.{name}.input_length ({model['input_length']}) exceeds "
+                f"models.{name}.input_length ({settings.input_length}) exceeds "
                 f"consensus.window_length ({window}); raise the window"
             )
-        expected = architecture(model["architecture"]).family
-        if model["family"] != expected:
-            raise ConfigError(
-                f"models.{name}.family is {model['family']!r} but architecture "
-                f"{model['architecture']!r} is a {expected} model"
-            )
-        if model["family"] == "glm":
-            windows = EmbeddingWindows.from_config(f"models.{name}", model)
-            windows.check_model(f"models.{name}", architecture(model["architecture"]).max_bases)
-        if model["family"] == "s2f" and model["input_length"] % 128:
+        if isinstance(settings, GLMSettings):
+            windows = EmbeddingWindows.from_settings(f"models.{name}", settings)
+            windows.check_model(f"models.{name}", known.max_bases)
+        if isinstance(settings, S2FSettings) and settings.input_length % 128:
             raise ConfigError(f"models.{name}.input_length must be a multiple of 128")
-        if model.get("use_tf_gamma") and model["input_length"] != 196_608:
+        if (
+            isinstance(settings, EnformerSettings)
+            and settings.use_tf_gamma
+            and settings.input_length != 196_608
+        ):
             raise ConfigError(
                 f"models.{name}.use_tf_gamma needs input_length 196608 (Enformer's native"
-                f" input), got {model['input_length']}"
+                f" input), got {settings.input_length}"
             )
     return config
 
@@ -169,7 +176,7 @@ def enabled_models(config: dict, family: str | None = None) -> dict[str, dict]:
     return {
         name: model
         for name, model in config["models"].items()
-        if model["enabled"] and (family is None or model["family"] == family)
+        if model["enabled"] and (family is None or registry.family(model) == family)
     }
 
 
@@ -206,8 +213,7 @@ def training_recipe(config: dict, model: str) -> dict:
     The family's block is ``training.s2f`` or ``training.tower``; overrides go key by key.
     """
     entry = config["models"][model]
-    family = {"s2f": "s2f", "glm": "tower"}[entry["family"]]
-    return {**config["training"][family], **entry.get("training", {})}
+    return {**config["training"][registry.training_block(entry)], **entry.get("training", {})}
 
 
 def precomputed(config: dict, model: str) -> bool:

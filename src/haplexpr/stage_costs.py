@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from haplexpr.config import training_recipe
+from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.plan import (
     bytes_per_window,
@@ -47,7 +48,7 @@ def cohort_stages(config: dict, study: Study, cohorts: dict[str, list[str]]) -> 
 
     models, genes = config["models"], len(study.individual_prediction_genes())
     runs = [(m, s) for m, s in cohort_runs(config) if m in models]  # not the elastic net
-    glms = list(dict.fromkeys(m for m, _ in runs if models[m]["family"] == "glm"))
+    glms = list(dict.fromkeys(m for m, _ in runs if registry.family(models[m]) == "glm"))
     stages = []
     for cohort, individuals in cohorts.items():
         windows = 2 * len(individuals) * genes
@@ -140,7 +141,7 @@ def training_stages(config: dict, study: Study) -> list[Stage]:
     stages = []
     for strategy in config["strategies"]:
         for name, model in models.items():
-            rule = "train_s2f" if model["family"] == "s2f" else "train_tower"
+            rule = "train_s2f" if registry.family(model) == "s2f" else "train_tower"
             seconds = (
                 job_gpu_seconds(config, study, rule, name, strategy)
                 if rule == "train_s2f"
@@ -165,7 +166,7 @@ def prediction_stages(config: dict, study: Study) -> list[Stage]:
     runs += [(n, "zs") for n, m in s2f.items() if m.get("zero_shot")]
     stages = []
     for name, strategy in runs:
-        family = config["models"][name]["family"]
+        family = registry.family(config["models"][name])
         rule = {"s2f": "predict_s2f", "glm": "predict_tower"}[family]
         rule = "predict_zero_shot" if strategy == "zs" else rule
         seconds = (
@@ -188,7 +189,7 @@ def effect_stages(config: dict, study: Study) -> list[Stage]:
     passes = EffectSettings.from_config(config).planned_forward_passes(study)
     stages = []
     for name, strategy in scored_runs(config):
-        family = config["models"][name]["family"]
+        family = registry.family(config["models"][name])
         rule = {"s2f": "effects_s2f", "glm": "effects_tower"}[family]
         seconds = job_gpu_seconds(config, study, rule, name, strategy)
         stages.append(

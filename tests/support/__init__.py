@@ -6,5 +6,13 @@
 - ``pipeline_runs``: snakemake runs of the demo in a scratch folder.
 - ``consensus_parity``: the parity harness (bcftools consensus in forked children vs the
   fast engine) and ``consensus_edge_cases``: its hand-written cases.
+- ``hand_applied``: variants applied by hand to a random reference (the stores' fixtures).
+- ``kernel_inputs``: the kernel's records and calls from short lists.
 - ``slurm_cluster``: a one-node SLURM cluster (slurmctld + slurmd) for the end-to-end test.
+
+``ROOT`` is the repository's folder (its config.yaml, data/, docs/, src/).
 """
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]

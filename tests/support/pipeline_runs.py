@@ -16,29 +16,29 @@ import pandas as pd
 import yaml
 
 from haplexpr.evaluation.metrics import primary_row
+from support import ROOT
 
-REPO = Path(__file__).resolve().parents[2]
-SNAKEFILE = REPO / "Snakefile"
-LOCAL_PROFILE = REPO / "profiles" / "local"
+SNAKEFILE = ROOT / "Snakefile"
+LOCAL_PROFILE = ROOT / "profiles" / "local"
 
 
 def make_workdir(path: Path, overrides: dict | None = None) -> Path:
     """Prepare ``path`` for the demo configuration, with ``{section: {key: value}}`` changes."""
     path.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "config.yaml", path / "config.yaml")
+    shutil.copy(ROOT / "config.yaml", path / "config.yaml")
     if overrides:
         config = yaml.safe_load((path / "config.yaml").read_text())
         for section, values in overrides.items():
             config[section].update(values)
         (path / "config.yaml").write_text(yaml.safe_dump(config))
-    (path / "data").symlink_to(REPO / "data", target_is_directory=True)
+    (path / "data").symlink_to(ROOT / "data", target_is_directory=True)
     return path
 
 
 def copy_demo_workdir(path: Path) -> Path:
     """A working directory with its own copy of the demo data and config, free to be corrupted."""
-    shutil.copytree(REPO / "data" / "demo", path / "data" / "demo")
-    shutil.copy(REPO / "config.yaml", path / "config.yaml")
+    shutil.copytree(ROOT / "data" / "demo", path / "data" / "demo")
+    shutil.copy(ROOT / "config.yaml", path / "config.yaml")
     return path
 
 

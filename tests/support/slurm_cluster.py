@@ -36,8 +36,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SLURM_PROFILE = REPO_ROOT / "profiles" / "slurm"
+from support import ROOT
+
+SLURM_PROFILE = ROOT / "profiles" / "slurm"
 
 PARTITION = "main"
 CONF_DIR = Path("/etc/slurm")

@@ -25,12 +25,13 @@ from haplexpr.effects.scorers import CountingScorer, ForwardPassLimitError, S2FS
 from haplexpr.effects.scoring import EffectBudget, EffectTables, score_genes
 from haplexpr.effects.sequences import GeneWindowSequence
 from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.study.design import Study
 from haplexpr.training.checkpoints import load_weights
 from haplexpr.training.embeddings import load_embedder
 from haplexpr.training.loop import TrainingSettings
-from haplexpr.training.runs import build_model, family_key
+from haplexpr.training.runs import build_model
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,10 @@ def load_scorer(
     """
     model_config = config["models"][model_name]
     settings = TrainingSettings.from_config(
-        config, family_key(model_config), strategy, model_config
+        config, registry.training_block(model_config), strategy, model_config
     )
     architecture = model_config["architecture"]
-    if model_config["family"] == "s2f":
+    if registry.family(model_config) == "s2f":
         model = build_model(model_config, settings.seed)
         load_weights(model, model_path, architecture)
         scorer = S2FScorer(
@@ -70,7 +71,7 @@ def load_scorer(
     load_weights(model, model_path, architecture)
     windows = EmbeddingWindows.from_config(f"models.{model_name}", model_config)
     scorer = TowerScorer(embedder, windows, model.model, settings.device, settings.mixed_precision)
-    return scorer, int(model_config.get("batch_size", 8))
+    return scorer, registry.settings(model_config).batch_size
 
 
 def score_run(

@@ -30,8 +30,9 @@ from haplexpr.evaluation.report_figures import (
     strategy_figure,
     training_figure,
 )
+from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
-from haplexpr.models.registry import LORA_DEFAULTS, architecture
+from haplexpr.models.settings import GLMSettings, S2FSettings
 from haplexpr.runlog import machine_name
 
 
@@ -221,13 +222,14 @@ def _page(body: list[str]) -> str:
 
 def model_configuration(model: dict) -> str:
     """One line of what ran: architecture, sizes, input and, for gLMs, layer and pooling."""
-    parts = [model["architecture"], f"input {model['input_length']:,} bp"]
-    if model["pretrained"] is None and model.get("tiny"):
-        parts.append(", ".join(f"{k} {v}" for k, v in model["tiny"].items()))
-    if model["family"] == "s2f" and model.get("head", "attention_pool") != "track":
-        parts.append(finetune_setting(model))
-    if model["family"] == "glm":
-        windows = EmbeddingWindows.from_config("", model)
+    settings = registry.settings(model)
+    parts = [model["architecture"], f"input {settings.input_length:,} bp"]
+    if settings.pretrained is None and settings.tiny:
+        parts.append(", ".join(f"{k} {v}" for k, v in settings.tiny.items()))
+    if isinstance(settings, S2FSettings) and settings.head != "track":
+        parts.append(finetune_setting(settings))
+    if isinstance(settings, GLMSettings):
+        windows = EmbeddingWindows.from_settings("", settings)
         tiles = (
             f"tiles of {windows.context:,} bp every {windows.stride:,} bp"
             if windows.context < windows.input_length
@@ -235,19 +237,18 @@ def model_configuration(model: dict) -> str:
         )
         kept = "whole window" if windows.region == "window" else f"{windows.tss_window:,} bp at TSS"
         parts += [
-            f"layer {model['layer']}",
+            f"layer {settings.layer}",
             tiles,
             f"{kept} in bins of {windows.bin_size} bp ({windows.positions:,} positions)",
         ]
     return "; ".join(parts)
 
 
-def finetune_setting(model: dict) -> str:
+def finetune_setting(settings: S2FSettings) -> str:
     """What of an S2F model trained: ``finetune full``, ``heads`` or ``lora`` with its keys."""
-    mode = model.get("finetune", "full")
-    if mode != "lora":
-        return f"finetune {mode}"
-    lora = {**LORA_DEFAULTS, **(model.get("lora") or {})}
+    if settings.finetune != "lora":
+        return f"finetune {settings.finetune}"
+    lora = settings.lora_settings
     targets = lora["target_modules"] or "attention and convolutions"
     return f"finetune lora (rank {lora['rank']}, alpha {lora['alpha']}, targets {targets})"
 
@@ -257,7 +258,7 @@ def report_notes(models: dict, data_description: str) -> list[str]:
     notes = [f"Data: {data_description}."]
     for name, model in models.items():
         if not model["enabled"]:
-            why = architecture(model["architecture"]).disabled_reason
+            why = registry.architecture(model["architecture"]).disabled_reason
             reason = f" ({why})" if why else ""
             notes.append(f"{name}: not run in this configuration{reason}.")
         elif model["pretrained"] is None:
@@ -271,10 +272,11 @@ def report_notes(models: dict, data_description: str) -> list[str]:
                 f"{name}: pretrained weights from {model['pretrained']}."
                 f" Ran: {model_configuration(model)}."
             )
-        if model["enabled"] and model.get("zero_shot"):
-            untrained = model["pretrained"] is None
+        settings = registry.settings(model)
+        if model["enabled"] and isinstance(settings, S2FSettings) and settings.zero_shot:
+            untrained = settings.pretrained is None
             notes.append(
-                f"{name}/zs: zero-shot, output track {model.get('track_index')} of the model as "
+                f"{name}/zs: zero-shot, output track {settings.track_index} of the model as "
                 "it is (no fine-tuning), averaged over the central bins"
                 + (
                     "; random weights here, so it shows what an untrained network's readout "

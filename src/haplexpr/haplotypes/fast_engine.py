@@ -1,7 +1,7 @@
 """The fast consensus engine: every sample and window of a chromosome in one VCF pass.
 
 Each record overlapping any window is read once, with every sample's alleles
-(``vcf.parser``: the indexed text parsed in compiled code);
+(``haplotypes.variant_reader``: the indexed text parsed in compiled code);
 ``haplotypes.kernel.apply_window`` then applies them to each window for all haplotypes at
 once, following ``bcftools consensus`` rule for rule, on normalised or raw records alike
 (multi-allelic, ``*``, symbolic and INFO/END ones: ``vcf.symbolic``);
@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pysam
 
-from haplexpr.coordinates import Interval
 from haplexpr.haplotypes.edits import (
     EditCollector,
     EngineError,
     HaplotypeEdits,
     Window,
+    WindowEdits,
     windows_by_chromosome,
 )
 from haplexpr.haplotypes.kernel import (
@@ -36,279 +34,13 @@ from haplexpr.haplotypes.kernel import (
     REF_MISMATCH,
     Calls,
     Records,
+    WindowResult,
     apply_window,
 )
-from haplexpr.vcf.alleles import MISSING, SKIP
-from haplexpr.vcf.check import check_samples
-from haplexpr.vcf.iupac import resolve_line, resolve_unphased
-from haplexpr.vcf.parser import (
-    MALFORMED_GT,
-    NOT_SNV,
-    POLYPLOID,
-    gather_alleles,
-    group_by_column,
-    parse_records,
-)
-from haplexpr.vcf.symbolic import MISSING_BLOCK, NO_MATCH, needs_rewrite, rewrite
+from haplexpr.haplotypes.variant_reader import VariantArrays, read_variants
+from haplexpr.vcf.symbolic import NO_MATCH
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class VariantArrays:
-    """The records of one chromosome that reach into the windows, and who carries what.
-
-    Genotypes are sparse by haplotype column (``2 * sample + haplotype - 1``): column
-    ``c`` has allele ``col_allele[k]`` (an ALT index, or ``MISSING``) at record
-    ``col_rec[k]`` for ``k`` in ``col_ptr[c]:col_ptr[c + 1]``; all other calls are REF.
-    """
-
-    chrom: str
-    samples: list[str]
-    pos: np.ndarray
-    allele_ptr: np.ndarray
-    allele_start: np.ndarray
-    allele_len: np.ndarray
-    allele_bytes: np.ndarray
-    col_ptr: np.ndarray
-    col_rec: np.ndarray
-    col_allele: np.ndarray
-    missing_block: np.ndarray  # record -> whether it is a -M N gVCF block line
-    skipped: Counter = field(default_factory=Counter)
-    rewritten: dict[int, str] = field(default_factory=dict)  # record -> its original text
-
-    @property
-    def ref_len(self) -> np.ndarray:
-        """Length of each record's REF allele."""
-        return self.allele_len[self.allele_ptr[:-1]]
-
-
-LINES_PER_CHUNK = 4096
-
-
-def read_variants(
-    vcf_path: str | Path,
-    chrom: str,
-    windows: list[Interval],
-    samples: list[str],
-    fasta: pysam.FastaFile,
-    variants: str = "all",
-    keep_missing: bool = False,
-    iupac: bool = False,
-) -> VariantArrays:
-    """Read every record reaching into any window once, with every sample's alleles.
-
-    The bgzipped VCF's text is fetched through its index region by region and parsed in
-    chunks (``vcf.parser.parse_records``), so memory follows the records kept, not the
-    file's width; the rare records with symbolic ALTs or an INFO/END are first rewritten
-    as plain ones (``vcf.symbolic``, which reads ``fasta``). ``keep_missing`` keeps missing
-    alleles (needed for ``missing="N"``); ``iupac`` gives each unphased call the allele
-    ``bcftools consensus -H 1pIu`` applies (``vcf.iupac``).
-    """
-    vcf_path = Path(vcf_path)
-    index = next(
-        (p for p in (Path(f"{vcf_path}.csi"), Path(f"{vcf_path}.tbi")) if p.exists()), None
-    )
-    try:
-        tabix = pysam.TabixFile(str(vcf_path), index=str(index) if index else None)
-    except OSError as error:
-        raise EngineError(
-            f"{vcf_path}: cannot open as a bgzipped, indexed VCF ({error}); the fast engine "
-            "reads .vcf.gz with a .tbi/.csi index (bcftools view -Oz, bcftools index)"
-        ) from error
-    with tabix:
-        header = tabix.header[-1] if tabix.header else ""
-        file_samples = header.rstrip("\n").split("\t")[9:]
-        check_samples(file_samples, samples, vcf_path)
-        declared = {
-            line.split("ID=", 1)[1].split(",", 1)[0].rstrip(">")
-            for line in tabix.header
-            if line.startswith("##contig=<") and "ID=" in line
-        }
-        if chrom not in tabix.contigs and chrom not in declared:
-            # bcftools consensus writes the reference for a contig the VCF does not declare
-            log.info(
-                "%s: no contig %r in the VCF (it has %s...): its windows get the reference",
-                vcf_path,
-                chrom,
-                ", ".join(sorted(declared | set(tabix.contigs))[:5]),
-            )
-        sample_column = np.full(len(file_samples), -1, np.int64)
-        sample_column[[file_samples.index(s) for s in samples]] = np.arange(len(samples))
-        reader = _ChunkReader(
-            vcf_path, sample_column, len(samples), variants, keep_missing, iupac,
-            fetch=lambda start, end: fasta.fetch(chrom, start, end),
-        )  # fmt: skip
-        previous_end = -1
-        regions = _merged(windows) if chrom in tabix.contigs else []  # else: no records
-        for start, end in regions:
-            lines = []
-            for line in tabix.fetch(chrom, start, end):
-                lines.append(line)
-                if len(lines) == LINES_PER_CHUNK:
-                    reader.add(lines, previous_end)
-                    lines = []
-            reader.add(lines, previous_end)
-            previous_end = end
-    return reader.finish(chrom, samples)
-
-
-class _ChunkReader:
-    """Parses chunks of VCF lines and keeps the alleles and non-reference calls."""
-
-    def __init__(self, vcf_path, sample_column, n_samples, variants, keep_missing, iupac, fetch):
-        self.vcf_path = vcf_path
-        self.iupac = iupac
-        self.sample_column = sample_column
-        self.n_columns = 2 * n_samples
-        self.variants = variants
-        self.keep_missing = keep_missing
-        self.parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("pos", "count", "len", "bytes", "col", "rec", "allele", "block")
-        }
-        self.n_records = 0
-        self.skipped: Counter = Counter()
-        self.rewritten: dict[int, str] = {}
-        self.fetch = fetch  # reference bases of the chromosome, (start, end) 0-based
-
-    def _plain(self, lines: list[str]) -> tuple[list[str], dict[int, str]]:
-        """The lines with symbolic or INFO/END records rewritten; line -> original text."""
-        if not any(needs_rewrite(line) for line in lines):
-            return lines, {}
-        plain: list[str] = []
-        sources: dict[int, str] = {}
-        for line in lines:
-            if not needs_rewrite(line):
-                plain.append(line)
-                continue
-            # a record split per ALT would separate an unphased call's alleles: resolve first
-            resolved = resolve_line(line) if self.iupac else line
-            new = rewrite(resolved, self.fetch, self.keep_missing, self.variants == "snvs")
-            if not new:
-                self.skipped["not_snv"] += 1
-            elif new != [resolved]:
-                f = line.split("\t", 8)
-                original = f"{f[0]}:{f[1]} {f[3]}>{f[4]} {f[7]}"
-                sources.update({len(plain) + k: original for k in range(len(new))})
-            plain += new
-        return plain, sources
-
-    def add(self, lines: list[str], previous_end: int) -> None:
-        """Parse lines; drop records already read with the previous region."""
-        lines, sources = self._plain(lines)
-        if not lines:
-            return
-        text = np.frombuffer(("\n".join(lines) + "\n").encode(), np.uint8)
-        parsed = parse_records(text, len(lines), self.sample_column, self.n_columns // 2)
-        pos, ptr, flags = parsed.pos, parsed.allele_ptr, parsed.flags
-        if np.any(flags & MALFORMED_GT):
-            bad = int(np.flatnonzero(flags & MALFORMED_GT)[0])
-            raise EngineError(
-                f"{self.vcf_path}: unreadable GT (or GT not the first FORMAT key) in the "
-                f"record {lines[bad][:60]!r}...; fix or re-export the VCF (bcftools view)"
-            )
-        keep = pos >= previous_end
-        if self.variants == "snvs":
-            not_snv = (flags & NOT_SNV) != 0
-            # a rewritten line's record passed type='snp' as written (vcf.symbolic): its
-            # -M N or <*> line is kept whatever type the rewrite has
-            not_snv[list(sources)] = False
-            self._count("not_snv", not_snv & keep)
-            keep &= ~not_snv
-        kept = np.flatnonzero(keep)
-        block = np.zeros(len(lines), bool)
-        for line in sources:
-            block[line] = lines[line].split("\t", 3)[2] == MISSING_BLOCK
-        if sources:
-            for number, line in enumerate(kept.tolist()):
-                if line in sources:
-                    self.rewritten[self.n_records + number] = sources[line]
-        counts = np.diff(ptr)[kept]
-        # rows ptr[k]:ptr[k + 1] of every kept record, without a Python loop
-        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        allele_rows = np.repeat(ptr[kept], counts) + within
-        lengths = parsed.allele_len[allele_rows]
-        data, _ = gather_alleles(text, parsed.allele_start[allele_rows], lengths)
-        calls = parsed.genotypes[kept]
-        if self.iupac:
-            if np.any(flags[kept] & POLYPLOID):
-                bad = int(kept[np.flatnonzero(flags[kept] & POLYPLOID)[0]])
-                raise EngineError(
-                    f"{self.vcf_path}: a genotype of more than two alleles in the record "
-                    f"{lines[bad][:60]!r}...; personal sequences have one or two haplotypes: "
-                    "drop or fix such records (bcftools view -e)"
-                )
-            counts, lengths, data = resolve_unphased(
-                calls, parsed.unphased[kept], counts, lengths, data
-            )
-        carried = (calls != 0) & (calls != SKIP)
-        if not self.keep_missing:
-            carried &= calls != MISSING
-        record, column = np.nonzero(carried)
-        for key, value in (
-            ("pos", pos[kept]),
-            ("count", counts),
-            ("len", lengths),
-            ("bytes", data),
-            ("col", column.astype(np.int32)),
-            ("rec", record + self.n_records),
-            ("allele", calls[record, column]),
-            ("block", block[kept]),
-        ):
-            self.parts[key].append(value)
-        self.n_records += len(kept)
-
-    def _count(self, reason: str, dropped: np.ndarray) -> None:
-        if dropped.any():
-            self.skipped[reason] += int(dropped.sum())
-
-    def finish(self, chrom: str, samples: list[str]) -> VariantArrays:
-        """Concatenate the chunks; sort the calls by column (stable: records stay sorted)."""
-
-        def joined(key, dtype):
-            parts = self.parts[key]
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-        pos = joined("pos", np.int64)
-        if np.any(np.diff(pos) < 0):
-            raise EngineError(f"{self.vcf_path}: records are not sorted by position")
-        allele_len = joined("len", np.int64)
-        allele_ptr = np.zeros(len(pos) + 1, np.int64)
-        np.cumsum(joined("count", np.int64), out=allele_ptr[1:])
-        allele_start = np.zeros(len(allele_len), np.int64)
-        np.cumsum(allele_len[:-1], out=allele_start[1:]) if len(allele_len) > 1 else None
-        col_ptr, col_rec, col_allele = group_by_column(
-            joined("col", np.int32),
-            joined("rec", np.int64),
-            joined("allele", np.int16),
-            self.n_columns,
-        )
-        return VariantArrays(
-            chrom=chrom,
-            samples=list(samples),
-            pos=pos,
-            allele_ptr=allele_ptr,
-            allele_start=allele_start,
-            allele_len=allele_len,
-            allele_bytes=joined("bytes", np.uint8),
-            col_ptr=col_ptr,
-            col_rec=col_rec,
-            col_allele=col_allele,
-            missing_block=joined("block", np.bool_),
-            skipped=self.skipped,
-            rewritten=self.rewritten,
-        )
-
-
-def _merged(windows: list[Interval]) -> list[tuple[int, int]]:
-    """Disjoint regions covering the windows, in order."""
-    spans: list[list[int]] = []
-    for w in sorted(windows, key=lambda w: w.start):
-        if spans and w.start <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], w.end)
-        else:
-            spans.append([w.start, w.end])
-    return [(s, e) for s, e in spans]
 
 
 def fast_haplotypes(
@@ -350,54 +82,12 @@ def fast_haplotypes(
             if haplotype is not None:  # the other haplotype's calls become REF: not applied
                 column = np.repeat(np.arange(len(found.col_ptr) - 1), np.diff(found.col_ptr))
                 found.col_allele[column % 2 != haplotype - 1] = 0
-            records = Records(
-                found.pos,
-                found.pos + found.ref_len,
-                found.allele_ptr,
-                found.allele_start,
-                found.allele_len,
-                found.allele_bytes,
-                found.missing_block,
+            chromosome = [windows[n] for n in numbers]
+            built = _apply_chromosome(
+                found, fasta, chromosome, missing == "N", threads, vcfs[chrom]
             )
-            calls = Calls(found.col_ptr, found.col_rec, found.col_allele)
-            longest = int(found.ref_len.max()) if len(found.pos) else 1
-
-            def apply(number, bases, records=records, calls=calls, longest=longest):
-                window = windows[number]
-                interval = window.interval
-                lo, hi = np.searchsorted(records.pos, [interval.start - longest, interval.end])
-                return apply_window(
-                    np.frombuffer(bases, np.uint8),
-                    interval.start,
-                    window.tss - interval.start,
-                    lo,
-                    hi,
-                    records,
-                    calls,
-                    missing == "N",
-                )
-
-            # The kernel releases the GIL: windows are applied on `threads` threads.
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                jobs = [
-                    (n, pool.submit(apply, n, fasta.fetch(chrom, *_span(windows[n])).encode()))
-                    for n in numbers
-                ]
-                for number, job in jobs:
-                    result = job.result()
-                    if result.status != OK:
-                        column = divmod(int(result.column), 2)
-                        start = int(found.pos[result.record])
-                        under = fasta.fetch(chrom, start, start + int(found.ref_len[result.record]))
-                        error = _engine_error(
-                            result.status, found, result.record, vcfs[chrom], under.upper()
-                        )
-                        raise EngineError(
-                            f"{error} "
-                            f"(sample {samples[column[0]]}, haplotype {column[1] + 1}, window "
-                            f"{windows[number].interval.to_region()})"
-                        )
-                    collector.add(number, result.edits)
+            for number, edits in zip(numbers, built, strict=True):
+                collector.add(number, edits)
             log.info(
                 "chromosome %s: %d records x %d samples over %d windows in %.1f s%s",
                 chrom,
@@ -418,8 +108,71 @@ def fast_haplotypes(
     return edits
 
 
+def _apply_chromosome(
+    found: VariantArrays,
+    fasta: pysam.FastaFile,
+    windows: list[Window],
+    missing_n: bool,
+    threads: int,
+    vcf: str | Path,
+) -> list[WindowEdits]:
+    """Each window's edits, its chromosome's records ``found`` applied on ``threads`` threads.
+
+    The kernel releases the GIL, so the windows run in parallel; the first one bcftools
+    would stop on raises an ``EngineError`` naming the record, sample, haplotype and window.
+    """
+    records = Records(
+        found.pos,
+        found.pos + found.ref_len,
+        found.allele_ptr,
+        found.allele_start,
+        found.allele_len,
+        found.allele_bytes,
+        found.missing_block,
+    )
+    calls = Calls(found.col_ptr, found.col_rec, found.col_allele)
+    longest = int(found.ref_len.max()) if len(found.pos) else 1  # REF reaching into a window
+
+    def apply(window: Window, bases: bytes):
+        start, end = window.interval.start, window.interval.end
+        lo, hi = np.searchsorted(records.pos, [start - longest, end])
+        window_bases = np.frombuffer(bases, np.uint8)
+        tss = window.tss - start
+        return apply_window(window_bases, start, tss, lo, hi, records, calls, missing_n)
+
+    built = []
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        jobs = [
+            pool.submit(apply, w, fasta.fetch(found.chrom, *_span(w)).encode()) for w in windows
+        ]
+        for window, job in zip(windows, jobs, strict=True):
+            result = job.result()
+            if result.status != OK:
+                raise _window_error(result, found, fasta, vcf, window)
+            built.append(result.edits)
+    return built
+
+
 def _span(window: Window) -> tuple[int, int]:
     return window.interval.start, window.interval.end
+
+
+def _window_error(
+    result: WindowResult,
+    found: VariantArrays,
+    fasta: pysam.FastaFile,
+    vcf: str | Path,
+    window: Window,
+) -> EngineError:
+    """The error for a window the kernel stopped on: what, where, for whom."""
+    sample, haplotype = divmod(int(result.column), 2)
+    start = int(found.pos[result.record])
+    under = fasta.fetch(found.chrom, start, start + int(found.ref_len[result.record]))
+    error = _engine_error(result.status, found, result.record, vcf, under.upper())
+    return EngineError(
+        f"{error} (sample {found.samples[sample]}, haplotype {haplotype + 1}, window "
+        f"{window.interval.to_region()})"
+    )
 
 
 def _engine_error(

@@ -22,30 +22,22 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotypes.buffer import (
-    EditList,
-    cut_to_buffer,
-    grown,
-    length_and_tss,
-    new_edit_list,
-    push_edit,
-    read_base,
-    replace,
+from haplexpr.haplotypes.buffer import grown, length_and_tss, new_edit_list, push_edit
+from haplexpr.haplotypes.column_state import (
+    Scratch,
+    WindowView,
+    after_untouched,
+    fresh_column,
+    frozen,
 )
+from haplexpr.haplotypes.cut_records import apply_cut
 from haplexpr.haplotypes.edits import WindowEdits
-from haplexpr.haplotypes.table import (
-    allele,
-    canonical_edits,
-    cased,
-    is_row,
-    store_column,
-    trim_and_length,
-    with_room,
-)
+from haplexpr.haplotypes.table import canonical_edits, store_column, trim_and_length, with_room
 from haplexpr.vcf.alleles import MISSING, SKIP, to_upper
 
 # numba's disk cache checks only each function's own file: after editing buffer.py,
-# table.py or vcf/alleles.py, touch this file too (or clear __pycache__).
+# column_state.py, cut_records.py, table.py or vcf/alleles.py, touch this file too (or
+# clear __pycache__).
 
 # Error codes returned by apply_window (the caller turns them into messages).
 OK = 0
@@ -93,38 +85,6 @@ class WindowResult(NamedTuple):
     edits: WindowEdits
 
 
-class _Window(NamedTuple):
-    """One window: its bases, start, the records it may hold (``lo:hi``), their rows."""
-
-    bases: np.ndarray
-    start: int
-    lo: int
-    hi: int
-    slot: np.ndarray  # record r -> its row in this window, or -1
-    missing_n: bool
-
-
-class _Scratch(NamedTuple):
-    """Buffers reused by every column: its edit list, a replacement, the N allele."""
-
-    edits: EditList
-    piece: np.ndarray
-    alt_n: np.ndarray
-
-
-class _Column(NamedTuple):
-    """bcftools' state between one column's records."""
-
-    n_e: int  # edits in the column's list
-    n_s: int  # explicit bases written
-    mod_off: int  # buffer length minus reference length so far
-    frz: int  # last reference position applied: records up to it are skipped
-    prev_is_insert: bool
-    prev_base: np.uint8  # last base the previous record replaced, as it was
-    prev_base_pos: int
-    stale: np.uint8  # the byte an emptied buffer still holds
-
-
 @njit(cache=True, nogil=True)
 def apply_window(window, window_start, tss, lo, hi, records, calls, missing_n):
     """Apply one window's records to every genotype column, as bcftools consensus would.
@@ -135,7 +95,7 @@ def apply_window(window, window_start, tss, lo, hi, records, calls, missing_n):
     trimmed, merged or N edits. ``tss`` is the TSS's offset in the window.
     """
     record_ids, slot = _window_records(window_start, lo, hi, records.end)
-    win = _Window(window, window_start, lo, hi, slot, missing_n)
+    win = WindowView(window, window_start, lo, hi, slot, missing_n)
     table, n_t, n_d, canon = canonical_edits(window, window_start, record_ids, records)
     longest = 1
     for r in record_ids:
@@ -143,7 +103,7 @@ def apply_window(window, window_start, tss, lo, hi, records, calls, missing_n):
             longest = max(longest, records.allele_len[a])
     alt_n = np.zeros(1, np.uint8)
     alt_n[0] = 78  # 'N'
-    scratch = _Scratch(
+    scratch = Scratch(
         new_edit_list(record_ids.shape[0] + 2),
         np.empty(2 * longest + 8, np.uint8),
         alt_n,
@@ -183,12 +143,11 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
     The hot path (a record on untouched reference bases) stays in this loop nest, its
     inlined helpers handed only arrays fixed for the whole nest: numba reference-counts
     any other array handed to one (a slice, say), at more than such a record costs. The
-    rare cases go through ``_apply_cut``, a plain call.
+    rare cases go through ``cut_records.apply_cut``, a plain call.
     """
     bases = win.bases
     wlen = bases.shape[0]
     edits = scratch.edits
-    e_start, e_end, e_at, e_dptr, e_dlen, e_row = edits
     _, _, al_ptr, al_start, al_len, al_bytes, _ = records
     n_cols = calls.ptr.shape[0] - 1
     col_ptr = np.zeros(n_cols + 1, np.int64)
@@ -198,9 +157,7 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
     tss_offsets = np.empty(n_cols, np.int32)
     explicit = np.empty(256, np.uint8)  # explicit edits' bases for the current column
     for col in range(n_cols):
-        # bcftools reads its buffer's first byte for the case even when a deletion has
-        # emptied it: the byte left in memory, i.e. the first base before the emptying.
-        st = _Column(0, 0, 0, -1, False, np.uint8(0), -1, bases[0] if wlen > 0 else np.uint8(78))
+        st = fresh_column(bases)
         first = calls.ptr[col]
         k_lo = first + np.searchsorted(calls.rec[first : calls.ptr[col + 1]], win.lo)
         for k in range(k_lo, calls.ptr[col + 1]):
@@ -233,7 +190,7 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
                 if pos < st.frz or trim_beg == 0 or var_n == 0 or st.prev_is_insert:
                     continue  # bcftools: "overlaps with another variant, skipping"
             if canonical >= 0 and al_bytes[al_start[a0 + g]] == 60:  # '<*>' (vcf.symbolic)
-                st = _frozen(st, pos + rlen - 1)  # bcftools' freeze_ref: skip what it covers
+                st = frozen(st, pos + rlen - 1)  # bcftools' freeze_ref: skip what it covers
                 continue
             rel = pos - win.start
             if canonical >= 0 and pos > st.frz and rel >= 0 and rel + rlen <= wlen:
@@ -243,38 +200,44 @@ def _apply_columns(win, tss, records, calls, table, n_t, n_d, canon, scratch):
                 if not _ref_is_at(al_bytes, al_start[a0], rlen, bases, rel):
                     return _failed(REF_MISMATCH, r, col)
                 alen = al_len[a0 + g]
-                n_e = st.n_e
-                e_start[n_e] = rel
-                e_end[n_e] = rel + rlen
-                e_at[n_e] = rel + st.mod_off
-                e_dptr[n_e] = table.dptr[canonical]
-                e_dlen[n_e] = alen
-                e_row[n_e] = canonical
-                st = _after_untouched(st, pos, rlen, alen, bases[rel + rlen - 1])
+                at = rel + st.mod_off
+                push_edit(
+                    edits, st.n_e, rel, rel + rlen, at, table.dptr[canonical], alen, canonical
+                )
+                st = after_untouched(st, pos, rlen, alen, bases[rel + rlen - 1])
                 continue
-            ok, st, explicit = _apply_cut(
+            ok, st, explicit = apply_cut(
                 st, records, a0, g, pos, trim_beg, canonical, win, edits, table, explicit, scratch
             )
             if not ok:
                 return _failed(REF_MISMATCH, r, col)
-        if n_ids + st.n_e > ids.shape[0]:
-            ids = grown(ids, max(2 * ids.shape[0], n_ids + st.n_e), n_ids)
-        if n_t + st.n_e > table.start.shape[0] or n_d + st.n_s > table.data.shape[0]:
-            table = with_room(table, n_t + st.n_e, n_d + st.n_s, n_t, n_d)
-        n_t, n_d, n_ids = store_column(edits, st.n_e, explicit, table, n_t, n_d, ids, n_ids)
+        table, ids, n_t, n_d, n_ids = _stored_column(
+            edits, st, explicit, table, n_t, n_d, ids, n_ids
+        )
         lengths[col], tss_offsets[col] = length_and_tss(edits, st.n_e, wlen, tss)
         col_ptr[col + 1] = n_ids
-    edits = WindowEdits(
-        table.start[:n_t],
-        table.end[:n_t],
-        table.dptr[:n_t],
-        table.dlen[:n_t],
-        table.data[:n_d],
-        col_ptr,
-        ids[:n_ids],
-        lengths,
-        tss_offsets,
-    )
+    return _succeeded(table, n_t, n_d, col_ptr, ids[:n_ids], lengths, tss_offsets)
+
+
+@njit(cache=True, inline="always")
+def _stored_column(edits, st, explicit, table, n_t, n_d, ids, n_ids):
+    """A column's edits added to ``ids`` (its explicit ones to ``table``), growing both.
+
+    Returns (table, ids, rows in use, bases in use, ids in use).
+    """
+    if n_ids + st.n_e > ids.shape[0]:
+        ids = grown(ids, max(2 * ids.shape[0], n_ids + st.n_e), n_ids)
+    if n_t + st.n_e > table.start.shape[0] or n_d + st.n_s > table.data.shape[0]:
+        table = with_room(table, n_t + st.n_e, n_d + st.n_s, n_t, n_d)
+    n_t, n_d, n_ids = store_column(edits, st.n_e, explicit, table, n_t, n_d, ids, n_ids)
+    return table, ids, n_t, n_d, n_ids
+
+
+@njit(cache=True)
+def _succeeded(table, n_t, n_d, col_ptr, edit_ids, lengths, tss_offsets):
+    """``apply_window``'s answer when every column is applied: ``OK`` and the edits."""
+    edits = WindowEdits(table.start[:n_t], table.end[:n_t], table.dptr[:n_t], table.dlen[:n_t],
+                        table.data[:n_d], col_ptr, edit_ids, lengths, tss_offsets)  # fmt: skip
     return WindowResult(OK, -1, -1, edits)
 
 
@@ -300,147 +263,3 @@ def _ref_is_at(al_bytes, start, rlen, bases, rel):
         if to_upper(al_bytes[start + i]) != to_upper(bases[rel + i]):
             return False
     return True
-
-
-@njit(cache=True, inline="always")
-def _frozen(st, frz):
-    """The column's state after a gVCF block: records starting up to ``frz`` are skipped."""
-    return _Column(st.n_e, st.n_s, st.mod_off, frz, st.prev_is_insert, st.prev_base,
-                   st.prev_base_pos, st.stale)  # fmt: skip
-
-
-@njit(cache=True, inline="always")
-def _after_untouched(st, pos, rlen, alen, last_ref_base):
-    """The column's state after a record applied on untouched reference bases."""
-    mod_off = st.mod_off + alen - rlen
-    frz = pos + rlen - 1
-    if alen <= rlen:
-        return _Column(st.n_e + 1, st.n_s, mod_off, frz, False, last_ref_base, frz, st.stale)
-    return _Column(st.n_e + 1, st.n_s, mod_off, frz, True, st.prev_base, pos, st.stale)
-
-
-@njit(cache=True)
-def _apply_cut(st, records, a0, g, pos, trim_beg, canonical, win, edits, table, explicit, scratch):
-    """Apply a record as bcftools does where the buffer may differ from the reference.
-
-    The record (REF at allele row ``a0``, allele ``g`` called) may start before the
-    window, run past its end or start on bases an edit made. Returns (whether REF
-    matched, the column's state, ``explicit``).
-    """
-    if g == MISSING:
-        ref = records.allele_bytes[records.allele_start[a0] :][:1]
-        alt = scratch.alt_n
-    else:
-        ref = allele(records, a0)
-        alt = allele(records, a0 + g)
-    bases = win.bases
-    wlen = bases.shape[0]
-    rel = pos - win.start
-    span = cut_to_buffer(pos, rel + st.mod_off, ref.shape[0], alt.shape[0], wlen + st.mod_off)
-    if span.skip:
-        return True, st, explicit
-    if span.clipped:
-        canonical = -1
-    n_e = st.n_e
-    if span.idx >= 0 and not _ref_matches(ref, span, 0, bases, edits, n_e, table, explicit):
-        # A record starting on the last base the previous one replaced: bcftools
-        # takes that base as it was for its first one.
-        if not (
-            st.prev_base_pos == span.pos
-            and to_upper(ref[span.ref_off]) == to_upper(st.prev_base)
-            and _ref_matches(ref, span, 1, bases, edits, n_e, table, explicit)
-        ):
-            return False, st, explicit
-    len_diff = span.alen - span.rlen
-    upper, stale = _case_and_stale(
-        span, wlen + st.mod_off, st.stale, bases, edits, n_e, table, explicit
-    )
-    prev_base = st.prev_base
-    if len_diff <= 0:
-        keep = trim_beg
-        prev_base = read_base(span.idx + span.rlen - 1, bases, edits, n_e, table.data, explicit)
-        prev_base_pos = span.pos + span.rlen - 1
-        prev_is_insert = False
-    else:
-        keep = _kept_ref_bases(ref, alt, span, upper, st.prev_base_pos)
-        prev_is_insert = True
-        prev_base_pos = span.pos
-    piece = scratch.piece
-    for i in range(min(keep, span.alen)):
-        piece[i] = read_base(span.idx + i, bases, edits, n_e, table.data, explicit)
-    for i in range(min(keep, span.alen), span.alen):
-        piece[i] = cased(alt[span.alt_off + i], upper)
-    n_e, n_s, explicit = _put_piece(
-        span, canonical, win.start, piece, table, edits, n_e, bases, explicit, st.n_s
-    )
-    frz = span.pos + span.rlen - 1
-    mod_off = st.mod_off + len_diff
-    state = _Column(n_e, n_s, mod_off, frz, prev_is_insert, prev_base, prev_base_pos, stale)
-    return True, state, explicit
-
-
-@njit(cache=True, inline="always")
-def _ref_matches(ref, span, first, bases, edits, n_e, table, explicit):
-    """Whether REF, from its base ``first`` on, matches the buffer where it lands."""
-    for i in range(first, span.rlen):
-        c = read_base(span.idx + i, bases, edits, n_e, table.data, explicit)
-        if to_upper(ref[span.ref_off + i]) != to_upper(c):
-            return False
-    return True
-
-
-@njit(cache=True, inline="always")
-def _case_and_stale(span, buf_len, stale, bases, edits, n_e, table, explicit):
-    """Whether the buffer base the record lands on is upper case; the stale byte after."""
-    safe = span.idx if span.idx > 0 else 0
-    if safe >= buf_len:
-        c = stale
-    else:
-        c = read_base(safe, bases, edits, n_e, table.data, explicit)
-    if buf_len > 0 and buf_len + span.alen - span.rlen == 0:
-        stale = read_base(0, bases, edits, n_e, table.data, explicit)
-    return to_upper(c) == c, stale
-
-
-@njit(cache=True, inline="always")
-def _kept_ref_bases(ref, alt, span, upper, prev_base_pos):
-    """How many leading bases of an insertion bcftools leaves as they are.
-
-    Those ALT shares with REF, up to the last base a previous record replaced.
-    """
-    keep = 0
-    while keep < span.alen and span.ref_off + keep < ref.shape[0]:
-        ca = cased(alt[span.alt_off + keep], upper)
-        if ref[span.ref_off + keep] != ca or span.pos + keep > prev_base_pos:
-            break
-        keep += 1
-    return keep
-
-
-@njit(cache=True, inline="always")
-def _put_piece(span, canonical, window_start, piece, table, edits, n_e, bases, explicit, n_s):
-    """Put the replacement ``piece`` in the buffer.
-
-    As the canonical edit when it is that one on untouched bases, else as an explicit
-    edit. Returns (edits, explicit bases used, ``explicit``).
-    """
-    b0 = span.idx
-    b1 = span.idx + span.rlen
-    p0 = 0
-    if b0 < 0:  # bases before the window are not part of it
-        p0 = min(-b0, span.alen)
-        b0 = 0
-    tail = edits.at[n_e - 1] + edits.dlen[n_e - 1] if n_e > 0 else 0
-    if (
-        canonical >= 0
-        and b0 >= tail
-        and p0 == 0
-        and span.pos >= window_start
-        and is_row(piece, span.alen, table, canonical)
-    ):
-        rel = span.pos - window_start
-        n_e = push_edit(
-            edits, n_e, rel, rel + span.rlen, b0, table.dptr[canonical], span.alen, canonical
-        )
-        return n_e, n_s, explicit
-    return replace(edits, n_e, b0, b1, piece, p0, span.alen, bases, table.data, explicit, n_s)

@@ -1,6 +1,7 @@
 """Sequence models: S2F models fine-tuned end to end and frozen gLM feature extractors.
 
-- ``registry``: every architecture, its family, class and config keys (start here to add one)
+- ``registry``: every architecture, its family, class and settings (start here to add one)
+- ``settings``: each architecture's config keys as a typed dataclass, with their defaults
 - ``s2f``: what Enformer and Borzoi share: the seed's attention-pool head, the track readout
 - ``enformer``, ``borzoi``: the S2F trunks (tiny random configs or pretrained weights)
 - ``nucleotide_transformer``, ``evo2``, ``caduceus``: the frozen gLM embedders (NT v2's

@@ -53,6 +53,7 @@ from torch import nn
 
 from haplexpr.errors import reject_unknown_keys
 from haplexpr.models.s2f import S2FModel
+from haplexpr.models.settings import BorzoiSettings
 
 __all__ = ["BorzoiModel", "TINY_BORZOI", "save_pretrained_tiny"]
 
@@ -152,7 +153,7 @@ def save_pretrained_tiny(
 class BorzoiModel(S2FModel):
     """Borzoi trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
 
-    default_track_index = 870
+    settings_class = BorzoiSettings
     #: LoRA's default layers: the attention projections (query, key, value, output) of
     #: every transformer block and every convolution of the trunk, down (stem, tower,
     #: U-Net) and up (skip, upsampling, the pointwise half of each separable convolution,
@@ -195,17 +196,16 @@ class BorzoiModel(S2FModel):
                 module.register_buffer("positions", table, persistent=False)
 
     @classmethod
-    def load_trunk(cls, cfg: Mapping[str, Any], input_length: int) -> tuple[Borzoi, dict[str, Any]]:
+    def load_trunk(cls, settings: BorzoiSettings) -> tuple[Borzoi, dict[str, Any]]:
         """Load ``pretrained`` or build ``tiny`` (keys documented in config.yaml).
 
         ``pretrained``: hub ID (e.g. ``johahi/borzoi-replicate-0``) or local directory,
         loaded with ``Borzoi.from_pretrained``; ``None`` builds ``tiny`` (``BorzoiConfig``
         fields, default :data:`TINY_BORZOI`) with random weights.
         """
-        pretrained = cfg.get("pretrained")
-        if pretrained is not None:
-            return Borzoi.from_pretrained(str(pretrained)), {}
-        return _build_tiny(cfg.get("tiny")), {}
+        if settings.pretrained is not None:
+            return Borzoi.from_pretrained(settings.pretrained), {}
+        return _build_tiny(settings.tiny), {}
 
     def trunk_embeddings(self, x: torch.Tensor) -> torch.Tensor:
         """The 1,920-d ``final_joined_convs`` output per 32-bp bin, ``(B, n_bins, 1920)``."""

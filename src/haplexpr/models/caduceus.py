@@ -42,7 +42,7 @@ from haplexpr.models.caduceus_model import (
     load_checkpoint,
     save_checkpoint,
 )
-from haplexpr.models.mamba import DEFAULT_SCAN_CHUNK
+from haplexpr.models.settings import CaduceusEmbedderSettings
 
 __all__ = [
     "CaduceusEmbedder",
@@ -109,52 +109,41 @@ class CaduceusEmbedder:
     def __init__(
         self,
         model: CaduceusModel,
-        layer: int = -1,
+        settings: CaduceusEmbedderSettings,
         device: str | torch.device = "cpu",
-        batch_size: int = 8,
-        scan_chunk: int = DEFAULT_SCAN_CHUNK,
-        conjoin_strands: bool = True,
     ):
         n_layer = model.settings.n_layer
-        if not -(n_layer + 1) <= layer <= n_layer:
-            raise ValueError(f"layer must index 0..{n_layer} hidden states, got {layer}")
-        if batch_size < 1 or scan_chunk < 1:
+        if not -(n_layer + 1) <= settings.layer <= n_layer:
+            raise ValueError(f"layer must index 0..{n_layer} hidden states, got {settings.layer}")
+        if settings.batch_size < 1 or settings.scan_chunk < 1:
             raise ValueError("batch_size and scan_chunk must be >= 1")
-        self.layer = layer
+        self.layer = settings.layer
         self.device = torch.device(device)
-        self.batch_size = batch_size
-        self.scan_chunk = scan_chunk
-        self.conjoin_strands = conjoin_strands
+        self.batch_size = settings.batch_size
+        self.scan_chunk = settings.scan_chunk
+        self.conjoin_strands = settings.conjoin_strands
         self.model = model.to(self.device).eval().requires_grad_(False)
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> CaduceusEmbedder:
+    def from_config(
+        cls, cfg: Mapping[str, Any], *, device: str = "cpu", seed: int = 0
+    ) -> CaduceusEmbedder:
         """Load ``pretrained`` (hub ID or checkpoint folder) or build ``tiny`` with random weights.
 
-        Keys: ``pretrained``, ``tiny`` (:data:`TINY_KEYS`, default :data:`TINY_CADUCEUS`),
-        ``layer`` (-1: the final ``norm_f`` output), ``device`` ("cpu"), ``batch_size``
-        (8 windows per forward pass), ``scan_chunk``
-        (:data:`~haplexpr.models.mamba.DEFAULT_SCAN_CHUNK`), ``conjoin_strands`` (True:
-        average both strands; False: the window's strand only, the seed's), ``seed`` (0,
-        tiny weights only).
+        ``cfg`` is read into :class:`~haplexpr.models.settings.CaduceusEmbedderSettings`
+        (keys and defaults there; ``tiny`` unset: :data:`TINY_CADUCEUS`; ``layer`` -1: the
+        final ``norm_f`` output); ``seed`` draws the tiny weights.
         """
-        pretrained = cfg.get("pretrained")
-        if pretrained is not None:
-            model = load_checkpoint(str(pretrained))
+        settings = CaduceusEmbedderSettings.from_config(cfg)
+        if settings.pretrained is not None:
+            model = load_checkpoint(settings.pretrained)
         else:
             from tempfile import TemporaryDirectory
 
             with TemporaryDirectory() as tmp:  # same loading path as a checkpoint on disk
-                save_pretrained_tiny(tmp, cfg.get("tiny"), seed=int(cfg.get("seed", 0)))
+                save_pretrained_tiny(tmp, settings.tiny, seed=seed)
                 model = load_checkpoint(tmp)
-        return cls(
-            model,
-            layer=int(cfg.get("layer", -1)),
-            device=cfg.get("device", "cpu"),
-            batch_size=int(cfg.get("batch_size", 8)),
-            scan_chunk=int(cfg.get("scan_chunk", DEFAULT_SCAN_CHUNK)),
-            conjoin_strands=bool(cfg.get("conjoin_strands", True)),
-        )
+        return cls(model, settings, device)
 
     @property
     def embedding_dim(self) -> int:

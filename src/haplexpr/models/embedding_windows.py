@@ -30,6 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from haplexpr.errors import ConfigError
+from haplexpr.models import registry
+from haplexpr.models.settings import GLMSettings
 
 
 class Embedder(Protocol):
@@ -60,18 +62,21 @@ class EmbeddingWindows:
 
     @classmethod
     def from_config(cls, where: str, model: Mapping[str, Any]) -> EmbeddingWindows:
-        """The settings of the gLM entry ``where`` (``models.<name>``); errors name the key."""
-        length = int(model["input_length"])
-        context = int(model.get("context") or length)
-        pooling = dict(model.get("pooling") or {})
+        """The windows of the gLM config entry ``where`` (``models.<name>``), checked."""
+        return cls.from_settings(where, registry.settings(model, where))
+
+    @classmethod
+    def from_settings(cls, where: str, settings: GLMSettings) -> EmbeddingWindows:
+        """The windows a gLM's settings describe; errors name the key under ``where``."""
+        context = settings.context or settings.input_length
         windows = cls(
-            input_length=length,
+            input_length=settings.input_length,
             context=context,
-            stride=int(model.get("stride") or context),
-            region=str(pooling.get("region", "window")),
-            tss_window=pooling.get("tss_window"),
-            bin_size=int(pooling.get("bin_size", 1)),
-            leading_states=int(bool(model.get("keep_cls", False))),
+            stride=settings.stride or context,
+            region=settings.pooling.region,
+            tss_window=settings.pooling.tss_window,
+            bin_size=settings.pooling.bin_size,
+            leading_states=settings.leading_states,
         )
         windows.check(where)
         return windows

@@ -37,6 +37,7 @@ from torch import nn
 
 from haplexpr.errors import reject_unknown_keys
 from haplexpr.models.s2f import S2FModel
+from haplexpr.models.settings import EnformerSettings
 
 __all__ = ["EnformerModel", "TINY_ENFORMER", "save_pretrained_tiny"]
 
@@ -114,7 +115,7 @@ def save_pretrained_tiny(
 class EnformerModel(S2FModel):
     """Enformer trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
 
-    default_track_index = 5110
+    settings_class = EnformerSettings
     #: LoRA's default layers: the attention projections (query, key, value, output) of
     #: every transformer block and every convolution of the stem, conv tower and final
     #: pointwise block (peft adapts ``nn.Conv1d``); the output heads are never adapted.
@@ -158,35 +159,32 @@ class EnformerModel(S2FModel):
         self.track_head = track_head if head == "track" else None
 
     @classmethod
-    def load_trunk(
-        cls, cfg: Mapping[str, Any], input_length: int
-    ) -> tuple[Enformer, dict[str, Any]]:
+    def load_trunk(cls, settings: EnformerSettings) -> tuple[Enformer, dict[str, Any]]:
         """Load ``pretrained`` or build ``tiny`` (keys documented in config.yaml).
 
         ``pretrained``: hub ID or local directory (loaded with enformer-pytorch's
         ``from_pretrained``), or ``None`` to build ``tiny`` (``Enformer.from_hparams``
         keyword arguments, default :data:`TINY_ENFORMER`) with random weights.
-        ``track_head`` (``human``) names the output head of the track readout;
-        ``use_tf_gamma`` (False; True needs 196,608-bp inputs).
+        ``track_head`` names the output head of the track readout; ``use_tf_gamma``
+        needs 196,608-bp inputs.
         """
-        use_tf_gamma = bool(cfg.get("use_tf_gamma", False))
-        pretrained = cfg.get("pretrained")
-        if pretrained is not None:
-            config = EnformerConfig.from_pretrained(str(pretrained))
-            n_bins = input_length // _bin_size(config)
+        use_tf_gamma = settings.use_tf_gamma
+        if settings.pretrained is not None:
+            config = EnformerConfig.from_pretrained(settings.pretrained)
+            n_bins = settings.input_length // _bin_size(config)
             trunk = enformer_from_pretrained(
-                str(pretrained), use_tf_gamma=use_tf_gamma, target_length=n_bins
+                settings.pretrained, use_tf_gamma=use_tf_gamma, target_length=n_bins
             )
         else:
-            hparams = dict(cfg.get("tiny") or TINY_ENFORMER)
+            hparams = dict(settings.tiny or TINY_ENFORMER)
             _check_tiny(hparams)
-            n_bins = input_length // _bin_size(EnformerConfig(**hparams))
+            n_bins = settings.input_length // _bin_size(EnformerConfig(**hparams))
             hparams["target_length"] = n_bins
             trunk = Enformer.from_hparams(**hparams)
         if use_tf_gamma and n_bins != 1536:
             raise ValueError("use_tf_gamma needs 1,536 bins (196,608 bp with 128-bp bins)")
         _set_tf_gamma(trunk, use_tf_gamma)
-        return trunk, {"track_head": str(cfg.get("track_head", "human"))}
+        return trunk, {"track_head": settings.track_head}
 
     def trunk_embeddings(self, x: torch.Tensor) -> torch.Tensor:
         """Trunk embeddings ``(B, n_bins, 2 * dim)``; transformer blocks may be checkpointed."""

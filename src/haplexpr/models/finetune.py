@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from haplexpr.models.registry import LORA_DEFAULTS
+from haplexpr.models.settings import LORA_DEFAULTS, S2FSettings
 
 __all__ = [
     "FINETUNE_MODES",
@@ -103,20 +103,19 @@ class FineTuning:
     base: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> FineTuning:
-        """Mode and LoRA keys of a model config (``finetune``, ``lora``), checked."""
-        mode = str(cfg.get("finetune", "full"))
+    def from_settings(cls, settings: S2FSettings) -> FineTuning:
+        """Mode and LoRA keys of a model's settings (``finetune``, ``lora``), checked."""
+        mode = settings.finetune
         if mode not in FINETUNE_MODES:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, got {mode!r}")
-        lora = {**LORA_DEFAULTS, **(cfg.get("lora") or {})}
+        lora = settings.lora_settings
         unknown = sorted(set(lora) - set(LORA_DEFAULTS))
         if unknown:
             raise ValueError(f"lora: unknown key(s) {unknown}; allowed: {sorted(LORA_DEFAULTS)}")
-        pretrained = cfg.get("pretrained")
         base = (
-            {"pretrained": str(pretrained)}
-            if pretrained is not None
-            else {"tiny": dict(cfg.get("tiny") or {}), "seed": torch.initial_seed()}
+            {"pretrained": settings.pretrained}
+            if settings.pretrained is not None
+            else {"tiny": dict(settings.tiny or {}), "seed": torch.initial_seed()}
         )
         return cls(mode, lora if mode == "lora" else None, base)
 

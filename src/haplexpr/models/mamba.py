@@ -21,9 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Positions per scan chunk: larger chunks mean fewer Python steps (good on a GPU) and
-#: log2(chunk) passes over ``(batch, chunk, d_inner, d_state)`` floats each.
-DEFAULT_SCAN_CHUNK = 256
+from haplexpr.models.settings import DEFAULT_SCAN_CHUNK
 
 
 def _scan_chunk(decay: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:

@@ -78,6 +78,7 @@ from haplexpr.models.nt_tokenizer import (
     token_ids,
     tokens_for_length,
 )
+from haplexpr.models.settings import NucleotideTransformerSettings
 
 __all__ = [
     "NucleotideTransformerEmbedder",
@@ -283,54 +284,44 @@ class NucleotideTransformerEmbedder:
     def __init__(
         self,
         model: NucleotideTransformerV2ForMaskedLM,
-        layer: int = -1,
+        settings: NucleotideTransformerSettings,
         device: str | torch.device = "cpu",
-        batch_size: int = 8,
-        truncate_layers: bool = True,
-        keep_cls: bool = False,
-        non_acgt: str = "n_token",
     ):
-        if non_acgt not in NON_ACGT_RULES:
-            raise ValueError(f"non_acgt must be one of {list(NON_ACGT_RULES)}, not {non_acgt!r}")
-        self.layer = layer
+        if settings.non_acgt not in NON_ACGT_RULES:
+            raise ValueError(
+                f"non_acgt must be one of {list(NON_ACGT_RULES)}, not {settings.non_acgt!r}"
+            )
+        self.layer = layer = settings.layer
         self.device = torch.device(device)
-        self.batch_size = batch_size
-        self.non_acgt = non_acgt
+        self.batch_size = settings.batch_size
+        self.non_acgt = settings.non_acgt
         #: States ahead of the base positions in :meth:`embed`'s output (``<cls>``: 1).
-        self.leading_states = int(keep_cls)
+        self.leading_states = settings.leading_states
         n_layers = model.config.num_hidden_layers
         if not -(n_layers + 1) <= layer <= n_layers:
             raise ValueError(f"layer must index 0..{n_layers} hidden states, got {layer}")
-        if truncate_layers and 0 <= layer < n_layers - 1:
+        if settings.truncate_layers and 0 <= layer < n_layers - 1:
             _drop_blocks_after(model, layer + 1)
         self.model = model.to(self.device).eval().requires_grad_(False)
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> NucleotideTransformerEmbedder:
+    def from_config(
+        cls, cfg: Mapping[str, Any], *, device: str = "cpu", seed: int = 0
+    ) -> NucleotideTransformerEmbedder:
         """Load ``pretrained`` (hub ID or directory) or build ``tiny`` with random weights.
 
-        Keys: ``pretrained``, ``tiny`` (``NucleotideTransformerV2Config`` fields, default
-        :data:`TINY_NT`), ``layer`` (-1), ``device`` ("cpu"), ``dtype`` ("float32";
-        "bfloat16"/"float16" on GPU), ``batch_size`` (8), ``truncate_layers`` (True: skip
-        blocks after ``layer``), ``keep_cls`` (False), ``non_acgt`` ("n_token"), ``seed``
-        (0, tiny weights only).
+        ``cfg`` is read into :class:`~haplexpr.models.settings.NucleotideTransformerSettings`
+        (keys and defaults there; ``tiny`` unset: :data:`TINY_NT`); ``seed`` draws the tiny
+        weights.
         """
-        pretrained = cfg.get("pretrained")
-        if pretrained is not None:
-            model = load_pretrained(pretrained)
+        settings = NucleotideTransformerSettings.from_config(cfg)
+        if settings.pretrained is not None:
+            model = load_pretrained(settings.pretrained)
         else:
             with TemporaryDirectory() as tmp:  # same loading path as a checkpoint on disk
-                save_pretrained_tiny(tmp, cfg.get("tiny") or TINY_NT, seed=cfg.get("seed", 0))
+                save_pretrained_tiny(tmp, settings.tiny or TINY_NT, seed=seed)
                 model = load_pretrained(tmp)
-        return cls(
-            _cast(model, getattr(torch, str(cfg.get("dtype", "float32")))),
-            layer=int(cfg.get("layer", -1)),
-            device=cfg.get("device", "cpu"),
-            batch_size=int(cfg.get("batch_size", 8)),
-            truncate_layers=bool(cfg.get("truncate_layers", True)),
-            keep_cls=bool(cfg.get("keep_cls", False)),
-            non_acgt=str(cfg.get("non_acgt", "n_token")),
-        )
+        return cls(_cast(model, getattr(torch, settings.dtype)), settings, device)
 
     @property
     def embedding_dim(self) -> int:

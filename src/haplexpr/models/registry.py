@@ -1,55 +1,47 @@
 """Every model architecture the pipeline knows, and the facts the other stages read about it.
 
-Config validation reads each entry's family and keys, training builds S2F models through
-:meth:`Architecture.load`, the embedding stage loads gLM embedders the same way, and the
-report reads the notes. Adding a model is one file plus one registry entry:
+Config validation reads each entry's keys, every stage its family (:func:`family`), training
+builds S2F models through :meth:`Architecture.load`, the embedding stage loads gLM embedders
+the same way, and the report reads the notes. Adding a model is one file, its settings and
+one registry entry:
 
 1. write ``haplexpr/models/<name>.py`` with a class that has ``from_config(cfg)``: an
    :class:`~haplexpr.models.s2f.S2FModel` subclass for family ``s2f``, or an embedder with
    ``embed``, ``bases_per_position`` and ``embedding_dim`` for family ``glm``
    (:class:`~haplexpr.models.embedding_windows.Embedder`);
-2. add an :class:`Architecture` to ``ARCHITECTURES`` below, naming that module and class
-   and the config keys only it reads (the schema's enum is held equal to this table by a
-   test, so add the name there too, with any new key's description).
+2. add its settings to :mod:`haplexpr.models.settings`: a subclass of ``S2FSettings`` or
+   ``GLMSettings`` with the keys only it reads, and their defaults (the class fixes the
+   family, so the config has no ``family`` key);
+3. add an :class:`Architecture` to ``ARCHITECTURES`` below, naming that module, class and
+   settings (the schema's enum is held equal to this table by a test, so add the name
+   there too, with any new key's description).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from haplexpr.errors import ConfigError
-
-#: LoRA settings an S2F config may leave out (``target_modules``: the architecture's default;
-#: haplexpr.models.finetune). Here, without torch, so the report can show them.
-LORA_DEFAULTS = {"rank": 8, "alpha": 16, "dropout": 0.0, "target_modules": None}
-
-#: Keys every model takes.
-MODEL_KEYS = frozenset(
-    {"enabled", "family", "architecture", "pretrained", "input_length", "training", "gpus"}
+from haplexpr.models.settings import (
+    BorzoiSettings,
+    CaduceusEmbedderSettings,
+    EnformerSettings,
+    Evo2Settings,
+    ModelSettings,
+    NucleotideTransformerSettings,
 )
-#: Keys the code of each family reads (s2f: fine-tuned end to end; glm: frozen + tower).
-FAMILY_KEYS = {
-    "s2f": frozenset(
-        {"center_bins", "head", "track_index", "zero_shot", "rc_average", "pool_logits"}
-        | {"gradient_checkpointing", "tiny", "finetune", "lora"}
-    ),
-    "glm": frozenset(
-        {"layer", "batch_size", "tower", "context", "stride", "pooling", "precomputed_root"}
-    ),
-}
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """One architecture: its family, the class implementing it, and what only it reads."""
+    """One architecture: the class implementing it and its settings (keys, defaults, family)."""
 
     name: str
-    family: str
     module: str
     class_name: str
-    #: Config keys this architecture reads on top of its family's.
-    own_keys: frozenset[str] = frozenset()
+    settings: type[ModelSettings]
     #: Why the report says a disabled model of this architecture was not run, if it knows.
     disabled_reason: str = ""
     #: gLMs: the longest input one forward pass takes, in bases (None: no limit).
@@ -58,9 +50,14 @@ class Architecture:
     choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
+    def family(self) -> str:
+        """``s2f`` (fine-tuned end to end) or ``glm`` (frozen features + tower)."""
+        return self.settings.family
+
+    @property
     def keys(self) -> frozenset[str]:
         """Every key a model of this architecture may set."""
-        return MODEL_KEYS | FAMILY_KEYS[self.family] | self.own_keys
+        return self.settings.keys()
 
     def load(self) -> type:
         """The implementing class, importing only its own module (and its packages)."""
@@ -70,41 +67,32 @@ class Architecture:
 ARCHITECTURES = {
     a.name: a
     for a in (
-        Architecture(
-            "enformer",
-            "s2f",
-            "haplexpr.models.enformer",
-            "EnformerModel",
-            frozenset({"track_head", "use_tf_gamma"}),
-        ),
-        Architecture("borzoi", "s2f", "haplexpr.models.borzoi", "BorzoiModel"),
+        Architecture("enformer", "haplexpr.models.enformer", "EnformerModel", EnformerSettings),
+        Architecture("borzoi", "haplexpr.models.borzoi", "BorzoiModel", BorzoiSettings),
         Architecture(
             "nucleotide_transformer",
-            "glm",
             "haplexpr.models.nucleotide_transformer",
             "NucleotideTransformerEmbedder",
-            frozenset({"dtype", "truncate_layers", "tiny", "keep_cls", "non_acgt"}),
+            NucleotideTransformerSettings,
             # 2,048 tokens per pass, <cls> included: 2,047 6-mers of ACGT
             max_bases=12_282,
             choices=(("non_acgt", ("n_token", "delete")),),
         ),
         Architecture(
             "evo2",
-            "glm",
             "haplexpr.models.evo2",
             "Evo2Embedder",
-            frozenset({"tiny", "dtype", "non_acgt"}),
+            Evo2Settings,
             choices=(("non_acgt", ("as_written", "n_token")),),
         ),
         Architecture(
-            "caduceus",
-            "glm",
-            "haplexpr.models.caduceus",
-            "CaduceusEmbedder",
-            frozenset({"tiny", "scan_chunk", "conjoin_strands"}),
+            "caduceus", "haplexpr.models.caduceus", "CaduceusEmbedder", CaduceusEmbedderSettings
         ),
     )
 }
+
+#: The config's per-family training recipes (``training.s2f``, ``training.tower``).
+TRAINING_BLOCKS = frozenset(a.settings.training_block for a in ARCHITECTURES.values())
 
 
 def architecture(name: str) -> Architecture:
@@ -117,6 +105,25 @@ def architecture(name: str) -> Architecture:
         ) from None
 
 
-def build(model_config: dict):
-    """The model or embedder a config entry describes (tiny or pretrained)."""
-    return architecture(model_config["architecture"]).load().from_config(model_config)
+def family(model_config: Mapping) -> str:
+    """A config entry's family, from its architecture: ``s2f`` or ``glm``."""
+    return architecture(model_config["architecture"]).family
+
+
+def training_block(model_config: Mapping) -> str:
+    """The ``training.<block>`` recipe a config entry trains with: ``s2f`` or ``tower``."""
+    return architecture(model_config["architecture"]).settings.training_block
+
+
+def settings(model_config: Mapping, where: str = "model") -> ModelSettings:
+    """A config entry read into its architecture's typed settings (defaults filled)."""
+    return architecture(model_config["architecture"]).settings.from_config(model_config, where)
+
+
+def build(model_config: Mapping, **runtime):
+    """The model or embedder a config entry describes (tiny or pretrained).
+
+    ``runtime``: what is not config, for gLM embedders ``device`` (and ``seed`` of tiny
+    weights).
+    """
+    return architecture(model_config["architecture"]).load().from_config(model_config, **runtime)

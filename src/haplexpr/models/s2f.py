@@ -33,6 +33,7 @@ from torch.utils.checkpoint import checkpoint
 
 from haplexpr.models.finetune import FineTuning, parameter_counts
 from haplexpr.models.precision import at_least_float32, float32_head
+from haplexpr.models.settings import S2FSettings
 
 __all__ = ["BinAttentionPool", "HEADS", "POOL_LOGITS", "S2FModel"]
 
@@ -58,8 +59,8 @@ class BinAttentionPool(nn.Module):
 class S2FModel(nn.Module, ABC):
     """A pretrained S2F trunk plus an expression head mapping one-hot ``(B, L, 4)`` to ``(B,)``."""
 
-    #: Output track read by ``head="track"`` when the config names none.
-    default_track_index: ClassVar[int]
+    #: The config keys it reads, their defaults (the zero-shot track among them).
+    settings_class: ClassVar[type[S2FSettings]]
     #: Glob patterns of the trunk layers LoRA adapts when ``lora.target_modules`` is unset.
     default_lora_targets: ClassVar[tuple[str, ...]]
 
@@ -121,28 +122,26 @@ class S2FModel(nn.Module, ABC):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> S2FModel:
-        """Build from a config mapping; trunk keys are read by :meth:`load_trunk`.
+        """Build from a config entry, read into the subclass's :attr:`settings_class`.
 
-        Shared keys: ``input_length`` (bp), ``center_bins`` (10), ``head``
-        (``attention_pool``/``track``), ``track_index`` (the subclass's default),
-        ``pool_logits`` (``scalar``/``per_dim``), ``gradient_checkpointing`` (False),
-        ``finetune`` (``full``/``heads``/``lora``) and ``lora`` (see
-        :mod:`haplexpr.models.finetune`; ignored by the track readout, which trains nothing).
+        The trunk's keys are read by :meth:`load_trunk`; ``finetune`` and ``lora`` by
+        :class:`~haplexpr.models.finetune.FineTuning` (ignored by the track readout, which
+        trains nothing).
         """
-        input_length = int(cfg["input_length"])
-        trunk, extra = cls.load_trunk(cfg, input_length)
+        settings = cls.settings_class.from_config(cfg)
+        trunk, extra = cls.load_trunk(settings)
         model = cls(
             trunk,
-            input_length=input_length,
-            center_bins=int(cfg.get("center_bins", 10)),
-            head=str(cfg.get("head", "attention_pool")),
-            track_index=int(cfg.get("track_index", cls.default_track_index)),
-            pool_logits=str(cfg.get("pool_logits", "scalar")),
-            gradient_checkpointing=bool(cfg.get("gradient_checkpointing", False)),
+            input_length=settings.input_length,
+            center_bins=settings.center_bins,
+            head=settings.head,
+            track_index=settings.track_index,
+            pool_logits=settings.pool_logits,
+            gradient_checkpointing=settings.gradient_checkpointing,
             **extra,
         )
         if model.head != "track":
-            model.set_finetuning(FineTuning.from_config(cfg))
+            model.set_finetuning(FineTuning.from_settings(settings))
         return model
 
     def set_finetuning(self, tuning: FineTuning) -> None:
@@ -177,9 +176,7 @@ class S2FModel(nn.Module, ABC):
 
     @classmethod
     @abstractmethod
-    def load_trunk(
-        cls, cfg: Mapping[str, Any], input_length: int
-    ) -> tuple[nn.Module, dict[str, Any]]:
+    def load_trunk(cls, settings: S2FSettings) -> tuple[nn.Module, dict[str, Any]]:
         """Load ``pretrained`` or build ``tiny``; return the trunk and extra ``__init__`` kwargs."""
 
     @abstractmethod

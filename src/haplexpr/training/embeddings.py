@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def load_embedder(model_config: dict, device: str = "auto"):
     """The frozen feature extractor named by a gLM's config (tiny or pretrained)."""
-    return registry.build({**model_config, "device": str(resolve_device(device))})
+    return registry.build(model_config, device=str(resolve_device(device)))
 
 
 def compute_embeddings(
@@ -70,7 +70,7 @@ def compute_embeddings(
         for gene in genes
         for h in store.haplotypes(individual, gene)
     ]
-    batch = int(model_config.get("batch_size", 8))
+    batch = registry.settings(model_config).batch_size
     shape = (len(groups), windows.positions, embedder.embedding_dim)
     log.info(
         "%d haplotype windows of %d individuals, %d distinct", len(items), len(individuals),

@@ -41,22 +41,18 @@ from haplexpr.training.loop import (
 log = logging.getLogger(__name__)
 
 
-def family_key(model_config: dict) -> str:
-    """Training-settings section for a model: ``s2f`` or ``tower``."""
-    return "s2f" if model_config["family"] == "s2f" else "tower"
-
-
 def build_model(model_config: dict, seed: int, embedding_dim: int | None = None) -> nn.Module:
     """The trainable model for a config entry, haplotype-averaging, seeded."""
     torch.manual_seed(seed)
-    if model_config["family"] == "s2f":
+    settings = registry.settings(model_config)
+    if settings.family == "s2f":
         model = registry.build(model_config)
-        if model_config.get("rc_average", False):
+        if settings.rc_average:
             model = ReverseComplementAverage(model)
         return HaplotypeAverage(model)
     from haplexpr.models.tower import TowerHead
 
-    tower = TowerHead(in_dim=embedding_dim, **model_config.get("tower", {}))
+    tower = TowerHead(in_dim=embedding_dim, **settings.tower)
     log.info(
         "tower on %d-d embeddings: each output of its last block sees %d positions, every %d",
         embedding_dim,
@@ -69,7 +65,7 @@ def make_dataset(
     model_config: dict, inputs: HaplotypeStore | list[Path], examples: list[Example]
 ) -> SequenceDataset | EmbeddingDataset:
     """Dataset over ``inputs``: the sequence store (s2f) or embedding shard arrays."""
-    if model_config["family"] == "s2f":
+    if registry.family(model_config) == "s2f":
         return SequenceDataset(inputs, examples, model_config["input_length"])
     return EmbeddingDataset(inputs, examples)
 
@@ -102,7 +98,7 @@ def train_run(
     """Train one model with one strategy; rp starts from ``init_weights`` (the r model)."""
     model_config = config["models"][model_name]
     settings = TrainingSettings.from_config(
-        config, family_key(model_config), strategy, model_config
+        config, registry.training_block(model_config), strategy, model_config
     )
     examples, held_out = study.split_validation(
         strategy, config["training"]["validation_fraction"], settings.seed
@@ -232,7 +228,7 @@ def predict_run(
     if model_path is None:
         model_config = {**model_config, "head": "track"}
     settings = TrainingSettings.from_config(
-        config, family_key(model_config), strategy, model_config
+        config, registry.training_block(model_config), strategy, model_config
     )
     if individuals is None:
         items = study.prediction_items()
