@@ -118,6 +118,8 @@ class EvaluationSettings:
     seed: int = 0
     #: held-out genes evaluated (None = all); read by :meth:`Study.unseen_genes`
     unseen_genes: int | None = None
+    #: a new cohort's gene is usable at this q-value (:mod:`haplexpr.cohorts.tables`)
+    usable_q_value: float = 0.05
 
     @classmethod
     def from_config(cls, config: dict) -> EvaluationSettings:
