@@ -4,7 +4,7 @@
 # the study's held-out evidence. The study's own rules, pointed at the cohort's files.
 
 
-use rule vcf_download as cohort_vcf_download with:
+use rule vcf_download as cohorts_vcf_download with:
     output:
         "results/cohorts/{cohort}/vcf/download/{chrom}.vcf.gz",
     log:
@@ -16,7 +16,7 @@ use rule vcf_download as cohort_vcf_download with:
         md5=lambda wildcards: COHORTS[wildcards.cohort].vcf_sources[wildcards.chrom].md5,
 
 
-use rule vcf_normalise as cohort_vcf_normalise with:
+use rule vcf_normalise as cohorts_vcf_normalise with:
     input:
         unpack(cohort_vcf_normalise_inputs),
     output:
@@ -32,7 +32,7 @@ use rule vcf_normalise as cohort_vcf_normalise with:
         normalise=config["consensus"]["normalise"],
 
 
-use rule vcf_index as cohort_vcf_index with:
+use rule vcf_index as cohorts_vcf_index with:
     input:
         vcf="results/cohorts/{cohort}/vcf/{chrom}.vcf.gz",
         reference=REFERENCE,
@@ -49,7 +49,7 @@ use rule vcf_index as cohort_vcf_index with:
         missing=config["consensus"]["missing"],
 
 
-use rule sequences_consensus as cohort_sequences_consensus with:
+use rule sequences_consensus as cohorts_sequences_consensus with:
     input:
         unpack(cohort_vcf_files),
         reference=REFERENCE,
@@ -71,7 +71,7 @@ use rule sequences_consensus as cohort_sequences_consensus with:
         unphased=config["consensus"]["unphased"],
 
 
-use rule embeddings_compute as cohort_embeddings_compute with:
+use rule embeddings_compute as cohorts_embeddings_compute with:
     input:
         unpack(
             lambda wildcards: cohort_store_files(
@@ -99,7 +99,7 @@ use rule embeddings_compute as cohort_embeddings_compute with:
         device=config["training"]["device"],
 
 
-use rule predict_s2f as cohort_predict_s2f with:
+use rule predict_s2f as cohorts_predict_s2f with:
     input:
         unpack(cohort_prediction_inputs),
     output:
@@ -116,7 +116,7 @@ use rule predict_s2f as cohort_predict_s2f with:
         individuals=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
 
 
-use rule predict_tower as cohort_predict_tower with:
+use rule predict_tower as cohorts_predict_tower with:
     input:
         unpack(cohort_prediction_inputs),
     output:
@@ -130,7 +130,7 @@ use rule predict_tower as cohort_predict_tower with:
         individuals=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
 
 
-rule cohort_elastic_net:
+rule cohorts_elastic_net:
     input:
         unpack(cohort_vcf_files),
         reference=REFERENCE,
@@ -153,10 +153,10 @@ rule cohort_elastic_net:
         samples=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
         chroms=list(VCF_SOURCES),
     script:
-        "../workflow_scripts/cohort_elastic_net.py"
+        "../workflow_scripts/cohorts_elastic_net.py"
 
 
-rule cohort_table:
+rule cohorts_table:
     input:
         predictions="results/cohorts/{cohort}/predictions/{model}/{strategy}.parquet",
         per_gene="results/metrics/{model}/{strategy}.per_gene.tsv",
@@ -179,4 +179,4 @@ rule cohort_table:
         samples=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
         usable_q_value=config["evaluation"]["usable_q_value"],
     script:
-        "../workflow_scripts/cohort_table.py"
+        "../workflow_scripts/cohorts_table.py"

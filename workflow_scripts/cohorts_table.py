@@ -21,7 +21,7 @@ with atomic_path(snakemake.output.wide) as tmp:
     tables.wide.to_csv(tmp, sep="\t", index=False)
 with atomic_path(snakemake.output.long) as tmp:
     tables.long.to_csv(tmp, sep="\t", index=False)
-logging.getLogger("cohort_table").info(
+logging.getLogger("cohorts_table").info(
     "%d genes (%d usable) x %d individuals -> %s",
     len(tables.wide),
     int(tables.wide["usable"].sum()),
