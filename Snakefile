@@ -9,7 +9,8 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
-include: "rules/download.smk"
+include: "rules/reference.smk"
+include: "rules/vcf.smk"
 include: "rules/consensus.smk"
 include: "rules/embed.smk"
 include: "rules/train.smk"

@@ -3,30 +3,6 @@
 # check them against the reference and the study samples and index them with bcftools.
 
 
-if REFERENCE != config["data"]["reference"]:  # a URL: fetch it
-
-    rule reference_download:
-        output:
-            fasta=REFERENCE,
-            fai=f"{REFERENCE}.fai",
-            gzi=f"{REFERENCE}.gzi",
-        log:
-            "results/logs/reference/download.log",
-        benchmark:
-            "results/benchmarks/reference/download.tsv"
-        conda:
-            "../envs/bcftools.yaml"
-        resources:
-            **cpu_resources(),
-            mem_mb=1000,
-            runtime=240,
-        params:
-            url=config["data"]["reference"],
-            md5=config["data"].get("reference_md5"),
-        script:
-            "../workflow_scripts/reference_download.py"
-
-
 rule vcf_download:
     output:
         "results/vcf/download/{chrom}.vcf.gz",
