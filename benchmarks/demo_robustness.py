@@ -131,8 +131,8 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
     from haplexpr.atomic import atomic_path
     from haplexpr.config import validate_config
     from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
-    from haplexpr.haplotypes.store import HaplotypeStore
     from haplexpr.models import registry
+    from haplexpr.sequences.store import HaplotypeStore
     from haplexpr.study.design import Study
     from haplexpr.training.runs import predict_run, train_run
 

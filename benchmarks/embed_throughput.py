@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from haplexpr.config import embedding_settings  # noqa: E402
-from haplexpr.haplotypes.distinct import distinct_windows  # noqa: E402
-from haplexpr.haplotypes.store import HaplotypeStore  # noqa: E402
 from haplexpr.models import caduceus, evo2, nt_tokenizer  # noqa: E402
 from haplexpr.runlog import cpu_name  # noqa: E402
+from haplexpr.sequences.distinct import distinct_windows  # noqa: E402
+from haplexpr.sequences.store import HaplotypeStore  # noqa: E402
 from haplexpr.training import embeddings  # noqa: E402
 
 

@@ -20,8 +20,8 @@ import pandas as pd
 import yaml
 
 from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models.finetune import FINETUNE_MODES
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Study
 from haplexpr.training.runs import predict_run, train_run
 

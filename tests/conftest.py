@@ -2,7 +2,7 @@
 
 The test modules mirror the library: ``test_<module>.py`` for a top-level module
 (``test_config.py``, ``test_atomic.py``), ``test_<subpackage>[_<module>].py`` for a
-subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_haplotypes_kernel.py`` with
+subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_sequences_kernel.py`` with
 ``test_consensus_parity.py``, ``test_training_datasets.py``). The workflow itself is tested
 by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.py``,
 ``test_bad_inputs.py`` (with ``test_bad_inputs_startup.py`` and ``test_bad_inputs_cli.py``:

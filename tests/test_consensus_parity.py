@@ -61,7 +61,7 @@ from support.consensus_parity import (
 from support.consensus_raw_cases import RAW_CASES
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import ConsensusError
+from haplexpr.sequences.personal_sequences import ConsensusError
 from haplexpr.vcf.symbolic import htslib_rlen
 
 N_EXAMPLES = int(os.environ.get("HAPLEXPR_PARITY_EXAMPLES", "40"))

@@ -31,8 +31,8 @@ from support.consensus_parity import (
 )
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import window_sequences
 from haplexpr.realdata.debian import PackageFile, extract
+from haplexpr.sequences.personal_sequences import window_sequences
 
 PACKAGES = ROOT / "data" / "geuvadis_chr22" / "packages"
 EXAMPLES = "/usr/share/doc/shapeit4/examples/test"

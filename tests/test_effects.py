@@ -26,9 +26,9 @@ from haplexpr.effects.scorers import CountingScorer, ForwardPassLimitError, S2FS
 from haplexpr.effects.scoring import EffectBudget, sample_individuals, score_genes
 from haplexpr.effects.sequences import GeneWindowSequence
 from haplexpr.effects.variants import Variant, WindowVariants
-from haplexpr.haplotypes.personal_sequences import build_haplotype_store, build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import reverse_complement
+from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.genes import GeneWindow
 
 MOTIF = "GATTACA"

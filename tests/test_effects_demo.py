@@ -15,9 +15,9 @@ from haplexpr.coordinates import Interval
 from haplexpr.effects.checks import causal_recovery, read_truth
 from haplexpr.effects.scorers import CountingScorer, S2FScorer
 from haplexpr.effects.scoring import EffectBudget, score_genes
-from haplexpr.haplotypes.personal_sequences import build_haplotype_store, build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
+from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.genes import GeneWindow
 
 DEMO = "data/demo"

@@ -22,9 +22,9 @@ from haplexpr.evaluation.report_effects import (
     effects_section,
     pooled_sign_agreement,
 )
-from haplexpr.haplotypes.personal_sequences import build_haplotype_store, build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models.embedding_windows import EmbeddingWindows
+from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.study.genes import study_windows
 from haplexpr.training.checkpoints import load_weights, save_weights

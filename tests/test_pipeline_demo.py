@@ -29,8 +29,8 @@ from support.pipeline_runs import (
 from haplexpr.cli import main as haplexpr_cli
 from haplexpr.config import load_config
 from haplexpr.demo.dataset import DEMO_MARGINS
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.provenance import digest, read_record
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Study
 from haplexpr.training import runs as training_runs
 

@@ -18,9 +18,9 @@ import pysam
 import pytest
 from support import ROOT
 
-from haplexpr.haplotypes.personal_sequences import build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import reverse_complement
+from haplexpr.sequences.personal_sequences import build_reference_store
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.genes import study_windows
 

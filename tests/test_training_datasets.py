@@ -9,7 +9,7 @@ import torch
 from support.haplotype_stores import REF, build_two_gene_store, hand_one_hot
 from torch.utils.data import DataLoader
 
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 
@@ -98,7 +98,7 @@ def test_embedding_items_gather_rows_across_shards(shards):
         assert y.item() == pytest.approx(example.target)
 
 
-def test_haplotypes_of_one_item_split_over_two_shards(tmp_path):
+def test_sequences_of_one_item_split_over_two_shards(tmp_path):
     """Rows are gathered from every listed shard, in the order of the shards."""
     one = write_shard(tmp_path / "a.npy", [("S", "gA", 1), ("T", "gA", 1)], seed=2)
     two = write_shard(tmp_path / "b.npy", [("T", "gA", 2), ("S", "gA", 2)], seed=3)

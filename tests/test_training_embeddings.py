@@ -10,7 +10,7 @@ from support.embedding_shards import OneHotEmbedder
 from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, hand_one_hot
 
 from haplexpr.config import embedding_settings, load_config
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Example
 from haplexpr.training import embeddings, shards
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset

@@ -6,7 +6,7 @@ import torch
 
 from haplexpr.training.embeddings import compute_embeddings
 from haplexpr.runlog import configure
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.provenance import record_outputs
 from haplexpr.plan import EmbeddingShard
 from haplexpr.study.design import Study

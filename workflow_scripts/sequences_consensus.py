@@ -1,7 +1,7 @@
 """Snakemake entry point: both haplotypes of a shard of individuals over every gene window."""
 
 from haplexpr.study.genes import study_windows
-from haplexpr.haplotypes.personal_sequences import build_haplotype_store
+from haplexpr.sequences.personal_sequences import build_haplotype_store
 from haplexpr.runlog import configure
 from haplexpr.provenance import record_outputs
 

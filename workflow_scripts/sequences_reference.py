@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from haplexpr.study.genes import study_windows
-from haplexpr.haplotypes.personal_sequences import build_reference_store
+from haplexpr.sequences.personal_sequences import build_reference_store
 from haplexpr.reference import check_bases
 from haplexpr.runlog import configure
 from haplexpr.provenance import record_outputs

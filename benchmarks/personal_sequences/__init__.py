@@ -13,7 +13,7 @@ every engine builds all samples x 2 haplotypes x all windows in a child process 
 - per-window bcftools (the seed's way): ``samtools faidx REF region | bcftools consensus
   -s S -H h VCF`` per window, haplotype and sample, with the binaries on PATH; timed on a
   random subset and extrapolated to the whole workload;
-- the fast engine (``haplexpr.haplotypes.personal_sequences``): edit-store build, then
+- the fast engine (``haplexpr.sequences.personal_sequences``): edit-store build, then
   every sequence materialised into reused NumPy buffers;
 - GenVarLoader (optional, ``--gvl-python``, an interpreter with genvarloader installed):
   dataset write, then every haplotype materialised, in its default and its fastest mode;

@@ -182,8 +182,8 @@ def gene_windows(m: dict) -> list:
 
 def warm_up_fast(m: dict, windows: list, reference: list[np.ndarray], store: Path) -> None:
     """Compile the engine's kernels outside the timings (numba also caches them on disk)."""
-    from haplexpr.haplotypes.edits import HaplotypeEdits
-    from haplexpr.haplotypes.personal_sequences import build_haplotype_store
+    from haplexpr.sequences.edits import HaplotypeEdits
+    from haplexpr.sequences.personal_sequences import build_haplotype_store
 
     path = store / "warm-up.npz"
     build_haplotype_store(
@@ -203,8 +203,8 @@ def worker_fast(spec: dict) -> dict:
     buffer through ``HaplotypeEdits.materialise_window`` (the engine's batch API), so
     nothing is allocated per sequence.
     """
-    from haplexpr.haplotypes.edits import HaplotypeEdits
-    from haplexpr.haplotypes.personal_sequences import build_haplotype_store
+    from haplexpr.sequences.edits import HaplotypeEdits
+    from haplexpr.sequences.personal_sequences import build_haplotype_store
 
     m = spec["manifest"]
     contig, samples = m["contig"], m["samples"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pysam
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import ConsensusError, window_sequences
+from haplexpr.sequences.personal_sequences import ConsensusError, window_sequences
 from haplexpr.vcf.symbolic import htslib_rlen
 
 MISSING_MODES = ("reference", "N")

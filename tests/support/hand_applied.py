@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import build_haplotype_store, build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.genes import GeneWindow
 from support import vcf_files
 from support.vcf_files import record_line, write_fasta

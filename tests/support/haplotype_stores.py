@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import build_haplotype_store, build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.genes import GeneWindow
 from support.vcf_files import record_line, write_fasta, write_vcf
 

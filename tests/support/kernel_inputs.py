@@ -1,10 +1,10 @@
-"""The kernel's inputs (``haplotypes.kernel.Records`` and ``Calls``) from short Python lists."""
+"""The kernel's inputs (``sequences.kernel.Records`` and ``Calls``) from short Python lists."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from haplexpr.haplotypes.kernel import Calls, Records
+from haplexpr.sequences.kernel import Calls, Records
 
 
 def records_of(records: list[tuple[int, list[str]]], blocks: tuple[int, ...] = ()) -> Records:

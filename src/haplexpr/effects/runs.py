@@ -24,9 +24,9 @@ from haplexpr.effects.plan import EffectSettings
 from haplexpr.effects.scorers import CountingScorer, ForwardPassLimitError, S2FScorer, TowerScorer
 from haplexpr.effects.scoring import EffectBudget, EffectTables, score_genes
 from haplexpr.effects.sequences import GeneWindowSequence
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Study
 from haplexpr.training.checkpoints import load_weights
 from haplexpr.training.embeddings import load_embedder

@@ -26,7 +26,7 @@ import pandas as pd
 from haplexpr.effects.scorers import CountingScorer
 from haplexpr.effects.sequences import GeneWindowSequence
 from haplexpr.effects.variants import WindowVariants, read_window_variants
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 log = logging.getLogger(__name__)

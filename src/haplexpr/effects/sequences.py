@@ -5,7 +5,7 @@ one ALT, a haplotype with one ALT reverted), so they are built here from the ref
 window and the variants, and cut to the model's input exactly as the store's are:
 :func:`~haplexpr.sequence_encoding.centered_window` around where the TSS lands after
 indels, then :func:`~haplexpr.sequence_encoding.orient`. The TSS rule is the consensus
-engines' (``haplotypes.buffer.length_and_tss``): an indel before the TSS shifts it, one
+engines' (``sequences.buffer.length_and_tss``): an indel before the TSS shifts it, one
 that replaces it keeps the TSS at the same offset into the new bases (clipped to them).
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from haplexpr.effects.variants import Variant
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.sequence_encoding import centered_window, orient
+from haplexpr.sequences.store import HaplotypeStore
 
 
 @dataclass(frozen=True)

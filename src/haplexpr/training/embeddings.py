@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from haplexpr.haplotypes.distinct import batches, distinct_windows
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
+from haplexpr.sequences.distinct import batches, distinct_windows
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.training.loop import resolve_device
 from haplexpr.training.shards import write_shard
 
@@ -44,7 +44,7 @@ def compute_embeddings(
     :meth:`~haplexpr.study.design.Study.genes_of`); None embeds every gene of the store.
 
     The array is ``(rows, positions, dim)`` float16, one row per distinct window of a gene
-    (:mod:`haplexpr.haplotypes.distinct`), each tiled and pooled as its config says
+    (:mod:`haplexpr.sequences.distinct`), each tiled and pooled as its config says
     (:class:`~haplexpr.models.embedding_windows.EmbeddingWindows`); the index lists every
     haplotype's individual, gene and haplotype number with its row, so readers never need
     to know how individuals were sharded or which haplotypes were alike.

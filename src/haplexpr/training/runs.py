@@ -21,12 +21,12 @@ from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
 from haplexpr.evaluation.statistics import pearson_rows
-from haplexpr.haplotypes.distinct import batches, distinct_windows
-from haplexpr.haplotypes.store import HaplotypeStore
 from haplexpr.models import registry
 from haplexpr.models.precision import mixed_precision_context
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.sequence_encoding import one_hot
+from haplexpr.sequences.distinct import batches, distinct_windows
+from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.training.checkpoints import load_weights
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
@@ -177,7 +177,7 @@ def predict_distinct(
     """The haplotype-averaged prediction of each example, each distinct window run once.
 
     In eval mode a sequence's prediction does not depend on its batch, so a window that
-    several haplotypes share (:mod:`haplexpr.haplotypes.distinct`) is predicted once, in
+    several haplotypes share (:mod:`haplexpr.sequences.distinct`) is predicted once, in
     batches of ``2 * batch_size`` windows (as many as ``batch_size`` individuals bring).
     """
     target = resolve_device(settings.device)

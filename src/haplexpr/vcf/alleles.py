@@ -1,7 +1,7 @@
 """What a record's alleles are to htslib: the per-haplotype allele codes and variant types.
 
 The parser (``vcf.parser``) writes these codes and flags records by type; the kernel
-(``haplotypes.kernel``) reads both, so they live here, upstream of either.
+(``sequences.kernel``) reads both, so they live here, upstream of either.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Records bcftools cuts to its buffer or lays on bases an edit made: the kernel's rare path.
 
 Most records land on untouched reference bases inside the window, and the kernel
-(``haplotypes.kernel``) takes their canonical edit as it is. The others start before the
+(``sequences.kernel``) takes their canonical edit as it is. The others start before the
 window, run past its end or start on bases an earlier record replaced; for those the
-buffer (``haplotypes.buffer``) is read where they land, REF is checked against it, the
+buffer (``sequences.buffer``) is read where they land, REF is checked against it, the
 bases bcftools keeps are worked out and the replacement is written as a canonical or an
 explicit edit, as ``apply_variant`` of bcftools 1.24 does.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from numba import njit
 
-from haplexpr.haplotypes.buffer import cut_to_buffer, push_edit, read_base, replace
-from haplexpr.haplotypes.column_state import ColumnState
-from haplexpr.haplotypes.table import allele, cased, is_row
+from haplexpr.sequences.buffer import cut_to_buffer, push_edit, read_base, replace
+from haplexpr.sequences.column_state import ColumnState
+from haplexpr.sequences.table import allele, cased, is_row
 from haplexpr.vcf.alleles import MISSING, to_upper
 
 # numba's disk cache checks only each function's own file: after editing buffer.py,

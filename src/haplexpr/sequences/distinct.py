@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from haplexpr.haplotypes.store import HaplotypeStore
+from haplexpr.sequences.store import HaplotypeStore
 
 #: (individual, gene, haplotype)
 Item = tuple[str, str, int]

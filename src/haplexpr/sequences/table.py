@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotypes.buffer import grown
+from haplexpr.sequences.buffer import grown
 from haplexpr.vcf.alleles import VCF_INDEL, to_upper, variant_type
 
 

@@ -1,4 +1,4 @@
-"""The read side (``haplotypes.store``): the hand-applied stores reopened, addressed, centred."""
+"""The read side (``sequences.store``): the hand-applied stores reopened, addressed, centred."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from support.hand_applied import (
     complement_reverse,
 )
 
-from haplexpr.haplotypes.personal_sequences import build_reference_store
-from haplexpr.haplotypes.store import HaplotypeStore, StoreError
+from haplexpr.sequences.personal_sequences import build_reference_store
+from haplexpr.sequences.store import HaplotypeStore, StoreError
 
 
 def test_window_clipped_at_contig_start(hand_sample, hand_store):

@@ -1,4 +1,4 @@
-"""A window's table of distinct edits (``haplotypes.table``), on hand-made records."""
+"""A window's table of distinct edits (``sequences.table``), on hand-made records."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from support.kernel_inputs import records_of
 
-from haplexpr.haplotypes.buffer import new_edit_list, push_edit
-from haplexpr.haplotypes.table import (
+from haplexpr.sequences.buffer import new_edit_list, push_edit
+from haplexpr.sequences.table import (
     allele,
     canonical_edits,
     cased,

@@ -1,4 +1,4 @@
-"""The bcftools engine (``haplotypes.bcftools_engine``): chains into edits, TSS, crashes."""
+"""The bcftools engine (``sequences.bcftools_engine``): chains into edits, TSS, crashes."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from support.hand_applied import (
 from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.bcftools_engine import (
+from haplexpr.sequences.bcftools_engine import (
     apply_edits,
     edits_from_alignment,
     read_chains,
     tss_after_edits,
 )
-from haplexpr.haplotypes.personal_sequences import (
+from haplexpr.sequences.personal_sequences import (
     ConsensusError,
     window_sequences,
 )

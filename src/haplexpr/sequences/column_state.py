@@ -1,8 +1,8 @@
 """What the kernel carries through one window: the window, scratch buffers, a column's state.
 
 bcftools keeps a few values from one record to the next while it edits one haplotype's
-buffer (``ColumnState``). The kernel (``haplotypes.kernel``) moves them for records on
-untouched reference bases, ``haplotypes.cut_records`` for the rest, so they live here.
+buffer (``ColumnState``). The kernel (``sequences.kernel``) moves them for records on
+untouched reference bases, ``sequences.cut_records`` for the rest, so they live here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotypes.buffer import EditList
+from haplexpr.sequences.buffer import EditList
 
 
 class WindowView(NamedTuple):

@@ -1,4 +1,4 @@
-"""Personal haplotypes over gene windows, as ``bcftools consensus`` would build them.
+"""Personal sequences: each haplotype over the gene windows, as bcftools consensus builds it.
 
 - ``edits``: haplotypes stored as edits of the reference windows.
 - ``kernel``: the compiled rules for applying variants, for every haplotype at once.

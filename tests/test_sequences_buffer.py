@@ -1,11 +1,11 @@
-"""bcftools' buffer kept as a list of edits (``haplotypes.buffer``), on hand-made edits."""
+"""bcftools' buffer kept as a list of edits (``sequences.buffer``), on hand-made edits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from haplexpr.haplotypes.buffer import (
+from haplexpr.sequences.buffer import (
     cut_to_buffer,
     grown,
     length_and_tss,

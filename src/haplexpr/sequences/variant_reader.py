@@ -1,6 +1,6 @@
 """A chromosome's VCF records that reach into the windows, read once with every sample's calls.
 
-The fast engine (``haplotypes.fast_engine``) reads each chromosome's records here: the
+The fast engine (``sequences.fast_engine``) reads each chromosome's records here: the
 bgzipped VCF's text is fetched through its index, region by region, and parsed in compiled
 code (``vcf.parser``); the rare symbolic and INFO/END records are first rewritten as plain
 ones (``vcf.symbolic``) and unphased calls read as ``bcftools consensus -H 1pIu`` does on
@@ -19,7 +19,7 @@ import numpy as np
 import pysam
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.edits import EngineError
+from haplexpr.sequences.edits import EngineError
 from haplexpr.vcf.alleles import MISSING, SKIP
 from haplexpr.vcf.check import check_samples
 from haplexpr.vcf.iupac import resolve_line, resolve_unphased

@@ -3,7 +3,7 @@
 One ``bcftools consensus -s S -H h`` call per (sample, chromosome, haplotype) covers every
 window of that chromosome: the windows are cut from the reference into a small FASTA whose
 records are named ``chrom:start-end``, which bcftools maps back to genome coordinates. Its
-output and chain become edits of the reference windows (``haplotypes.edits``).
+output and chain become edits of the reference windows (``sequences.edits``).
 
 bcftools 1.24 has faults on some inputs (a write before its buffer, which glibc later
 detects as heap corruption, and a segmentation fault): each call therefore runs in a fresh
@@ -25,7 +25,7 @@ import numpy as np
 import pysam
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.edits import (
+from haplexpr.sequences.edits import (
     EditCollector,
     HaplotypeEdits,
     Window,

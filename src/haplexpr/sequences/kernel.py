@@ -8,7 +8,7 @@ right after a non-insertion), the same trimming of records that cross the window
 or end, the same gVCF-block rule (``<*>`` skips the records it covers), the same case rule
 (ALT takes the case of the reference base it lands on) and the same REF check. bcftools
 edits a text buffer in place; here the buffer is virtual
-(``haplotypes.buffer``): the reference window plus a short list of edits in reference
+(``sequences.buffer``): the reference window plus a short list of edits in reference
 coordinates, so no base is moved and every edit of a common variant is shared by all
 haplotypes that carry it. Only the last edit or two can be touched again (bcftools only
 looks back as far as the previous variant), so edits are resolved against the tail of
@@ -22,17 +22,17 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from haplexpr.haplotypes.buffer import grown, length_and_tss, new_edit_list, push_edit
-from haplexpr.haplotypes.column_state import (
+from haplexpr.sequences.buffer import grown, length_and_tss, new_edit_list, push_edit
+from haplexpr.sequences.column_state import (
     Scratch,
     WindowView,
     after_untouched,
     fresh_column,
     frozen,
 )
-from haplexpr.haplotypes.cut_records import apply_cut
-from haplexpr.haplotypes.edits import WindowEdits
-from haplexpr.haplotypes.table import canonical_edits, store_column, trim_and_length, with_room
+from haplexpr.sequences.cut_records import apply_cut
+from haplexpr.sequences.edits import WindowEdits
+from haplexpr.sequences.table import canonical_edits, store_column, trim_and_length, with_room
 from haplexpr.vcf.alleles import MISSING, SKIP, to_upper
 
 # numba's disk cache checks only each function's own file: after editing buffer.py,

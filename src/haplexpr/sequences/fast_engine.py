@@ -1,8 +1,8 @@
 """The fast consensus engine: every sample and window of a chromosome in one VCF pass.
 
 Each record overlapping any window is read once, with every sample's alleles
-(``haplotypes.variant_reader``: the indexed text parsed in compiled code);
-``haplotypes.kernel.apply_window`` then applies them to each window for all haplotypes at
+(``sequences.variant_reader``: the indexed text parsed in compiled code);
+``sequences.kernel.apply_window`` then applies them to each window for all haplotypes at
 once, following ``bcftools consensus`` rule for rule, on normalised or raw records alike
 (multi-allelic, ``*``, symbolic and INFO/END ones: ``vcf.symbolic``);
 ``tests/test_consensus_parity.py`` holds it to that, byte for byte. The result is a
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from haplexpr.haplotypes.edits import (
+from haplexpr.sequences.edits import (
     EditCollector,
     EngineError,
     HaplotypeEdits,
@@ -27,7 +27,7 @@ from haplexpr.haplotypes.edits import (
     WindowEdits,
     windows_by_chromosome,
 )
-from haplexpr.haplotypes.kernel import (
+from haplexpr.sequences.kernel import (
     ALLELE_OUT_OF_RANGE,
     BLOCK_BEFORE_WINDOW,
     OK,
@@ -37,7 +37,7 @@ from haplexpr.haplotypes.kernel import (
     WindowResult,
     apply_window,
 )
-from haplexpr.haplotypes.variant_reader import VariantArrays, read_variants
+from haplexpr.sequences.variant_reader import VariantArrays, read_variants
 from haplexpr.vcf.symbolic import NO_MATCH
 
 log = logging.getLogger(__name__)

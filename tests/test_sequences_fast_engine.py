@@ -1,4 +1,4 @@
-"""The fast engine (``haplotypes.fast_engine``): refusals naming record, sample and window."""
+"""The fast engine (``sequences.fast_engine``): refusals naming record, sample and window."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.personal_sequences import (
+from haplexpr.sequences.personal_sequences import (
     ConsensusError,
     window_sequences,
 )

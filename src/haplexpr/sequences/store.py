@@ -8,7 +8,7 @@ haplotype length and the 0-based offset where the TSS landed after indels). Sequ
 stored on the + strand at their true length; models crop, pad and orient at load time
 (``sequence_encoding.centered_window`` / ``orient``), so one store serves every model.
 
-``HaplotypeStore`` adds the individuals: shards of ``haplotypes.edits.HaplotypeEdits``
+``HaplotypeStore`` adds the individuals: shards of ``sequences.edits.HaplotypeEdits``
 (``results/sequences/shardNNN.haplotypes.npz``), each haplotype rebuilt on demand from its
 reference window, so nothing is loaded whole but the (small) edit tables.
 """
@@ -26,8 +26,8 @@ import pandas as pd
 import pysam
 
 from haplexpr.atomic import remove_stale_temporaries
-from haplexpr.haplotypes.edits import HaplotypeEdits
 from haplexpr.sequence_encoding import centered_window, orient
+from haplexpr.sequences.edits import HaplotypeEdits
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 WINDOW_COLUMNS = ["gene", "haplotype", "chrom", "start", "end", "strand", "length", "tss_offset"]

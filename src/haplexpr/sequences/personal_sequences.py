@@ -1,14 +1,14 @@
 """Personal haplotype sequences over gene windows, with either of two engines.
 
-``bcftools``: the seed's method, kept as the reference (``haplotypes.bcftools_engine``):
+``bcftools``: the seed's method, kept as the reference (``sequences.bcftools_engine``):
 ``bcftools consensus -s S -H h`` from the pinned pysam wheel (1.24), so window-edge
 behaviour is that of bcftools >= 1.20, each call in a process of its own.
 
 ``fast``: every sample and window of a chromosome in one pass over the VCF
-(``haplotypes.fast_engine.fast_haplotypes``), byte-for-byte equal to the bcftools engine.
+(``sequences.fast_engine.fast_haplotypes``), byte-for-byte equal to the bcftools engine.
 
 Both write the same store: the reference windows once (``reference.fa.gz``), and each
-shard of individuals as edits of those windows (``haplotypes.edits.HaplotypeEdits``).
+shard of individuals as edits of those windows (``sequences.edits.HaplotypeEdits``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import pysam
 
 from haplexpr.consensus_options import ConsensusOptionError, check_options
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.bcftools_engine import ConsensusError, bcftools_haplotypes
-from haplexpr.haplotypes.edits import EngineError, HaplotypeEdits, Window
-from haplexpr.haplotypes.fast_engine import fast_haplotypes
-from haplexpr.haplotypes.store import StoredSequence, write_store
+from haplexpr.sequences.bcftools_engine import ConsensusError, bcftools_haplotypes
+from haplexpr.sequences.edits import EngineError, HaplotypeEdits, Window
+from haplexpr.sequences.fast_engine import fast_haplotypes
+from haplexpr.sequences.store import StoredSequence, write_store
 from haplexpr.study.genes import GeneWindow
 from haplexpr.vcf.check import VariantInputError
 

@@ -1,4 +1,4 @@
-"""The edit store (``haplotypes.edits``): windows gathered, addressed, saved and loaded."""
+"""The edit store (``sequences.edits``): windows gathered, addressed, saved and loaded."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.edits import (
+from haplexpr.sequences.edits import (
     EditCollector,
     EngineError,
     HaplotypeEdits,

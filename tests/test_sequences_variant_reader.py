@@ -1,4 +1,4 @@
-"""Reading a chromosome's records in the windows (``haplotypes.variant_reader``), by hand."""
+"""Reading a chromosome's records in the windows (``sequences.variant_reader``), by hand."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.edits import EngineError
-from haplexpr.haplotypes.variant_reader import read_variants
+from haplexpr.sequences.edits import EngineError
+from haplexpr.sequences.variant_reader import read_variants
 from haplexpr.vcf.alleles import MISSING
 
 SEQ = "".join(random.Random(3).choice("ACGT") for _ in range(200))

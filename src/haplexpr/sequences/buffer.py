@@ -1,6 +1,6 @@
 """bcftools consensus's text buffer for one haplotype, kept virtual: a list of edits.
 
-bcftools edits a copy of the window in place; the kernel (``haplotypes.kernel``) keeps
+bcftools edits a copy of the window in place; the kernel (``sequences.kernel``) keeps
 the reference window as it is and, per haplotype, the edits applied so far in buffer
 order. Edit ``k`` replaces reference ``[start[k], end[k])`` by ``dlen[k]`` bases that sit
 at buffer offset ``at[k]``; they are the window's canonical edit ``row[k]`` (its bases in

@@ -1,4 +1,4 @@
-"""The store builders (``haplotypes.personal_sequences``), both engines, vs variants by hand."""
+"""The store builders (``sequences.personal_sequences``), both engines, vs variants by hand."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from support.hand_applied import (
     other_base,
 )
 
-from haplexpr.haplotypes.personal_sequences import (
+from haplexpr.sequences.personal_sequences import (
     ConsensusError,
     build_haplotype_store,
     build_reference_store,
 )
-from haplexpr.haplotypes.store import HaplotypeStore, ReferenceStore
+from haplexpr.sequences.store import HaplotypeStore, ReferenceStore
 from haplexpr.study.genes import gene_windows
 
 
@@ -39,7 +39,7 @@ def test_test_windows_are_the_library_windows():
 
 @pytest.mark.parametrize("haplotype", [1, 2])
 @pytest.mark.parametrize("gene", list(GENES))
-def test_haplotypes_equal_hand_applied_variants(hand_sample, gene, haplotype):
+def test_sequences_equal_hand_applied_variants(hand_sample, gene, haplotype):
     sequence, tss_offset = expected_haplotype(GENES[gene], haplotype)
     assert hand_sample.sequence(gene, haplotype) == sequence
     assert hand_sample.tss_offset(gene, haplotype) == tss_offset

@@ -5,8 +5,8 @@ import torch
 from support.haplotype_stores import SHARED_INDIVIDUALS
 from torch import nn
 
-from haplexpr.haplotypes.distinct import batches, distinct_windows
 from haplexpr.models.wrappers import HaplotypeAverage
+from haplexpr.sequences.distinct import batches, distinct_windows
 from haplexpr.study.design import Example
 from haplexpr.training.datasets import SequenceDataset
 from haplexpr.training.loop import TrainingSettings, predict

@@ -1,10 +1,10 @@
-"""Rebuilding haplotypes from (reference window, edits) (``haplotypes.materialise``)."""
+"""Rebuilding haplotypes from (reference window, edits) (``sequences.materialise``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from haplexpr.haplotypes.materialise import materialise, materialise_columns
+from haplexpr.sequences.materialise import materialise, materialise_columns
 
 WINDOW = np.frombuffer(b"ACGTACGT", np.uint8)
 # rows: [1, 2) -> TT; [4, 7) deleted; [7, 8) -> G

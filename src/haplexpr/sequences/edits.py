@@ -5,7 +5,7 @@ list of edits that turn its reference window into it (``[start, end)`` of the wi
 replaced by some bases). Each window has one table of distinct edits, shared by every
 haplotype that carries them; a haplotype is a list of row numbers into that table. A store
 for hundreds of people is a few percent of the bytes of their FASTA files, and rebuilding
-a haplotype is a memory copy (``haplotypes.materialise``). Both consensus engines
+a haplotype is a memory copy (``sequences.materialise``). Both consensus engines
 (``fast_engine`` and the bcftools one in ``personal_sequences``) write this layout.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from haplexpr.atomic import atomic_path
 from haplexpr.coordinates import Interval
-from haplexpr.haplotypes.materialise import materialise, materialise_columns
+from haplexpr.sequences.materialise import materialise, materialise_columns
 
 
 class EngineError(ValueError):

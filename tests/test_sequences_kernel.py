@@ -1,4 +1,4 @@
-"""The compiled consensus kernel (``haplotypes.kernel``) on a 10-base window, by hand.
+"""The compiled consensus kernel (``sequences.kernel``) on a 10-base window, by hand.
 
 The window is reference 100..109, ``ACGTACGTAC``; each case's haplotypes are written out
 base by base from bcftools consensus's rules (see the comments).
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from support.kernel_inputs import calls_of, records_of
 
-from haplexpr.haplotypes.column_state import after_untouched, fresh_column, frozen
-from haplexpr.haplotypes.kernel import (
+from haplexpr.sequences.column_state import after_untouched, fresh_column, frozen
+from haplexpr.sequences.kernel import (
     _NOTHING,
     ALLELE_OUT_OF_RANGE,
     BLOCK_BEFORE_WINDOW,
@@ -22,7 +22,7 @@ from haplexpr.haplotypes.kernel import (
     _window_records,
     apply_window,
 )
-from haplexpr.haplotypes.materialise import materialise
+from haplexpr.sequences.materialise import materialise
 from haplexpr.vcf.alleles import MISSING, SKIP
 
 WINDOW = np.frombuffer(b"ACGTACGTAC", np.uint8)
