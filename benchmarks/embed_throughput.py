@@ -1,7 +1,7 @@
 """How much does the pipeline's embedding step cost on top of the model? Measure it.
 
 For each gLM, embeds the same haplotype windows twice in one process: once through the
-pipeline's embedding step (:func:`haplexpr.training.embeddings.compute_embeddings`:
+pipeline's embedding step (:func:`haplexpr.embeddings.computed.compute_embeddings`:
 haplotypes rebuilt from the sequence store, each distinct window of a gene embedded once,
 tokenised, tiled and pooled, written as float16 to a memory-mapped shard and its index),
 and once as a bare loop of the model's forward pass over the token tensors of the same
@@ -36,11 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from haplexpr.config import embedding_settings  # noqa: E402
+from haplexpr.embeddings import computed  # noqa: E402
 from haplexpr.models import caduceus, evo2, nt_tokenizer  # noqa: E402
 from haplexpr.runlog import cpu_name  # noqa: E402
 from haplexpr.sequences.distinct import distinct_windows  # noqa: E402
 from haplexpr.sequences.store import HaplotypeStore  # noqa: E402
-from haplexpr.training import embeddings  # noqa: E402
 
 
 def bare_forward(name: str, embedder, seqs: list[str]):
@@ -141,7 +141,7 @@ def main() -> None:
     individuals = store.individuals()[: args.individuals]
     print(f"{cpu_name()}, torch {torch.__version__},"
           f" {args.threads} thread(s); best of {args.repeats}")  # fmt: skip
-    load_embedder = embeddings.load_embedder
+    load_embedder = computed.load_embedder
     for name in args.models:
         model = config["models"][name]
         settings = embedding_settings(model)
@@ -149,7 +149,7 @@ def main() -> None:
         embedder = load_embedder(settings, "cpu")
         load_seconds = time.perf_counter() - started
         # The step loads its model once per job; timed above, kept out of the ratio.
-        embeddings.load_embedder = lambda config, device, embedder=embedder: embedder
+        computed.load_embedder = lambda config, device, embedder=embedder: embedder
         length = int(model["input_length"])
         # The step embeds each distinct window once; the bare loop runs the same windows.
         seqs = [w.sequence for w in distinct_windows(store, individuals, store.genes(), length)]
@@ -159,7 +159,7 @@ def main() -> None:
             pipeline, bare = [], []
             for _ in range(args.repeats):
                 started = time.perf_counter()
-                embeddings.compute_embeddings(
+                computed.compute_embeddings(
                     store, individuals, settings, Path(tmp) / "a.npy", Path(tmp) / "a.json", "cpu"
                 )
                 pipeline.append(time.perf_counter() - started)

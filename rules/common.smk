@@ -29,7 +29,7 @@ from haplexpr.inputs import check_inputs
 from haplexpr.models import registry
 from haplexpr.plan import embedding_shards
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
-from haplexpr.training.precomputed import check_present
+from haplexpr.embeddings.imported import check_present
 
 # The config's schema and cross-checks, its files, the study tables, the VCF URL list and
 # the reference, once.

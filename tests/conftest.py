@@ -74,10 +74,10 @@ def fake(monkeypatch):
     """A stand-in gLM (each window's one-hot bases) for every embedder the library loads."""
     from support.embedding_shards import OneHotEmbedder
 
-    from haplexpr.training import embeddings
+    from haplexpr.embeddings import computed
 
     embedder = OneHotEmbedder()
-    monkeypatch.setattr(embeddings, "load_embedder", lambda config, device: embedder)
+    monkeypatch.setattr(computed, "load_embedder", lambda config, device: embedder)
     return embedder
 
 

@@ -15,8 +15,8 @@ from support.pipeline_runs import file_listing
 from torch import nn
 
 from haplexpr.cli import main
+from haplexpr.embeddings.computed import compute_embeddings
 from haplexpr.training.checkpoints import save_weights
-from haplexpr.training.embeddings import compute_embeddings
 
 DEMO_VCF = "data/demo/vcf/demo.chr1.vcf.gz"
 REFERENCE = "data/demo/reference.fa"

@@ -17,6 +17,7 @@ from haplexpr.effects.plan import EffectSettings
 from haplexpr.effects.runs import load_scorer, score_run
 from haplexpr.effects.scorers import ForwardPassLimitError, TowerScorer
 from haplexpr.effects.sequences import GeneWindowSequence
+from haplexpr.embeddings.computed import compute_embeddings, load_embedder
 from haplexpr.evaluation.report_effects import (
     NOTHING_SCORED,
     effects_section,
@@ -29,7 +30,6 @@ from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.study.genes import study_windows
 from haplexpr.training.checkpoints import load_weights, save_weights
 from haplexpr.training.datasets import EmbeddingDataset
-from haplexpr.training.embeddings import compute_embeddings, load_embedder
 from haplexpr.training.loop import predict
 from haplexpr.training.runs import build_model
 

@@ -20,8 +20,8 @@ from support import ROOT
 from support.pipeline_runs import LOCAL_PROFILE, make_workdir, snakemake
 
 from haplexpr.config import merge_configs
+from haplexpr.embeddings.shards import open_shard
 from haplexpr.models.embedding_windows import EmbeddingWindows
-from haplexpr.training.shards import open_shard
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from haplexpr.training.embeddings import compute_embeddings
+from haplexpr.embeddings.computed import compute_embeddings
 from haplexpr.runlog import configure
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.provenance import record_outputs

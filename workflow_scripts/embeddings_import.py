@@ -3,7 +3,7 @@
 from haplexpr.provenance import record_outputs
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
-from haplexpr.training.precomputed import import_embeddings
+from haplexpr.embeddings.imported import import_embeddings
 
 configure(snakemake.log[0])
 genes = Study.from_config(snakemake.config).genes

@@ -315,8 +315,8 @@ def check_config(paths: list[str]) -> int:
 def inspect_file(path: str, architecture: str | None) -> int:
     """Print what ``path`` holds after the pipeline's read checks; 1 if they fail."""
     # Imported here: torch is slow to import, and the other commands do not need it.
+    from haplexpr.embeddings.shards import DamagedShardError, open_shard
     from haplexpr.training.checkpoints import CheckpointError, check_architecture, read_weights
-    from haplexpr.training.shards import DamagedShardError, open_shard
 
     try:
         if path.endswith(".npy"):

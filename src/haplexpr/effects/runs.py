@@ -24,12 +24,12 @@ from haplexpr.effects.plan import EffectSettings
 from haplexpr.effects.scorers import CountingScorer, ForwardPassLimitError, S2FScorer, TowerScorer
 from haplexpr.effects.scoring import EffectBudget, EffectTables, score_genes
 from haplexpr.effects.sequences import GeneWindowSequence
+from haplexpr.embeddings.computed import load_embedder
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Study
 from haplexpr.training.checkpoints import load_weights
-from haplexpr.training.embeddings import load_embedder
 from haplexpr.training.loop import TrainingSettings
 from haplexpr.training.runs import build_model
 

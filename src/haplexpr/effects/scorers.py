@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from haplexpr.devices import resolve_device
 from haplexpr.models.embedding_windows import Embedder, EmbeddingWindows
 from haplexpr.models.precision import mixed_precision_context
 from haplexpr.sequence_encoding import one_hot
-from haplexpr.training.loop import resolve_device
 
 
 class Scorer(Protocol):

@@ -2,7 +2,6 @@
 
 - ``checkpoints``: ``model.pt`` written with its architecture and read back checked.
 - ``datasets``: torch datasets over the sequence store or the embedding shards.
-- ``embeddings``: frozen gLM embeddings, computed once and reused by every run.
 - ``loop``: the one training loop: the seed's recipe plus seeds, checkpoints and resume;
   its pieces ``batches`` (what each batch holds), ``optimisation`` (Adam and the schedules)
   and ``resume`` (the per-epoch checkpoint a killed job resumes from).

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from haplexpr.embeddings.shards import open_shard
 from haplexpr.sequence_encoding import one_hot
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Example
-from haplexpr.training.shards import open_shard
 
 
 class SequenceDataset(Dataset):

@@ -31,6 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from haplexpr.atomic import atomic_path
+from haplexpr.devices import resolve_device
 from haplexpr.models.precision import mixed_precision_context
 from haplexpr.training import resume
 from haplexpr.training.batches import epoch_loader
@@ -104,13 +105,6 @@ class Validation:
 
     dataset: Dataset
     score: Callable[[np.ndarray], float]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 
 def combined_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:

@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
+from haplexpr.devices import resolve_device
 from haplexpr.evaluation.statistics import pearson_rows
 from haplexpr.models import registry
 from haplexpr.models.precision import mixed_precision_context
@@ -34,7 +35,6 @@ from haplexpr.training.loop import (
     TrainingSettings,
     Validation,
     predict,
-    resolve_device,
     train,
 )
 

@@ -1,4 +1,4 @@
-"""Tests for haplexpr.training.embeddings: shard arrays + indexes of frozen gLM embeddings."""
+"""Tests for haplexpr.embeddings.computed: shard arrays + indexes of frozen gLM embeddings."""
 
 import json
 from pathlib import Path
@@ -10,9 +10,9 @@ from support.embedding_shards import OneHotEmbedder
 from support.haplotype_stores import SHARED_INDIVIDUALS, build_two_gene_store, hand_one_hot
 
 from haplexpr.config import embedding_settings, load_config
+from haplexpr.embeddings import computed, shards
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Example
-from haplexpr.training import embeddings, shards
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 
 LENGTH = 64
@@ -50,7 +50,7 @@ def test_alike_haplotypes_share_one_stored_row(fake, shared_store, tmp_path):
 def embed_into(folder: Path, store, individuals, batch_size: int, **config):
     config = {**FAKE_GLM, "batch_size": batch_size, **config}
     array = folder / "shard000.npy"
-    path = embeddings.compute_embeddings(
+    path = computed.compute_embeddings(
         store, individuals, config, array, folder / "shard000.json", device="cpu"
     )
     assert path == array
@@ -80,7 +80,7 @@ def test_only_the_genes_the_design_uses_are_embedded(fake, store, tmp_path):
     """The reference over both genes, individuals over gB only: 2 + 4 rows, not 10."""
     genes_of = {"reference": ["gA", "gB"], "S": ["gB"], "T": ["gB"]}.get
     config = {**FAKE_GLM, "batch_size": 4}
-    embeddings.compute_embeddings(
+    computed.compute_embeddings(
         store, INDIVIDUALS, config, tmp_path / "a.npy", tmp_path / "a.json", "cpu", genes_of
     )
     index = json.loads((tmp_path / "a.json").read_text())
@@ -105,7 +105,7 @@ def test_round_trip_through_embedding_dataset(fake, store, tmp_path):
 
 def test_failure_mid_way_leaves_no_files(monkeypatch, store, tmp_path):
     failing = OneHotEmbedder(fail_on_batch=1)
-    monkeypatch.setattr(embeddings, "load_embedder", lambda config, device: failing)
+    monkeypatch.setattr(computed, "load_embedder", lambda config, device: failing)
     with pytest.raises(RuntimeError, match="CUDA out of memory"):
         embed_into(tmp_path, store, INDIVIDUALS, batch_size=4)
     assert list(tmp_path.iterdir()) == []
@@ -123,7 +123,7 @@ def nt_config():
 def test_tiny_nt_embeddings_equal_what_the_embedder_returns(nt_config, store, tmp_path):
     """An independently loaded tiny NT reproduces every stored row, one window at a time."""
     array, index = embed_into(tmp_path, store, INDIVIDUALS, **nt_config)
-    embedder = embeddings.load_embedder(nt_config, device="cpu")
+    embedder = computed.load_embedder(nt_config, device="cpu")
     assert embedder.device.type == "cpu"
     assert all(p.device.type == "cpu" for p in embedder.model.parameters())
     assert embedder.embedding_dim == nt_config["tiny"]["hidden_size"]

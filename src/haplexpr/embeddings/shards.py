@@ -1,8 +1,8 @@
 """Embedding shards on disk: one float16 array per (gLM, shard of individuals) plus its index.
 
-Written by computed (``training.embeddings``) and imported (``training.precomputed``)
+Written by computed (``embeddings.computed``) and imported (``embeddings.imported``)
 embeddings alike and read by the towers' datasets; numpy only, so the Snakefile's start-up,
-which imports ``training.precomputed``, loads no torch.
+which imports ``embeddings.imported``, loads no torch.
 """
 
 from __future__ import annotations

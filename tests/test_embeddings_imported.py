@@ -1,4 +1,4 @@
-"""Tests for haplexpr.training.precomputed: the seed's .pt embeddings imported into shards."""
+"""Tests for haplexpr.embeddings.imported: the seed's .pt embeddings imported into shards."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from support.pipeline_runs import make_workdir, snakemake
 from support.study_tables import small_study
 
 from haplexpr.config import load_config
-from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
-from haplexpr.training.precomputed import (
+from haplexpr.embeddings.imported import (
     PrecomputedEmbeddingError,
     check_present,
     import_embeddings,
     needed_items,
     seed_file,
 )
+from haplexpr.embeddings.shards import open_shard
+from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 from haplexpr.training.runs import predict_run, train_run
-from haplexpr.training.shards import open_shard
 
 LENGTH, HIDDEN, BIN = 256, 8, 4
 

@@ -45,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
+from haplexpr.embeddings.shards import write_shard
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.models.nt_tokenizer import slot_lengths
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
-from haplexpr.training.shards import write_shard
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def import_embeddings(
 
     ``genes`` maps each gene to its strand; the shard holds one row per haplotype, in the
     order of :func:`needed_items`, pooled as the model's config says, and is read like a
-    computed one (:func:`~haplexpr.training.shards.open_shard`). ``where`` names the
+    computed one (:func:`~haplexpr.embeddings.shards.open_shard`). ``where`` names the
     config key in errors.
     """
     started = time.monotonic()

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from haplexpr.devices import resolve_device
+from haplexpr.embeddings.shards import write_shard
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.sequences.distinct import batches, distinct_windows
 from haplexpr.sequences.store import HaplotypeStore
-from haplexpr.training.loop import resolve_device
-from haplexpr.training.shards import write_shard
 
 log = logging.getLogger(__name__)
 
