@@ -132,9 +132,10 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
     from haplexpr.config import validate_config
     from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
     from haplexpr.models import registry
+    from haplexpr.predictions.runs import predict_run
     from haplexpr.sequences.store import HaplotypeStore
     from haplexpr.study.design import Study
-    from haplexpr.training.runs import predict_run, train_run
+    from haplexpr.training.runs import train_run
 
     torch.set_num_threads(1)
     os.chdir(folder)

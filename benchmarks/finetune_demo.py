@@ -21,9 +21,10 @@ import yaml
 
 from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
 from haplexpr.models.finetune import FINETUNE_MODES
+from haplexpr.predictions.runs import predict_run
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Study
-from haplexpr.training.runs import predict_run, train_run
+from haplexpr.training.runs import train_run
 
 
 def main() -> None:

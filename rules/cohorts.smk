@@ -99,7 +99,7 @@ use rule embeddings_compute as cohorts_embeddings_compute with:
         device=config["training"]["device"],
 
 
-use rule predict_s2f as cohorts_predict_s2f with:
+use rule predictions_s2f as cohorts_predictions_s2f with:
     input:
         unpack(cohort_prediction_inputs),
     output:
@@ -116,7 +116,7 @@ use rule predict_s2f as cohorts_predict_s2f with:
         individuals=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
 
 
-use rule predict_tower as cohorts_predict_tower with:
+use rule predictions_tower as cohorts_predictions_tower with:
     input:
         unpack(cohort_prediction_inputs),
     output:

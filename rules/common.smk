@@ -140,7 +140,7 @@ def cohort_prediction_inputs(wildcards):
     else:
         inputs = cohort_store_files(cohort, COHORTS[cohort].samples)
     if wildcards.strategy != "zs":
-        inputs["model"] = f"results/models/{model}/{wildcards.strategy}/model.pt"
+        inputs["model"] = f"results/training/{model}/{wildcards.strategy}/model.pt"
     return inputs
 
 
@@ -159,7 +159,7 @@ def effect_inputs(wildcards):
     return {
         **store_files(STUDY.test_individuals),
         **vcf_files(),
-        "model": f"results/models/{wildcards.model}/{wildcards.strategy}/model.pt",
+        "model": f"results/training/{wildcards.model}/{wildcards.strategy}/model.pt",
     }
 
 
@@ -280,21 +280,21 @@ def training_individuals(strategy):
     return [REFERENCE_INDIVIDUAL] if strategy == "r" else STUDY.train_individuals
 
 
-def train_s2f_inputs(wildcards):
+def training_s2f_inputs(wildcards):
     inputs = store_files(training_individuals(wildcards.strategy))
     if wildcards.strategy == "rp":
-        inputs["init"] = f"results/models/{wildcards.model}/r/model.pt"
+        inputs["init"] = f"results/training/{wildcards.model}/r/model.pt"
     return inputs
 
 
-def train_tower_inputs(wildcards):
+def training_tower_inputs(wildcards):
     inputs = {
         "embeddings": embedding_files(
             wildcards.model, training_individuals(wildcards.strategy)
         )
     }
     if wildcards.strategy == "rp":
-        inputs["init"] = f"results/models/{wildcards.model}/r/model.pt"
+        inputs["init"] = f"results/training/{wildcards.model}/r/model.pt"
     return inputs
 
 
@@ -359,7 +359,7 @@ def gpu_resources(rule):
         # training jobs use the model's gpus (torchrun ranks); predictions one
         gpus = (
             registry.settings(config["models"][model]).gpus
-            if rule.startswith("train_")
+            if rule.startswith("training_")
             else 1
         )
         return gpu_request(CLUSTER, rule, model, seconds, gpus)

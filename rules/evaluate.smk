@@ -69,7 +69,7 @@ rule report_html:
         predictions=prediction_targets(),
         comparisons="results/metrics/comparisons.tsv",
         heritability=heritability_targets(),
-        train_logs=[f"results/models/{m}/{s}/train_log.tsv" for m, s in TRAINED_RUNS],
+        train_logs=[f"results/training/{m}/{s}/train_log.tsv" for m, s in TRAINED_RUNS],
         effects=[f"results/effects/{m}/{s}.tsv" for m, s in effect_runs()],
         checks=effect_targets(),
     output:

@@ -141,12 +141,12 @@ def test_full_study_dag_has_the_jobs_the_design_says(tmp_path):
         "sequences_reference": 1,
         "sequences_consensus": -(-462 // 100),
         "embeddings_compute": 2 * shards + evo2,  # NT, Caduceus unsplit; Evo2 split
-        "train_s2f": 2 * 3,  # Enformer, Borzoi x r, p, rp
-        "predict_s2f": 2 * 3,
-        "predict_zero_shot": 1,  # Enformer's track
-        "train_tower": 3 * 3,
-        "predict_tower": 3 * 3,
-        "baseline_elastic_net": 1,
+        "training_s2f": 2 * 3,  # Enformer, Borzoi x r, p, rp
+        "predictions_s2f": 2 * 3,
+        "predictions_zero_shot": 1,  # Enformer's track
+        "training_tower": 3 * 3,
+        "predictions_tower": 3 * 3,
+        "predictions_elastic_net": 1,
         "metrics_evaluate": 5 * 3 + 1 + 1,
         "metrics_compare": 1,
         "report_html": 1,

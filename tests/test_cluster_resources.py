@@ -100,16 +100,16 @@ def test_job_seconds_follow_the_study_and_the_models_own_recipe(demo_config, dem
     validation = round(examples * config["training"]["validation_fraction"])
     length = config["models"]["borzoi"]["input_length"]
     expected = s2f_gpu_seconds("borzoi", length, "train", examples - validation, 3, validation)
-    assert job_gpu_seconds(config, demo_study, "train_s2f", "borzoi", "p") == expected
+    assert job_gpu_seconds(config, demo_study, "training_s2f", "borzoi", "p") == expected
     items = len(demo_study.prediction_items())
-    assert job_gpu_seconds(config, demo_study, "predict_s2f", "borzoi", "p") == pytest.approx(
+    assert job_gpu_seconds(config, demo_study, "predictions_s2f", "borzoi", "p") == pytest.approx(
         items * seconds_per_example("borzoi", length, "predict")
     )
     # Towers: embedding reads per epoch; embeddings: the shard's windows x s per window.
     nt = config["models"]["nt"]
     epochs = config["training"]["tower"]["epochs"]
     reads = epochs * examples * 2 * plan.bytes_per_window(nt, "models.nt")
-    assert job_gpu_seconds(config, demo_study, "train_tower", "nt", "p") == pytest.approx(
+    assert job_gpu_seconds(config, demo_study, "training_tower", "nt", "p") == pytest.approx(
         reads / plan.TOWER_READ_BYTES_PER_SECOND
     )
     shard = plan.EmbeddingShard(("reference", demo_study.individuals[0]))
@@ -144,21 +144,21 @@ def test_a_gpu_request_reaches_sbatch_as_the_plugin_writes_it():
     chosen = settings(
         account="lab", partition="cpu", gpu_partition="gpu", gpu_model={"enformer": "h200"}
     )
-    request = gpu_request(chosen, "train_s2f", "enformer", 3600.0)
+    request = gpu_request(chosen, "training_s2f", "enformer", 3600.0)
     assert tuple(request) == GPU_REQUEST_KEYS
     assert request["runtime"] == runtime_minutes(3600.0, 2.0)
     assert request["slurm_partition"] == "gpu" and request["slurm_account"] == "lab"
     job = Job(request | {"cpus_per_gpu": 4}, threads=4)
     assert set_gres_string(job).strip() == "--gpus=h200:1"
     assert get_cpu_setting(job, gpu=True) == "--cpus-per-gpu=4"
-    other = gpu_request(chosen, "train_s2f", "borzoi", 3600.0)  # no type named: any GPU
+    other = gpu_request(chosen, "training_s2f", "borzoi", 3600.0)  # no type named: any GPU
     assert set_gres_string(Job(other, 4)).strip() == "--gpus=1"
 
 
 def test_a_training_job_on_several_gpus_asks_for_them_and_divides_its_time():
     chosen = settings(gpu_model={"enformer": "h200"})
-    one = gpu_request(chosen, "train_s2f", "enformer", 36_000.0)
-    four = gpu_request(chosen, "train_s2f", "enformer", 36_000.0, gpus=4)
+    one = gpu_request(chosen, "training_s2f", "enformer", 36_000.0)
+    four = gpu_request(chosen, "training_s2f", "enformer", 36_000.0, gpus=4)
     assert four["runtime"] == runtime_minutes(9_000.0, 2.0) < one["runtime"]
     assert four["mem_mb"] == 4 * one["mem_mb"]  # host memory for every rank
     job = Job(four | {"cpus_per_gpu": 4}, threads=4)

@@ -23,8 +23,9 @@ from haplexpr.embeddings.imported import (
     seed_file,
 )
 from haplexpr.embeddings.shards import open_shard
+from haplexpr.predictions.runs import predict_run
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
-from haplexpr.training.runs import predict_run, train_run
+from haplexpr.training.runs import train_run
 
 LENGTH, HIDDEN, BIN = 256, 8, 4
 
@@ -299,7 +300,7 @@ def test_a_precomputed_glm_needs_no_sequences(tmp_path):
     result = snakemake(workdir, "-n", "--cores", "1", "all")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = set(re.findall(r"(?m)^rule (\w+):", result.stdout + result.stderr))
-    assert "embeddings_import" in jobs and "train_tower" in jobs, jobs
+    assert "embeddings_import" in jobs and "training_tower" in jobs, jobs
     assert not jobs & {"embeddings_compute", "sequences_consensus", "sequences_reference"}, jobs
     (seed / "ref" / f"{genes[0]}_allele_.pt").unlink()
     result = snakemake(workdir, "-n", "--cores", "1", "all")

@@ -180,8 +180,8 @@ class FirstStep(Exception):
 @pytest.mark.parametrize("model_name", ["enformer", "borzoi"])
 def test_rp_first_step_starts_from_the_r_weights(demo, model_name, monkeypatch, tmp_path):
     """The rp rule is given r's model.pt, and its first training step runs on r's weights."""
-    r_model = f"results/models/{model_name}/r/model.pt"
-    log = (demo / "results" / "logs" / "models" / model_name / "rp.log").read_text()
+    r_model = f"results/training/{model_name}/r/model.pt"
+    log = (demo / "results" / "logs" / "training" / model_name / "rp.log").read_text()
     assert f"initialised from {r_model}" in log
 
     monkeypatch.chdir(demo)  # the config's data paths are relative to the working directory
@@ -190,7 +190,7 @@ def test_rp_first_step_starts_from_the_r_weights(demo, model_name, monkeypatch, 
         demo / "results" / "sequences" / "reference",
         sorted((demo / "results" / "sequences").glob("shard*.haplotypes.npz")),
     )
-    seen, build = {}, training_runs._model_for
+    seen, build = {}, training_runs.model_for
 
     def spied_model(*args):
         model = build(*args)
@@ -202,7 +202,7 @@ def test_rp_first_step_starts_from_the_r_weights(demo, model_name, monkeypatch, 
         model.register_forward_pre_hook(record_and_stop)
         return model
 
-    monkeypatch.setattr(training_runs, "_model_for", spied_model)
+    monkeypatch.setattr(training_runs, "model_for", spied_model)
     with pytest.raises(FirstStep):
         training_runs.train_run(
             Study.from_config(config), config, model_name, "rp", tmp_path, store, r_model
@@ -301,8 +301,8 @@ def test_editing_a_tower_retrains_it_and_recomputes_no_embedding(demo):
         config_file.write_text(original)
     assert dry.returncode == 0, dry.stderr
     counts = job_counts(dry.stdout + dry.stderr)
-    assert counts["train_tower"] == 3 and "embeddings_compute" not in counts
-    assert "train_s2f" not in counts
+    assert counts["training_tower"] == 3 and "embeddings_compute" not in counts
+    assert "training_s2f" not in counts
 
 
 def test_snakemake_report_holds_the_metrics_and_the_html_report(demo):
@@ -359,11 +359,11 @@ def test_every_output_records_what_made_it(demo, capsys):
         record = read_record(output)
         assert record["config_sha256"] == digest(config), output
         assert record["seed"] == config["training"]["seed"] and record["packages"]["torch"]
-    assert haplexpr_cli(["provenance", str(results / "models/nt/p/model.pt")]) == 0
+    assert haplexpr_cli(["provenance", str(results / "training/nt/p/model.pt")]) == 0
     assert "unchanged" in capsys.readouterr().out
 
 
-KILL_TARGET = "results/models/nt/p/model.pt"
+KILL_TARGET = "results/training/nt/p/model.pt"
 
 
 def start_run(workdir: Path, log: Path) -> subprocess.Popen:
@@ -415,7 +415,7 @@ def test_a_run_killed_in_consensus_embedding_and_training_resumes_to_the_same_ou
     recipe) each time: the outputs equal the uninterrupted demo run's (same machine and
     threads), training resumed from its epoch checkpoint, and no temporary file is left."""
     workdir, log = make_workdir(tmp_path / "killed"), tmp_path / "runs.log"
-    checkpoint = workdir / "results/models/nt/p/checkpoint.pt"
+    checkpoint = workdir / "results/training/nt/p/checkpoint.pt"
     stages = [
         started(workdir, "results/logs/sequences/shard*.log"),
         started(workdir, "results/logs/embeddings/nt/shard*.log"),
@@ -427,9 +427,9 @@ def test_a_run_killed_in_consensus_embedding_and_training_resumes_to_the_same_ou
         assert snakemake(workdir, "--unlock").returncode == 0
     final = start_run(workdir, log)
     assert final.wait(timeout=1800) == 0, log.read_text()[-5000:]
-    assert "resuming after epoch" in (workdir / "results/logs/models/nt/p.log").read_text()
+    assert "resuming after epoch" in (workdir / "results/logs/training/nt/p.log").read_text()
     compared = 0
-    for folder in ("results/sequences", "results/embeddings/nt", "results/models/nt/p"):
+    for folder in ("results/sequences", "results/embeddings/nt", "results/training/nt/p"):
         for ours in sorted((workdir / folder).iterdir()):
             assert same_output(ours, demo / ours.relative_to(workdir)), ours
             compared += 1

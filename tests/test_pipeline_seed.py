@@ -86,7 +86,7 @@ def test_the_towers_learning_rate_follows_the_seeds_per_epoch_schedule(seed_run)
         sequential.step()
         expected.append(sequential.get_last_lr()[0])
     for strategy in CI_OVERLAY["strategies"]:
-        log = pd.read_csv(workdir / f"results/models/nt/{strategy}/train_log.tsv", sep="\t")
+        log = pd.read_csv(workdir / f"results/training/nt/{strategy}/train_log.tsv", sep="\t")
         np.testing.assert_allclose(log["learning_rate"], expected, rtol=1e-6)
         assert log["kept"].tolist() == [False] * (len(log) - 1) + [True]  # no validation
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slurm
 # tower training (GPU), the genotype baseline and its metrics.
 TARGETS = [
     "results/metrics/elastic_net/p.tsv",
-    "results/models/nt/r/model.pt",
+    "results/training/nt/r/model.pt",
     "results/sequences/shard000.haplotypes.npz",
 ]
 
@@ -54,16 +54,16 @@ def test_demo_targets_run_through_sbatch(slurm_cluster, tmp_path, capsys):
     rules = {job.rule for job in jobs}
     expected = {
         "vcf_download", "vcf_normalise", "vcf_index", "sequences_reference", "sequences_consensus",
-        "embeddings_compute", "train_tower", "baseline_elastic_net", "metrics_evaluate",
+        "embeddings_compute", "training_tower", "predictions_elastic_net", "metrics_evaluate",
     }  # fmt: skip
     assert expected <= rules, rules
     assert all(job.state == "COMPLETED" for job in jobs if job.rule in expected)
     gpu_jobs = {job.rule for job in jobs if "gpu" in job.gres}
-    assert {"embeddings_compute", "train_tower"} <= gpu_jobs
+    assert {"embeddings_compute", "training_tower"} <= gpu_jobs
     assert "vcf_index" not in gpu_jobs
-    shown = {job.rule: request(job) for job in jobs if job.rule in ("train_tower", "vcf_index")}
+    shown = {job.rule: request(job) for job in jobs if job.rule in ("training_tower", "vcf_index")}
     with capsys.disabled():  # into the CI log: the exact requests of a GPU and a CPU rule
         print("\nSLURM requests as submitted:\n  " + "\n  ".join(shown.values()))
-    assert "gres none" in shown["vcf_index"] and "gpu:2" in shown["train_tower"]
-    log = (workdir / "results/logs/models/nt/r.log").read_text()
+    assert "gres none" in shown["vcf_index"] and "gpu:2" in shown["training_tower"]
+    log = (workdir / "results/logs/training/nt/r.log").read_text()
     assert "2 rank(s)" in log  # trained by torchrun's two ranks

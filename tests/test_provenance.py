@@ -31,7 +31,7 @@ def finished_job(folder: Path, *outputs: str) -> SimpleNamespace:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"content of {path.name}\n")
     return SimpleNamespace(
-        rule="train_tower",
+        rule="training_tower",
         wildcards=Namedlist(fromdict={"model": "nt", "strategy": "p"}),
         params=Namedlist(fromdict={"settings": {"lr": 1e-3}}),
         output=Namedlist(toclone=[str(p) for p in paths]),
@@ -40,8 +40,8 @@ def finished_job(folder: Path, *outputs: str) -> SimpleNamespace:
 
 
 def test_records_mirror_the_output_path_below_results():
-    assert record_path("results/models/nt/p/model.pt") == Path(
-        "results/provenance/models/nt/p/model.pt.json"
+    assert record_path("results/training/nt/p/model.pt") == Path(
+        "results/provenance/training/nt/p/model.pt.json"
     )
     assert record_path("/x/results/a.tsv") == Path("/x/results/provenance/a.tsv.json")
     with pytest.raises(ProvenanceError, match="not under a results/ folder"):
@@ -49,11 +49,11 @@ def test_records_mirror_the_output_path_below_results():
 
 
 def test_a_finished_job_records_config_seed_and_versions_of_every_output(tmp_path):
-    job = finished_job(tmp_path, "models/nt/p/model.pt", "models/nt/p/train_log.tsv")
+    job = finished_job(tmp_path, "training/nt/p/model.pt", "training/nt/p/train_log.tsv")
     written = record_outputs(job)
     assert [p.name for p in written] == ["model.pt.json", "train_log.tsv.json"]
     record = read_record(job.output[0])
-    assert record["rule"] == "train_tower" and record["wildcards"] == {
+    assert record["rule"] == "training_tower" and record["wildcards"] == {
         "model": "nt",
         "strategy": "p",
     }
@@ -87,7 +87,7 @@ def test_a_changed_or_removed_file_no_longer_matches_its_record(tmp_path, monkey
 
 
 def test_the_cli_prints_a_record_and_names_a_file_without_one(tmp_path, capsys):
-    job = finished_job(tmp_path, "models/nt/p/model.pt")
+    job = finished_job(tmp_path, "training/nt/p/model.pt")
     record_outputs(job)
     assert haplexpr_cli(["provenance", job.output[0]]) == 0
     out = capsys.readouterr().out
@@ -99,4 +99,4 @@ def test_the_cli_prints_a_record_and_names_a_file_without_one(tmp_path, capsys):
     record_path(stray).write_text("{not json")
     assert haplexpr_cli(["provenance", str(stray)]) == 1
     assert "not a provenance record" in capsys.readouterr().err
-    assert json.loads(record_path(job.output[0]).read_text())["rule"] == "train_tower"
+    assert json.loads(record_path(job.output[0]).read_text())["rule"] == "training_tower"

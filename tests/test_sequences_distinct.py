@@ -6,11 +6,11 @@ from support.haplotype_stores import SHARED_INDIVIDUALS
 from torch import nn
 
 from haplexpr.models.wrappers import HaplotypeAverage
+from haplexpr.predictions.runs import predict_distinct
 from haplexpr.sequences.distinct import batches, distinct_windows
 from haplexpr.study.design import Example
 from haplexpr.training.datasets import SequenceDataset
 from haplexpr.training.loop import TrainingSettings, predict
-from haplexpr.training.runs import predict_distinct
 
 LENGTH = 64
 GENES = ["gA", "gB"]

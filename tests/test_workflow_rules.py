@@ -19,11 +19,11 @@ from haplexpr.models.registry import ARCHITECTURES
 
 GPU_RULES = {
     "embeddings_compute",
-    "train_s2f",
-    "train_tower",
-    "predict_s2f",
-    "predict_zero_shot",
-    "predict_tower",
+    "training_s2f",
+    "training_tower",
+    "predictions_s2f",
+    "predictions_zero_shot",
+    "predictions_tower",
     "effects_s2f",
     "effects_tower",
 }
@@ -73,7 +73,7 @@ def test_every_rule_gets_its_resources_from_one_source(tmp_path):
         "gpu_model": {"enformer": "h200"}, "runtime_margin": 2.0, "max_runtime": 2880,
     }  # fmt: skip
     submitted = dry_run_jobs(make_workdir(tmp_path, {"cluster": cluster}))
-    assert {"train_s2f", "vcf_index", "embeddings_compute"} <= {rule for rule, _, _ in submitted}
+    assert {"training_s2f", "vcf_index", "embeddings_compute"} <= {rule for rule, _, _ in submitted}
     for rule, wildcards, resources in submitted:
         if rule not in jobs:  # target rules (all, ...) run no job
             continue
@@ -112,10 +112,10 @@ def test_every_job_rule_names_a_conda_env_that_exists():
             assert (ROOT / file).is_file(), (name, file)
 
 
-#: Rules whose script loads model architectures, and the family it loads (train.py and
-#: predict.py also serve the towers, which read stored embeddings and load no gLM).
+#: Rules whose script loads model architectures, and the family it loads (training.py and
+#: predictions.py also serve the towers, which read stored embeddings and load no gLM).
 LOADS_MODELS = {
-    "train_s2f": "s2f", "predict_s2f": "s2f", "predict_zero_shot": "s2f",
+    "training_s2f": "s2f", "predictions_s2f": "s2f", "predictions_zero_shot": "s2f",
     "embeddings_compute": "glm", "effects_s2f": "s2f", "effects_tower": "glm",
 }  # fmt: skip
 

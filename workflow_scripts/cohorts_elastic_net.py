@@ -3,7 +3,7 @@
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.baselines import elastic_net_cohort_predictions
+from haplexpr.predictions.elastic_net import elastic_net_cohort_predictions
 from haplexpr.provenance import record_outputs
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
@@ -13,7 +13,7 @@ configure(snakemake.log[0])
 config = snakemake.config
 study = Study.from_config(config)
 fits = pd.read_csv(snakemake.input.heritability, sep="\t", dtype={"gene": str})
-# the genes the study's fit covered: the evaluated ones (workflow_scripts/baseline_elastic_net.py)
+# the genes the study's fit covered: the evaluated ones (see predictions_elastic_net.py)
 genes = study.genes[study.genes["gene"].isin(fits["gene"])]
 windows = gene_windows(
     genes, contig_lengths(snakemake.input.reference), 1, config["data"]["tss_coordinate_base"]

@@ -184,7 +184,9 @@ def add_pipeline_parsers(commands) -> None:
     predict.add_argument("--profile", help="a Snakemake profile, e.g. profiles/slurm")
     predict.add_argument("--cores", type=int, default=1, help="local cores (default 1)")
     inspect = commands.add_parser("inspect", help="check a model.pt or embedding shard (.npy)")
-    inspect.add_argument("path", help="results/models/.../model.pt or results/embeddings/.../*.npy")
+    inspect.add_argument(
+        "path", help="results/training/.../model.pt or results/embeddings/.../*.npy"
+    )
     inspect.add_argument("--architecture", help="fail unless model.pt was trained for this one")
 
 

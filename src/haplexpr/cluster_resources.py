@@ -47,18 +47,18 @@ MEASURED_S2F = {
 }
 
 #: The gLM rules: their limits come from estimated seconds per window (haplexpr.plan).
-GLM_RULES = ("embeddings_compute", "train_tower", "predict_tower")
+GLM_RULES = ("embeddings_compute", "training_tower", "predictions_tower")
 #: Variant-effect scoring: its limit comes from the planned forward passes.
 EFFECT_RULES = ("effects_s2f", "effects_tower")
 
 #: Host memory (MB) per GPU rule: the largest the demo and the GPU runs needed, doubled.
 HOST_MEMORY_MB = {
-    "train_s2f": 32000,
-    "predict_s2f": 16000,
-    "predict_zero_shot": 8000,
+    "training_s2f": 32000,
+    "predictions_s2f": 16000,
+    "predictions_zero_shot": 8000,
     "embeddings_compute": 16000,
-    "train_tower": 16000,
-    "predict_tower": 8000,
+    "training_tower": 16000,
+    "predictions_tower": 8000,
     "effects_s2f": 16000,
     "effects_tower": 16000,
 }
@@ -138,7 +138,7 @@ def job_gpu_seconds(
     if rule in GLM_RULES:
         return plan.tower_seconds(config, study, model, rule, strategy, cohort_individuals)
     length, architecture = settings["input_length"], settings["architecture"]
-    if rule != "train_s2f":
+    if rule != "training_s2f":
         predicted = (
             study.prediction_count()
             if cohort_individuals is None
@@ -215,16 +215,20 @@ def check_limits(config: dict, study: Study) -> list[str]:
     notes = []
     if any(registry.family(e) == "glm" for e in models.values()):
         notes.append(
-            "gLM job limits (embeddings_compute, train_tower, predict_tower) come from"
+            "gLM job limits (embeddings_compute, training_tower, predictions_tower) come from"
             " estimated seconds per window (haplexpr.plan.GLM_SECONDS_PER_WINDOW), not"
             " measured: run benchmarks/gpu_glm_embed.py on a GPU to replace them"
         )
     for model, entry in models.items():
-        rules = ("train_s2f", "predict_s2f") if registry.family(entry) == "s2f" else GLM_RULES[1:]
+        rules = (
+            ("training_s2f", "predictions_s2f")
+            if registry.family(entry) == "s2f"
+            else GLM_RULES[1:]
+        )
         for rule in rules:
             for strategy in config["strategies"]:
                 seconds = job_gpu_seconds(config, study, rule, model, strategy)
-                gpus = registry.settings(entry).gpus if rule.startswith("train_") else 1
+                gpus = registry.settings(entry).gpus if rule.startswith("training_") else 1
                 minutes = runtime_minutes(seconds / gpus, settings.runtime_margin)
                 if minutes > settings.max_runtime:
                     notes.append(

@@ -231,7 +231,7 @@ def tower_seconds(
     """
     settings = config["models"][model]
     per_window = bytes_per_window(settings, f"models.{model}")
-    if rule == "predict_tower":
+    if rule == "predictions_tower":
         windows = (
             design_windows(study)
             if cohort_individuals is None

@@ -66,8 +66,8 @@ def cohort_stages(config: dict, study: Study, cohorts: dict[str, list[str]]) -> 
         )  # fmt: skip
         seconds = 0
         for name, strategy in runs:
-            rule = "predict_tower" if name in glms else "predict_s2f"
-            rule = "predict_zero_shot" if strategy == "zs" else rule
+            rule = "predictions_tower" if name in glms else "predictions_s2f"
+            rule = "predictions_zero_shot" if strategy == "zs" else rule
             seconds += job_gpu_seconds(config, study, rule, name, strategy, None, len(individuals))
         stages.append(
             Stage("cohorts", f"{cohort}: predict ({len(runs)} runs)", len(runs),
@@ -141,17 +141,17 @@ def training_stages(config: dict, study: Study) -> list[Stage]:
     stages = []
     for strategy in config["strategies"]:
         for name, model in models.items():
-            rule = "train_s2f" if registry.family(model) == "s2f" else "train_tower"
+            rule = "training_s2f" if registry.family(model) == "s2f" else "training_tower"
             seconds = (
                 job_gpu_seconds(config, study, rule, name, strategy)
-                if rule == "train_s2f"
+                if rule == "training_s2f"
                 else tower_seconds(config, study, name, rule, strategy)
             )
             epochs = training_recipe(config, name)["epochs"]
             passes = study.training_count(strategy) * (1 if strategy == "r" else 2)
             stages.append(
                 Stage("training", f"{name} {strategy}", 1, passes * epochs,
-                      seconds / 3600, 0, estimated=rule == "train_tower")
+                      seconds / 3600, 0, estimated=rule == "training_tower")
             )  # fmt: skip
     return stages
 
@@ -167,8 +167,8 @@ def prediction_stages(config: dict, study: Study) -> list[Stage]:
     stages = []
     for name, strategy in runs:
         family = registry.family(config["models"][name])
-        rule = {"s2f": "predict_s2f", "glm": "predict_tower"}[family]
-        rule = "predict_zero_shot" if strategy == "zs" else rule
+        rule = {"s2f": "predictions_s2f", "glm": "predictions_tower"}[family]
+        rule = "predictions_zero_shot" if strategy == "zs" else rule
         seconds = (
             tower_seconds(config, study, name, rule, strategy)
             if family == "glm"

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
 from haplexpr.effects.variants import WindowVariants, read_window_variants
-from haplexpr.evaluation.baselines import fit_elastic_net
+from haplexpr.predictions.elastic_net import fit_elastic_net
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 from haplexpr.study.genes import GeneWindow
 

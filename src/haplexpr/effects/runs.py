@@ -1,6 +1,6 @@
 """A trained run's variant effects: what rules effects_s2f and effects_tower run.
 
-The model is rebuilt and loaded as :func:`haplexpr.training.runs.predict_run` does
+The model is rebuilt and loaded as :func:`haplexpr.predictions.runs.predict_run` does
 (``build_model`` + ``load_weights``; a tower also loads its frozen gLM, since edited
 windows have no stored embeddings). Before the model is loaded the job counts the forward
 passes it will need (the same windows, scored by no model) and stops if they exceed

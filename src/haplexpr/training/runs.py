@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from functools import partial
 from pathlib import Path
 
@@ -17,24 +16,16 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import Subset
 
-from haplexpr.atomic import atomic_path
-from haplexpr.devices import resolve_device
 from haplexpr.evaluation.statistics import pearson_rows
 from haplexpr.models import registry
-from haplexpr.models.precision import mixed_precision_context
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
-from haplexpr.sequence_encoding import one_hot
-from haplexpr.sequences.distinct import batches, distinct_windows
 from haplexpr.sequences.store import HaplotypeStore
-from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
-from haplexpr.training.checkpoints import load_weights
+from haplexpr.study.design import Example, Study
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (
     TrainingSettings,
     Validation,
-    predict,
     train,
 )
 
@@ -81,7 +72,8 @@ def model_inputs(rule_input) -> HaplotypeStore | list[Path]:
     return HaplotypeStore(Path(rule_input["reference"]).with_suffix(""), rule_input["haplotypes"])
 
 
-def _model_for(dataset, model_config: dict, seed: int) -> nn.Module:
+def model_for(dataset, model_config: dict, seed: int) -> nn.Module:
+    """The model for ``dataset``: a tower sized to its embeddings, or the S2F model."""
     dim = dataset.embedding_dim if isinstance(dataset, EmbeddingDataset) else None
     return build_model(model_config, seed, dim)
 
@@ -118,7 +110,7 @@ def train_run(
         len(examples),
         len(held_out),
     )
-    model = _model_for(dataset, model_config, settings.seed)
+    model = model_for(dataset, model_config, settings.seed)
     return train(
         model,
         dataset,
@@ -168,99 +160,3 @@ def validation_score(examples: list[Example], predictions: np.ndarray) -> float:
         return 0.0
     r = pearson_rows(frame[["predicted"]].T.to_numpy(), frame[["observed"]].T.to_numpy())
     return float(np.nan_to_num(r[0]))
-
-
-@torch.inference_mode()
-def predict_distinct(
-    model: HaplotypeAverage, dataset: SequenceDataset, settings: TrainingSettings
-) -> np.ndarray:
-    """The haplotype-averaged prediction of each example, each distinct window run once.
-
-    In eval mode a sequence's prediction does not depend on its batch, so a window that
-    several haplotypes share (:mod:`haplexpr.sequences.distinct`) is predicted once, in
-    batches of ``2 * batch_size`` windows (as many as ``batch_size`` individuals bring).
-    """
-    target = resolve_device(settings.device)
-    per_sequence = model.to(target).eval().model
-    store, examples = dataset.store, dataset.examples
-    individuals = list(dict.fromkeys(e.individual for e in examples))
-    genes = list(dict.fromkeys(e.gene for e in examples))
-    windows = distinct_windows(store, individuals, genes, dataset.input_length)
-    per_haplotype: dict[tuple[str, str, int], float] = {}
-    with mixed_precision_context(target, settings.mixed_precision):
-        for chunk in batches(windows, 2 * settings.batch_size):
-            x = torch.from_numpy(np.stack([one_hot(w.sequence) for w in chunk]))
-            values = per_sequence(x.to(target)).float().cpu().numpy()
-            for window, value in zip(chunk, values, strict=True):
-                per_haplotype.update(dict.fromkeys(window.items, float(value)))
-    return np.array(
-        [
-            np.mean(
-                [
-                    per_haplotype[(e.individual, e.gene, h)]
-                    for h in store.haplotypes(e.individual, e.gene)
-                ]
-            )
-            for e in examples
-        ]
-    )
-
-
-def predict_run(
-    study: Study,
-    config: dict,
-    model_name: str,
-    strategy: str,
-    model_path: str | Path | None,
-    out_path: str | Path,
-    inputs: HaplotypeStore | list[Path],
-    individuals: list[str] | None = None,
-) -> Path:
-    """Predict every (individual, gene) and the reference; write a parquet table.
-
-    Without ``model_path`` (strategy ``zs``) the model is not fine-tuned: its pretrained
-    output track is read out (``head: track``), the zero-shot prediction. ``individuals``:
-    a new cohort's, predicted over the genes the study predicts for individuals (no
-    reference rows), instead of the study's.
-    """
-    started = time.monotonic()
-    model_config = config["models"][model_name]
-    if model_path is None:
-        model_config = {**model_config, "head": "track"}
-    settings = TrainingSettings.from_config(
-        config, registry.training_block(model_config), strategy, model_config
-    )
-    if individuals is None:
-        items = study.prediction_items()
-    else:
-        items = [(i, g) for i in individuals for g in study.individual_prediction_genes()]
-    examples = [Example(individual, gene, float("nan")) for individual, gene in items]
-    dataset = make_dataset(model_config, inputs, examples)
-    model = _model_for(dataset, model_config, settings.seed)
-    if model_path is not None:
-        load_weights(model, model_path, model_config["architecture"])
-    if isinstance(dataset, SequenceDataset):
-        values = predict_distinct(model, dataset, settings)
-    else:  # towers read stored embeddings, which hold each distinct window once already
-        values = np.empty(len(examples))
-        # The reference has one haplotype, individuals two: batch them apart.
-        for group in (
-            [i for i, e in enumerate(examples) if e.individual == REFERENCE_INDIVIDUAL],
-            [i for i, e in enumerate(examples) if e.individual != REFERENCE_INDIVIDUAL],
-        ):
-            subset = Subset(dataset, group)
-            values[group] = predict(
-                model, subset, settings.batch_size, settings.device, settings.mixed_precision
-            )
-    frame = pd.DataFrame(items, columns=["sample", "gene"]).assign(prediction=values)
-    with atomic_path(out_path) as tmp:
-        frame.to_parquet(tmp, index=False)
-    log.info(
-        "%s/%s: %d predictions in %.1f s -> %s",
-        model_name,
-        strategy,
-        len(frame),
-        time.monotonic() - started,
-        out_path,
-    )
-    return Path(out_path)

@@ -1,7 +1,7 @@
 """Snakemake entry point: genotype-only elastic-net baseline predictions."""
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.baselines import elastic_net_predictions
+from haplexpr.predictions.elastic_net import elastic_net_predictions
 from haplexpr.study.genes import contig_lengths, gene_windows
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study

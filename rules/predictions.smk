@@ -1,63 +1,11 @@
-# Training (strategies r, p, rp; rp starts from the r checkpoint, an input file) and
-# predictions for every individual and the reference.
+# Predictions for every individual and the reference: each trained model, the S2F models'
+# zero-shot tracks, and the genotype-only elastic net.
 
 
-rule train_s2f:
-    input:
-        unpack(train_s2f_inputs),
-        table=config["data"]["partition_table"],
-    output:
-        model="results/models/{model}/{strategy}/model.pt",
-        log_table="results/models/{model}/{strategy}/train_log.tsv",
-    log:
-        "results/logs/models/{model}/{strategy}.log",
-    benchmark:
-        "results/benchmarks/models/{model}/{strategy}.tsv"
-    wildcard_constraints:
-        strategy="r|p|rp",
-        model=alternatives(S2F_MODELS),
-    conda:
-        "../envs/s2f.yaml"
-    threads: 4
-    resources:
-        **gpu_resources("train_s2f"),
-    params:
-        # a rerun trigger, read by no script (common.smk: model_settings)
-        settings=model_settings,
-    script:
-        "../workflow_scripts/train.py"
-
-
-rule train_tower:
-    input:
-        unpack(train_tower_inputs),
-        table=config["data"]["partition_table"],
-    output:
-        model="results/models/{model}/{strategy}/model.pt",
-        log_table="results/models/{model}/{strategy}/train_log.tsv",
-    log:
-        "results/logs/models/{model}/{strategy}.log",
-    benchmark:
-        "results/benchmarks/models/{model}/{strategy}.tsv"
-    wildcard_constraints:
-        strategy="r|p|rp",
-        model=alternatives(GLM_MODELS),
-    conda:
-        "../envs/glm.yaml"
-    threads: 4
-    resources:
-        **gpu_resources("train_tower"),
-    params:
-        # a rerun trigger, read by no script (common.smk: model_settings)
-        settings=model_settings,
-    script:
-        "../workflow_scripts/train.py"
-
-
-rule predict_s2f:
+rule predictions_s2f:
     input:
         **store_files(all_individuals()),
-        model="results/models/{model}/{strategy}/model.pt",
+        model="results/training/{model}/{strategy}/model.pt",
     output:
         "results/predictions/{model}/{strategy}.parquet",
     log:
@@ -71,15 +19,15 @@ rule predict_s2f:
         "../envs/s2f.yaml"
     threads: 4
     resources:
-        **gpu_resources("predict_s2f"),
+        **gpu_resources("predictions_s2f"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
     script:
-        "../workflow_scripts/predict.py"
+        "../workflow_scripts/predictions.py"
 
 
-rule predict_zero_shot:
+rule predictions_zero_shot:
     input:
         **store_files(all_individuals()),
     output:
@@ -95,17 +43,17 @@ rule predict_zero_shot:
         "../envs/s2f.yaml"
     threads: 4
     resources:
-        **gpu_resources("predict_zero_shot"),
+        **gpu_resources("predictions_zero_shot"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
     script:
-        "../workflow_scripts/predict.py"
+        "../workflow_scripts/predictions.py"
 
 
-rule predict_tower:
+rule predictions_tower:
     input:
-        model="results/models/{model}/{strategy}/model.pt",
+        model="results/training/{model}/{strategy}/model.pt",
         embeddings=lambda wildcards: embedding_files(wildcards.model, all_individuals()),
     output:
         "results/predictions/{model}/{strategy}.parquet",
@@ -120,15 +68,15 @@ rule predict_tower:
         "../envs/glm.yaml"
     threads: 4
     resources:
-        **gpu_resources("predict_tower"),
+        **gpu_resources("predictions_tower"),
     params:
         # a rerun trigger, read by no script (common.smk: model_settings)
         settings=model_settings,
     script:
-        "../workflow_scripts/predict.py"
+        "../workflow_scripts/predictions.py"
 
 
-rule baseline_elastic_net:
+rule predictions_elastic_net:
     input:
         **vcf_files(),
         table=config["data"]["partition_table"],
@@ -154,4 +102,4 @@ rule baseline_elastic_net:
         settings=config["baselines"]["elastic_net"],
         chroms=list(VCF_SOURCES),
     script:
-        "../workflow_scripts/baseline_elastic_net.py"
+        "../workflow_scripts/predictions_elastic_net.py"

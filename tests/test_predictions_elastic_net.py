@@ -1,4 +1,4 @@
-"""Tests for haplexpr.evaluation.baselines: cis dosages, the per-gene elastic net, its cohorts."""
+"""Tests for haplexpr.predictions.elastic_net: cis dosages, the per-gene fit, its cohorts."""
 
 import dataclasses
 
@@ -9,7 +9,7 @@ import pytest
 from support.study_tables import small_study
 from support.vcf_files import record_line, write_vcf
 
-from haplexpr.evaluation.baselines import (
+from haplexpr.predictions.elastic_net import (
     cis_genotypes,
     elastic_net_cohort_predictions,
     elastic_net_predictions,
@@ -239,16 +239,16 @@ def test_cv_r2_is_the_share_the_cis_genotypes_explain(planted):
 
 def test_the_seed_picks_the_cv_folds(planted, monkeypatch):
     """Folds are shuffled by the seed, so another seed hands ElasticNetCV other folds."""
-    from haplexpr.evaluation import baselines
+    from haplexpr.predictions import elastic_net
 
     seen = []
-    original = baselines.KFold
+    original = elastic_net.KFold
 
     def recording(**kwargs):
         seen.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(baselines, "KFold", recording)
+    monkeypatch.setattr(elastic_net, "KFold", recording)
     study, windows, vcfs, _ = planted
     elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=3)
     assert seen == [{"n_splits": 5, "shuffle": True, "random_state": 3}]

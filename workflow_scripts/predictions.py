@@ -9,7 +9,8 @@ import torch
 
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
-from haplexpr.training.runs import model_inputs, predict_run
+from haplexpr.predictions.runs import predict_run
+from haplexpr.training.runs import model_inputs
 from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
