@@ -130,7 +130,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
     from haplexpr.atomic import atomic_path
     from haplexpr.config import validate_config
-    from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
+    from haplexpr.metrics.evaluation import EvaluationSettings, evaluate, primary_row
     from haplexpr.models import registry
     from haplexpr.predictions.runs import predict_run
     from haplexpr.sequences.store import HaplotypeStore
@@ -189,7 +189,7 @@ def worker(folder: Path, out: Path, train_seed: int, overrides: dict, models, ti
 
 def elastic_net_row(folder: Path) -> dict:
     """The elastic net's held-out seen-gene row of one dataset (no training seed)."""
-    from haplexpr.evaluation.metrics import primary_row
+    from haplexpr.metrics.evaluation import primary_row
 
     row = primary_row(
         pd.read_csv(folder / "results" / "metrics" / "elastic_net" / "p.tsv", sep="\t")

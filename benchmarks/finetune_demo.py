@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
+from haplexpr.metrics.evaluation import EvaluationSettings, evaluate, primary_row
 from haplexpr.models.finetune import FINETUNE_MODES
 from haplexpr.predictions.runs import predict_run
 from haplexpr.sequences.store import HaplotypeStore

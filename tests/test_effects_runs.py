@@ -18,12 +18,12 @@ from haplexpr.effects.runs import load_scorer, score_run
 from haplexpr.effects.scorers import ForwardPassLimitError, TowerScorer
 from haplexpr.effects.sequences import GeneWindowSequence
 from haplexpr.embeddings.computed import compute_embeddings, load_embedder
-from haplexpr.evaluation.report_effects import (
+from haplexpr.models.embedding_windows import EmbeddingWindows
+from haplexpr.report.effects import (
     NOTHING_SCORED,
     effects_section,
     pooled_sign_agreement,
 )
-from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study

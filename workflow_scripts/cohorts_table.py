@@ -6,7 +6,7 @@ import pandas as pd
 
 from haplexpr.atomic import atomic_path
 from haplexpr.cohorts.tables import cohort_tables, gene_evidence
-from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, read_table
+from haplexpr.metrics.evaluation import PER_GENE_SCHEMA, read_table
 from haplexpr.provenance import record_outputs
 from haplexpr.runlog import configure
 

@@ -3,8 +3,8 @@
 import logging
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.comparisons import compare_runs
-from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
+from haplexpr.metrics.comparisons import compare_runs
+from haplexpr.metrics.evaluation import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
 from haplexpr.runlog import configure
 from haplexpr.provenance import record_outputs
 

@@ -5,7 +5,7 @@ import logging
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.metrics import EvaluationSettings, evaluate, primary_row
+from haplexpr.metrics.evaluation import EvaluationSettings, evaluate, primary_row
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 from haplexpr.provenance import record_outputs

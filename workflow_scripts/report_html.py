@@ -3,10 +3,10 @@
 import pandas as pd
 
 from haplexpr.effects.checks import read_truth
-from haplexpr.evaluation.comparisons import COMPARISON_SCHEMA
-from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
-from haplexpr.evaluation.report import report_notes, write_report
-from haplexpr.evaluation.report_effects import effects_section
+from haplexpr.metrics.comparisons import COMPARISON_SCHEMA
+from haplexpr.metrics.evaluation import PER_GENE_SCHEMA, SUMMARY_SCHEMA, read_table
+from haplexpr.report.page import report_notes, write_report
+from haplexpr.report.effects import effects_section
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
 from haplexpr.provenance import record_outputs

@@ -25,8 +25,8 @@ import yaml
 from haplexpr.config import merge_configs
 from haplexpr.consensus_options import ENGINES, UNPHASED_POLICIES
 from haplexpr.coordinates import samtools_region
-from haplexpr.evaluation.metrics import held_out_table
 from haplexpr.inputs import check_inputs
+from haplexpr.metrics.evaluation import held_out_table
 from haplexpr.provenance import ProvenanceError, describe
 from haplexpr.sequences.personal_sequences import window_sequences
 from haplexpr.vcf.check import VariantInputError, check_vcf

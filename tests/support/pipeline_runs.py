@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from haplexpr.evaluation.metrics import primary_row
+from haplexpr.metrics.evaluation import primary_row
 from support import ROOT
 
 SNAKEFILE = ROOT / "Snakefile"

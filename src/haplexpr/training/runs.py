@@ -17,10 +17,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from haplexpr.evaluation.statistics import pearson_rows
 from haplexpr.models import registry
 from haplexpr.models.wrappers import HaplotypeAverage, ReverseComplementAverage
 from haplexpr.sequences.store import HaplotypeStore
+from haplexpr.statistics import pearson_rows
 from haplexpr.study.design import Example, Study
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (

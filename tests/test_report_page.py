@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from haplexpr.evaluation.metrics import PER_GENE_SCHEMA, SUMMARY_SCHEMA, check_table
-from haplexpr.evaluation.report import report_notes, training_summary, write_report
+from haplexpr.metrics.evaluation import PER_GENE_SCHEMA, SUMMARY_SCHEMA, check_table
+from haplexpr.report.page import report_notes, training_summary, write_report
 from haplexpr.training.loop import LOG_COLUMNS
 
 

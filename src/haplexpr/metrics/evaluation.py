@@ -9,7 +9,7 @@ many genes are predicted significantly (permutation test per gene, Benjamini-Hoc
 genes with constant observed or predicted values, counted. Also across-gene R of the
 reference predictions, and a shuffled-expression control: the same predictions scored
 against expression permuted across individuals within each gene, which is what any model
-scores by chance. Model-to-model comparisons are in :mod:`haplexpr.evaluation.comparisons`.
+scores by chance. Model-to-model comparisons are in :mod:`haplexpr.metrics.comparisons`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from haplexpr.evaluation.statistics import (
+from haplexpr.statistics import (
     benjamini_hochberg,
     bootstrap_ci,
     constant_rows,

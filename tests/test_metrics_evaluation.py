@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from haplexpr.evaluation.metrics import (
+from haplexpr.metrics.evaluation import (
     HELD_OUT_COLUMNS,
     PER_GENE_COLUMNS,
     SUMMARY_SCHEMA,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from haplexpr.evaluation.statistics import (
+from haplexpr.statistics import (
     benjamini_hochberg,
     bootstrap_ci,
     paired_difference,

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from test_evaluation_metrics import predictions_from, settings
+from test_metrics_evaluation import predictions_from, settings
 
-from haplexpr.evaluation.comparisons import COMPARISON_SCHEMA, compare_runs, difference_matrix
-from haplexpr.evaluation.metrics import evaluate
+from haplexpr.metrics.comparisons import COMPARISON_SCHEMA, compare_runs, difference_matrix
+from haplexpr.metrics.evaluation import evaluate
 from haplexpr.study.design import Study
 from haplexpr.study.genes import gene_table
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from haplexpr.effects.checks import PERSONAL
-from haplexpr.evaluation.report_figures import figure_html
+from haplexpr.report.figures import figure_html
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 
 BACKGROUNDS = (REFERENCE_INDIVIDUAL, PERSONAL)

@@ -16,8 +16,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from haplexpr.evaluation.metrics import check_table
-from haplexpr.evaluation.statistics import benjamini_hochberg, paired_difference
+from haplexpr.metrics.evaluation import check_table
+from haplexpr.statistics import benjamini_hochberg, paired_difference
 
 COMPARISON_SCHEMA = {
     "individuals": "object",

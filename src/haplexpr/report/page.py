@@ -5,7 +5,7 @@ for genes seen in individual-level training and for held-out genes, next to the
 shuffled-expression control. Which models ran with tiny random weights (demo) and which
 could not run here (GPU-only) is stated on the page, so no number is mistaken for more
 than it is. This module assembles the page (tables, notes, sections); the figures are
-:mod:`haplexpr.evaluation.report_figures`.
+:mod:`haplexpr.report.figures`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.evaluation.report_figures import (
+from haplexpr.models import registry
+from haplexpr.models.embedding_windows import EmbeddingWindows
+from haplexpr.models.settings import GLMSettings, S2FSettings
+from haplexpr.report.figures import (
     HELD_OUT,
     anchors_figure,
     comparable,
@@ -30,9 +33,6 @@ from haplexpr.evaluation.report_figures import (
     strategy_figure,
     training_figure,
 )
-from haplexpr.models import registry
-from haplexpr.models.embedding_windows import EmbeddingWindows
-from haplexpr.models.settings import GLMSettings, S2FSettings
 from haplexpr.runlog import machine_name
 
 
@@ -121,10 +121,10 @@ def write_report(
     """Write ``report.html`` from each run's (``model/strategy``) summary and per-gene R.
 
     Optional parts: ``train_logs`` (``model/strategy`` → ``train_log.tsv``) adds the
-    training curves; ``comparisons`` (:func:`~haplexpr.evaluation.comparisons.compare_runs`)
+    training curves; ``comparisons`` (:func:`~haplexpr.metrics.comparisons.compare_runs`)
     the pairwise matrix; ``predictions`` (per run: sample, gene, prediction, observed) the
     predicted-vs-observed panels; ``heritability`` (gene, cv_r2) R against it;
-    ``effects_section`` (:func:`~haplexpr.evaluation.report_effects.effects_section`) the
+    ``effects_section`` (:func:`~haplexpr.report.effects.effects_section`) the
     variant effects.
     """
     summary = pd.concat([s.assign(run=run) for run, s in summaries.items()], ignore_index=True)

@@ -1,7 +1,7 @@
 """The report's figures: each draws result tables and returns an embedded-PNG ``<figure>``.
 
-Page assembly (tables, notes, the page itself) is :mod:`haplexpr.evaluation.report`; the
-variant-effects section's figures are in :mod:`haplexpr.evaluation.report_effects`.
+Page assembly (tables, notes, the page itself) is :mod:`haplexpr.report.page`; the
+variant-effects section's figures are in :mod:`haplexpr.report.effects`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from haplexpr.evaluation.comparisons import difference_matrix  # noqa: E402
+from haplexpr.metrics.comparisons import difference_matrix  # noqa: E402
 from haplexpr.study.design import STRATEGIES  # noqa: E402
 
 #: Published per-gene R across held-out individuals (shared/science.md): other studies'
