@@ -106,11 +106,14 @@ def predict_run(
         values = predict_distinct(model, dataset, settings)
     else:  # towers read stored embeddings, which hold each distinct window once already
         values = np.empty(len(examples))
-        # The reference has one haplotype, individuals two: batch them apart.
+        # The reference has one haplotype, individuals two: batch them apart (a new
+        # cohort has no reference rows).
         for group in (
             [i for i, e in enumerate(examples) if e.individual == REFERENCE_INDIVIDUAL],
             [i for i, e in enumerate(examples) if e.individual != REFERENCE_INDIVIDUAL],
         ):
+            if not group:
+                continue
             subset = Subset(dataset, group)
             values[group] = predict(
                 model, subset, settings.batch_size, settings.device, settings.mixed_precision
