@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "src"))
 from haplexpr.runlog import machine_name  # noqa: E402
 from haplexpr.stage_costs import format_plan, plan  # noqa: E402
 from haplexpr.study.design import Study  # noqa: E402
-from haplexpr.vcf.download import parse_url_list  # noqa: E402
+from haplexpr.vcf.sources import parse_url_list  # noqa: E402
 
 
 def fake_study(folder: Path, individuals: int, test: int, genes: int, seen: int) -> dict:

@@ -1,10 +1,16 @@
-"""Tests for haplexpr.coordinates: samtools-style regions and TSS coordinate bases."""
+"""Tests for haplexpr.coordinates: samtools-style regions, TSS coordinate bases, contig names."""
 
 import re
 
 import pytest
 
-from haplexpr.coordinates import Interval, samtools_region, tss_to_0based
+from haplexpr.coordinates import (
+    Interval,
+    UnknownContigError,
+    harmonise_contig,
+    samtools_region,
+    tss_to_0based,
+)
 
 
 @pytest.mark.parametrize(
@@ -71,3 +77,30 @@ def test_samtools_region(region, interval):
 def test_samtools_region_errors(region, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         samtools_region(region, LENGTHS)
+
+
+# --- contig names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "contigs", "expected"),
+    [
+        ("chr1", ["1", "2", "MT"], "1"),
+        ("1", ["chr1", "chr2", "chrM"], "chr1"),
+        ("chrM", ["1", "2", "MT"], "MT"),
+        ("MT", ["chr1", "chrM"], "chrM"),
+        ("chrX", ["X", "Y"], "X"),
+        ("2", ["1", "2"], "2"),
+    ],
+)
+def test_harmonise_contig(name, contigs, expected):
+    assert harmonise_contig(name, contigs) == expected
+
+
+def test_harmonise_unknown_contig_lists_reference_contigs():
+    with pytest.raises(UnknownContigError) as caught:
+        harmonise_contig("chrUn_gl000220", ["2", "1", "MT"])
+    assert str(caught.value) == (
+        "contig 'chrUn_gl000220' is not in the reference (reference contigs: 1, 2, MT...); "
+        "check that the table, VCFs and FASTA use the same genome build"
+    )

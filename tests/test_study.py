@@ -16,36 +16,8 @@ from haplexpr.study.genes import (
     GeneWindow,
     StudyTableError,
     gene_windows,
-    harmonise_contig,
     read_partition_table,
 )
-
-# --- contig names -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "contigs", "expected"),
-    [
-        ("chr1", ["1", "2", "MT"], "1"),
-        ("1", ["chr1", "chr2", "chrM"], "chr1"),
-        ("chrM", ["1", "2", "MT"], "MT"),
-        ("MT", ["chr1", "chrM"], "chrM"),
-        ("chrX", ["X", "Y"], "X"),
-        ("2", ["1", "2"], "2"),
-    ],
-)
-def test_harmonise_contig(name, contigs, expected):
-    assert harmonise_contig(name, contigs) == expected
-
-
-def test_harmonise_unknown_contig_lists_reference_contigs():
-    with pytest.raises(StudyTableError) as caught:
-        harmonise_contig("chrUn_gl000220", ["2", "1", "MT"])
-    assert str(caught.value) == (
-        "contig 'chrUn_gl000220' is not in the reference (reference contigs: 1, 2, MT...); "
-        "check that the table, VCFs and FASTA use the same genome build"
-    )
-
 
 FIX = "; fix the table (schema: haplexpr/schemas/partition_table.schema.yaml)"
 

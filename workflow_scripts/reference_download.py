@@ -1,7 +1,7 @@
 """Snakemake entry point: the reference FASTA from its URL, bgzip-compressed and indexed."""
 
 from haplexpr.reference import fetch_reference
-from haplexpr.vcf.download import DownloadSettings
+from haplexpr.download import DownloadSettings
 from haplexpr.runlog import configure
 from haplexpr.provenance import record_outputs
 

@@ -1,6 +1,6 @@
 """Snakemake entry point: download one chromosome's VCF (resumable, verified)."""
 
-from haplexpr.vcf.download import DownloadSettings, download
+from haplexpr.download import DownloadSettings, download
 from haplexpr.runlog import configure
 from haplexpr.provenance import record_outputs
 

@@ -1,4 +1,7 @@
-"""Where 1-based region strings and TSS coordinates meet 0-based half-open intervals.
+"""Coordinates and contig names: where the tables, the VCFs and the reference meet.
+
+Contig names are matched to the reference's spelling (``chr1`` <-> ``1``) for the tables
+and the VCFs alike (:func:`harmonise_contig`).
 
 Inside the library every interval is 0-based half-open ``[start, end)``; strings such as
 ``chr1:101-200`` (samtools style, 1-based inclusive; ``chr1`` alone is the whole contig)
@@ -9,6 +12,7 @@ POS is converted where records are parsed, in compiled code (``haplexpr.vcf.pars
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _REGION = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
@@ -80,3 +84,26 @@ def tss_to_0based(tss: int, base: int) -> int:
     if base not in (0, 1):
         raise ValueError(f"tss_coordinate_base must be 0 or 1, not {base}")
     return tss - base
+
+
+class UnknownContigError(ValueError):
+    """A contig name the reference has under no spelling."""
+
+
+def harmonise_contig(name: str, reference_contigs: Iterable[str]) -> str:
+    """Map a contig name to the reference's spelling (``chr1`` <-> ``1``, ``chrM`` <-> ``MT``)."""
+    contigs = set(reference_contigs)
+    if name in contigs:
+        return name
+    bare = name[3:] if name.lower().startswith("chr") else name
+    candidates = [bare, f"chr{bare}"]
+    if bare.upper() in ("M", "MT"):
+        candidates += ["MT", "M", "chrM", "chrMT"]
+    for candidate in candidates:
+        if candidate in contigs:
+            return candidate
+    shown = ", ".join(sorted(contigs)[:8])
+    raise UnknownContigError(
+        f"contig {name!r} is not in the reference (reference contigs: {shown}...); "
+        "check that the table, VCFs and FASTA use the same genome build"
+    )

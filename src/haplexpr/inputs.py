@@ -16,7 +16,7 @@ from haplexpr.config import check_input_files, reference_fasta, validate_config
 from haplexpr.reference import check_reference
 from haplexpr.study.design import Study
 from haplexpr.study.genes import StudyTableError, gene_windows
-from haplexpr.vcf.download import VcfSource, parse_url_list
+from haplexpr.vcf.sources import VcfSource, parse_url_list
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 hs37d5 is published as plain gzip, which ``faidx`` cannot index for random access; the
 sequence store and bcftools need a bgzip FASTA with ``.fai`` and ``.gzi``. The download
-resumes like the VCFs' (:func:`haplexpr.vcf.download.download`), is checked by reading the
+resumes like the VCFs' (:func:`haplexpr.download.download`), is checked by reading the
 gzip stream to its end (and its md5 when known), and the three final files appear only
 when all are complete. :func:`check_reference` runs at start-up (compression, a current
 index); :func:`check_bases` in rule sequences_reference, which reads the gene windows anyway.
@@ -20,7 +20,7 @@ from typing import BinaryIO
 import pysam
 
 from haplexpr.atomic import atomic_path
-from haplexpr.vcf.download import CHUNK, DownloadSettings, download
+from haplexpr.download import CHUNK, DownloadSettings, download
 
 log = logging.getLogger(__name__)
 

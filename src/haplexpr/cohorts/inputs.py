@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from haplexpr.download import DownloadError
 from haplexpr.errors import ConfigError
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.genes import StudyTableError, read_id_list
-from haplexpr.vcf.download import DownloadError, VcfSource, parse_url_list
+from haplexpr.vcf.sources import VcfSource, parse_url_list
 
 
 @dataclass(frozen=True)

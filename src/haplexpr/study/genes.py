@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pandas as pd
 import pysam
 
 from haplexpr.atomic import atomic_path
-from haplexpr.coordinates import Interval, tss_to_0based
+from haplexpr.coordinates import Interval, UnknownContigError, harmonise_contig, tss_to_0based
 from haplexpr.study.table_schema import SCHEMA, StudyTableError, check_partition_table
 
 log = logging.getLogger(__name__)
@@ -34,25 +33,6 @@ class GeneWindow:
     tss: int
     strand: str
     interval: Interval
-
-
-def harmonise_contig(name: str, reference_contigs: Iterable[str]) -> str:
-    """Map a contig name to the reference's spelling (``chr1`` <-> ``1``, ``chrM`` <-> ``MT``)."""
-    contigs = set(reference_contigs)
-    if name in contigs:
-        return name
-    bare = name[3:] if name.lower().startswith("chr") else name
-    candidates = [bare, f"chr{bare}"]
-    if bare.upper() in ("M", "MT"):
-        candidates += ["MT", "M", "chrM", "chrMT"]
-    for candidate in candidates:
-        if candidate in contigs:
-            return candidate
-    shown = ", ".join(sorted(contigs)[:8])
-    raise StudyTableError(
-        f"contig {name!r} is not in the reference (reference contigs: {shown}...); "
-        "check that the table, VCFs and FASTA use the same genome build"
-    )
 
 
 def read_id_list(path: str | Path) -> list[str]:
@@ -141,7 +121,7 @@ def gene_windows(
     for row in genes.itertuples(index=False):
         try:
             chrom = harmonise_contig(row.chr, contig_lengths)
-        except StudyTableError as error:
+        except UnknownContigError as error:
             raise StudyTableError(f"gene {row.gene}: {error}") from error
         tss = tss_to_0based(int(row.TSS), tss_base)
         if not 0 <= tss < contig_lengths[chrom]:

@@ -36,8 +36,7 @@ import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
 from haplexpr.consensus_options import check_options
-from haplexpr.coordinates import Interval
-from haplexpr.study.genes import StudyTableError, harmonise_contig
+from haplexpr.coordinates import Interval, UnknownContigError, harmonise_contig
 from haplexpr.vcf.file_checks import (
     RecordOrder,
     VariantInputError,
@@ -245,7 +244,7 @@ def _listed_contigs(chrom: str, reference_contigs: tuple[str, ...]) -> set[str]:
     """Contigs a VCF listed for ``chrom`` may use: it and the reference's spelling of it."""
     try:
         return {chrom, harmonise_contig(chrom, reference_contigs)}
-    except StudyTableError:  # not in the reference: its records fail on that first
+    except UnknownContigError:  # not in the reference: its records fail on that first
         return {chrom}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pysam
 
-from haplexpr.study.genes import StudyTableError, harmonise_contig
+from haplexpr.coordinates import UnknownContigError, harmonise_contig
 from haplexpr.vcf.check import VariantInputError
 
 CONTIG_FIX = (
@@ -59,7 +59,7 @@ def contig_renames(
         elif harmonise and name not in known:
             try:
                 new = harmonise_contig(name, reference_contigs)
-            except StudyTableError:
+            except UnknownContigError:
                 continue  # left as is; fails below if the VCF has records on it
         else:
             continue
@@ -132,7 +132,7 @@ def check_contig(
     try:
         spelling = harmonise_contig(name, reference_contigs)
         hint = f"the reference spells it {spelling!r}: {CONTIG_FIX}"
-    except StudyTableError:
+    except UnknownContigError:
         hint = f"is the VCF on the same genome build as the reference? If so, {CONTIG_FIX}"
     renamed = f" (renamed to {final!r} by variants.contig_map)" if final != name else ""
     raise VariantInputError(

@@ -17,7 +17,7 @@ import cyvcf2
 import pysam
 
 from haplexpr.coordinates import Interval
-from haplexpr.vcf.download import BGZF_EOF
+from haplexpr.download import BGZF_EOF
 
 log = logging.getLogger(__name__)
 
