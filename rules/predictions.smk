@@ -27,53 +27,27 @@ rule predictions_s2f:
         "../workflow_scripts/predictions.py"
 
 
-rule predictions_zero_shot:
+use rule predictions_s2f as predictions_zero_shot with:
     input:
         **store_files(all_individuals()),
-    output:
-        "results/predictions/{model}/{strategy}.parquet",
-    log:
-        "results/logs/predictions/{model}/{strategy}.log",
-    benchmark:
-        "results/benchmarks/predictions/{model}/{strategy}.tsv"
     wildcard_constraints:
         strategy="zs",
         model=alternatives(S2F_MODELS),
-    conda:
-        "../envs/s2f.yaml"
-    threads: 4
     resources:
         **gpu_resources("predictions_zero_shot"),
-    params:
-        # a rerun trigger, read by no script (common.smk: model_settings)
-        settings=model_settings,
-    script:
-        "../workflow_scripts/predictions.py"
 
 
-rule predictions_tower:
+use rule predictions_s2f as predictions_tower with:
     input:
         model="results/training/{model}/{strategy}/model.pt",
         embeddings=lambda wildcards: embedding_files(wildcards.model, all_individuals()),
-    output:
-        "results/predictions/{model}/{strategy}.parquet",
-    log:
-        "results/logs/predictions/{model}/{strategy}.log",
-    benchmark:
-        "results/benchmarks/predictions/{model}/{strategy}.tsv"
     wildcard_constraints:
         strategy="r|p|rp",
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"
-    threads: 4
     resources:
         **gpu_resources("predictions_tower"),
-    params:
-        # a rerun trigger, read by no script (common.smk: model_settings)
-        settings=model_settings,
-    script:
-        "../workflow_scripts/predictions.py"
 
 
 rule predictions_elastic_net:

@@ -28,27 +28,14 @@ rule training_s2f:
         "../workflow_scripts/training.py"
 
 
-rule training_tower:
+use rule training_s2f as training_tower with:
     input:
         unpack(training_tower_inputs),
         table=config["data"]["partition_table"],
-    output:
-        model="results/training/{model}/{strategy}/model.pt",
-        log_table="results/training/{model}/{strategy}/train_log.tsv",
-    log:
-        "results/logs/training/{model}/{strategy}.log",
-    benchmark:
-        "results/benchmarks/training/{model}/{strategy}.tsv"
     wildcard_constraints:
         strategy="r|p|rp",
         model=alternatives(GLM_MODELS),
     conda:
         "../envs/glm.yaml"
-    threads: 4
     resources:
         **gpu_resources("training_tower"),
-    params:
-        # a rerun trigger, read by no script (common.smk: model_settings)
-        settings=model_settings,
-    script:
-        "../workflow_scripts/training.py"
