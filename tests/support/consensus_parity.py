@@ -14,6 +14,7 @@ from pathlib import Path
 import pysam
 
 from haplexpr.coordinates import Interval
+from haplexpr.sequences.bcftools_engine import read_fasta
 from haplexpr.sequences.personal_sequences import ConsensusError, window_sequences
 from haplexpr.vcf.symbolic import htslib_rlen
 
@@ -182,17 +183,6 @@ class Outcome:
 
     sequences: dict[Job, list[str]] = field(default_factory=dict)
     failures: dict[Job, BcftoolsFailure] = field(default_factory=dict)
-
-
-def read_fasta(path: Path) -> list[tuple[str, str]]:
-    """(name, sequence) pairs in file order; a record may be empty (a fully deleted window)."""
-    records: list[tuple[str, list[str]]] = []
-    for line in path.read_text().splitlines():
-        if line.startswith(">"):
-            records.append((line[1:].split()[0], []))
-        elif line:
-            records[-1][1].append(line)
-    return [(name, "".join(parts)) for name, parts in records]
 
 
 def consensus_args(files: InputFiles, job: Job, output: Path) -> list[str]:
