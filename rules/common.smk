@@ -96,11 +96,7 @@ def cohort_targets():
 
 def cohort_vcf_files(wildcards):
     """A cohort's downloaded, normalised, checked and indexed VCFs, one per chromosome."""
-    folder = f"results/cohorts/{wildcards.cohort}/vcf"
-    return {
-        "vcfs": [f"{folder}/{c}.vcf.gz" for c in VCF_SOURCES],
-        "indexes": [f"{folder}/{c}.vcf.gz.csi" for c in VCF_SOURCES],
-    }
+    return vcf_files(f"results/cohorts/{wildcards.cohort}/vcf")
 
 
 def cohort_vcf_normalise_inputs(wildcards):
@@ -113,15 +109,11 @@ def cohort_vcf_normalise_inputs(wildcards):
 
 def cohort_store_files(cohort, individuals):
     """The study's reference windows with the cohort's haplotype shards holding ``individuals``."""
-    wanted = set(individuals)
-    return {
-        **store_files([]),
-        "haplotypes": [
-            f"results/cohorts/{cohort}/sequences/{shard}.haplotypes.npz"
-            for shard, members in COHORT_SEQUENCE_SHARDS[cohort].items()
-            if wanted.intersection(members)
-        ],
-    }
+    return store_files(
+        individuals,
+        f"results/cohorts/{cohort}/sequences",
+        COHORT_SEQUENCE_SHARDS[cohort],
+    )
 
 
 def cohort_embedding_files(cohort, model):
@@ -233,11 +225,12 @@ def embedding_targets():
     return [f for g in GLM_MODELS for f in embedding_files(g, all_individuals())]
 
 
-def vcf_files():
-    """Downloaded, normalised, checked and indexed VCFs, one per chromosome."""
+def vcf_files(folder="results/vcf"):
+    """Downloaded, normalised, checked and indexed VCFs, one per chromosome (the study's,
+    or a cohort's ``folder``)."""
     return {
-        "vcfs": [f"results/vcf/{c}.vcf.gz" for c in VCF_SOURCES],
-        "indexes": [f"results/vcf/{c}.vcf.gz.csi" for c in VCF_SOURCES],
+        "vcfs": [f"{folder}/{c}.vcf.gz" for c in VCF_SOURCES],
+        "indexes": [f"{folder}/{c}.vcf.gz.csi" for c in VCF_SOURCES],
     }
 
 
@@ -258,15 +251,17 @@ def embedding_env(wildcards):
     return "../envs/evo2.yaml" if evo2 else "../envs/glm.yaml"
 
 
-def store_files(individuals):
-    """The sequence store holding ``individuals``: reference windows + haplotype shards."""
+def store_files(individuals, folder="results/sequences", sequence_shards=None):
+    """The sequence store holding ``individuals``: the study's reference windows + the
+    haplotype shards in ``folder`` (a cohort's, with its ``sequence_shards``) holding them.
+    """
     wanted = set(individuals)
     return {
         "reference": "results/sequences/reference.tsv",
         "reference_fasta": "results/sequences/reference.fa.gz",
         "haplotypes": [
-            f"results/sequences/{shard}.haplotypes.npz"
-            for shard, members in SEQUENCE_SHARDS.items()
+            f"{folder}/{shard}.haplotypes.npz"
+            for shard, members in (sequence_shards or SEQUENCE_SHARDS).items()
             if wanted.intersection(members)
         ],
     }
