@@ -12,9 +12,11 @@ model can only do well where that is high.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,6 +55,34 @@ def cis_genotypes(
     return CisGenotypes(np.asarray(columns, dtype=np.float64).T, names)
 
 
+@contextlib.contextmanager
+def cis_reader(
+    vcfs: dict[str, str | Path], samples: list[str], cis_window: int
+) -> Iterator[Callable[[GeneWindow], CisGenotypes]]:
+    """Per gene window, ``samples``' genotypes within ``cis_window`` of its TSS.
+
+    Each VCF is opened once, subset to ``samples``, and closed on leaving.
+    """
+    handles = {chrom: pysam.VariantFile(str(path)) for chrom, path in vcfs.items()}
+    for handle in handles.values():
+        handle.subset_samples(samples)
+
+    def genotypes_of(window: GeneWindow) -> CisGenotypes:
+        return cis_genotypes(
+            handles[window.chrom],
+            window.chrom,
+            window.tss - cis_window,
+            window.tss + cis_window,
+            samples,
+        )
+
+    try:
+        yield genotypes_of
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
 class ElasticNetFit(NamedTuple):
     """Predictions, per-gene fit and the weights a new cohort is predicted by.
 
@@ -85,18 +115,9 @@ def elastic_net_predictions(
     n_train = len(study.train_individuals)
     targets = study.table.pivot(index="gene", columns="sample", values=study.target_column)
     rows, fits, weights = [], [], []
-    handles = {chrom: pysam.VariantFile(str(path)) for chrom, path in vcfs.items()}
-    for handle in handles.values():
-        handle.subset_samples(individuals)
-    try:
+    with cis_reader(vcfs, individuals, cis_window) as genotypes_of:
         for number, window in enumerate(windows, start=1):
-            dosages, variants = cis_genotypes(
-                handles[window.chrom],
-                window.chrom,
-                window.tss - cis_window,
-                window.tss + cis_window,
-                individuals,
-            )
+            dosages, variants = genotypes_of(window)
             train_x = dosages[:n_train]
             counts = train_x.sum(axis=0)
             keep = np.minimum(counts, 2 * n_train - counts) >= min_minor_allele_count
@@ -116,9 +137,6 @@ def elastic_net_predictions(
             ]
             if number % 100 == 0:
                 log.info("elastic net: %d/%d genes", number, len(windows))
-    finally:
-        for handle in handles.values():
-            handle.close()
     log.info("elastic net: %d genes in %.1f s", len(windows), time.monotonic() - started)
     return ElasticNetFit(
         pd.DataFrame(rows, columns=["sample", "gene", "prediction"]),
@@ -172,22 +190,13 @@ def elastic_net_cohort_predictions(
     """
     intercepts = fits.set_index("gene")["intercept"]
     by_gene = {gene: part for gene, part in weights.groupby("gene")}
-    handles = {chrom: pysam.VariantFile(str(path)) for chrom, path in vcfs.items()}
-    for handle in handles.values():
-        handle.subset_samples(samples)
     rows, absent, total = [], 0, 0
-    try:
+    with cis_reader(vcfs, samples, cis_window) as genotypes_of:
         for window in windows:
             prediction = np.full(len(samples), float(intercepts[window.gene]))
             gene_weights = by_gene.get(window.gene)
             if gene_weights is not None:
-                dosages, variants = cis_genotypes(
-                    handles[window.chrom],
-                    window.chrom,
-                    window.tss - cis_window,
-                    window.tss + cis_window,
-                    samples,
-                )
+                dosages, variants = genotypes_of(window)
                 column = {v: i for i, v in enumerate(variants)}
                 found = gene_weights["variant"].map(column)
                 present = found.notna().to_numpy()
@@ -199,9 +208,6 @@ def elastic_net_cohort_predictions(
                     @ (gene_weights["weight"].to_numpy()[present])
                 )
             rows += [(s, window.gene, p) for s, p in zip(samples, prediction, strict=True)]
-    finally:
-        for handle in handles.values():
-            handle.close()
     log.info(
         "elastic net: %d genes x %d individuals; %d of %d weighted variants not in the "
         "cohort's VCFs (dosage 0)",
