@@ -37,6 +37,13 @@ class Stage:
     estimated: bool = False
 
 
+def prediction_rule(model: dict, strategy: str) -> str:
+    """The rule that predicts a run: by the model's family, zero-shot (zs) apart."""
+    if strategy == "zs":
+        return "predictions_zero_shot"
+    return {"s2f": "predictions_s2f", "glm": "predictions_tower"}[registry.family(model)]
+
+
 def cohort_stages(config: dict, study: Study, cohorts: dict[str, list[str]]) -> list[Stage]:
     """Each new cohort's GPU work: embeddings (every computed gLM), predictions (every run).
 
@@ -66,8 +73,7 @@ def cohort_stages(config: dict, study: Study, cohorts: dict[str, list[str]]) -> 
         )  # fmt: skip
         seconds = 0
         for name, strategy in runs:
-            rule = "predictions_tower" if name in glms else "predictions_s2f"
-            rule = "predictions_zero_shot" if strategy == "zs" else rule
+            rule = prediction_rule(models[name], strategy)
             seconds += job_gpu_seconds(config, study, rule, name, strategy, None, len(individuals))
         stages.append(
             Stage("cohorts", f"{cohort}: predict ({len(runs)} runs)", len(runs),
@@ -167,8 +173,7 @@ def prediction_stages(config: dict, study: Study) -> list[Stage]:
     stages = []
     for name, strategy in runs:
         family = registry.family(config["models"][name])
-        rule = {"s2f": "predictions_s2f", "glm": "predictions_tower"}[family]
-        rule = "predictions_zero_shot" if strategy == "zs" else rule
+        rule = prediction_rule(config["models"][name], strategy)
         seconds = (
             tower_seconds(config, study, name, rule, strategy)
             if family == "glm"
