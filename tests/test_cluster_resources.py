@@ -16,7 +16,6 @@ from haplexpr import plan, stage_costs
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     MEASURED_S2F,
-    OVERHEAD_MINUTES,
     ClusterSettings,
     check_limits,
     cpu_request,
@@ -89,8 +88,8 @@ def test_training_seconds_count_every_epoch_and_its_validation():
 
 
 def test_runtime_adds_the_margin_and_start_up_in_whole_minutes():
-    assert runtime_minutes(3600, 2.0) == 120 + OVERHEAD_MINUTES
-    assert runtime_minutes(61, 1.0) == 2 + OVERHEAD_MINUTES
+    assert runtime_minutes(3600, 2.0) == 120 + plan.OVERHEAD_MINUTES
+    assert runtime_minutes(61, 1.0) == 2 + plan.OVERHEAD_MINUTES
 
 
 def test_job_seconds_follow_the_study_and_the_models_own_recipe(demo_config, demo_study):

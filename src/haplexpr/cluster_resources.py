@@ -66,10 +66,6 @@ HOST_MEMORY_MB = {
 #: What :func:`gpu_request` returns, the keys snakemake-executor-plugin-slurm reads.
 GPU_REQUEST_KEYS = ("slurm_account", "slurm_partition", "gpu", "gpu_model", "mem_mb", "runtime")
 
-#: Added to every measured runtime: start-up, model loading, writing outputs.
-OVERHEAD_MINUTES = 15
-
-
 def seconds_per_example(architecture: str, input_length: int, kind: str) -> float:
     """GPU seconds per individual (2 haplotypes) at ``input_length``, training or predicting.
 
@@ -153,7 +149,7 @@ def job_gpu_seconds(
 
 def runtime_minutes(gpu_seconds: float, margin: float) -> int:
     """The wall-time limit asked for ``gpu_seconds`` of measured work (whole minutes)."""
-    return math.ceil(gpu_seconds * margin / 60) + OVERHEAD_MINUTES
+    return math.ceil(gpu_seconds * margin / 60) + plan.OVERHEAD_MINUTES
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ from haplexpr.config import training_recipe
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 
+#: Added to every job's measured runtime: start-up, model loading, writing outputs.
+OVERHEAD_MINUTES = 15
+
 
 @dataclass(frozen=True)
 class WindowSeconds:
@@ -160,8 +163,6 @@ def embedding_shards(
     individuals, and the reference, on its own, into slices of its genes. One individual
     that alone does not fit cannot be split: :class:`PlanError` names the model and fixes.
     """
-    from haplexpr.cluster_resources import OVERHEAD_MINUTES
-
     everyone = [REFERENCE_INDIVIDUAL, *study.individuals] if individuals is None else individuals
     size = config["embeddings"]["individuals_per_job"]
     groups = [tuple(everyone[lo : lo + size]) for lo in range(0, len(everyone), size)]
