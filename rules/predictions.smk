@@ -73,7 +73,9 @@ rule predictions_elastic_net:
         mem_mb=8000,
         runtime=120,
     params:
-        settings=config["baselines"]["elastic_net"],
         chroms=list(VCF_SOURCES),
+        # rerun triggers, read by no script (ElasticNetSettings.from_config)
+        settings=config["baselines"]["elastic_net"],
+        seed=config["training"]["seed"],
     script:
         "../workflow_scripts/predictions_elastic_net.py"

@@ -19,6 +19,7 @@ from haplexpr.effects.scorers import ForwardPassLimitError, TowerScorer
 from haplexpr.effects.sequences import GeneWindowSequence
 from haplexpr.embeddings.computed import compute_embeddings, load_embedder
 from haplexpr.models.embedding_windows import EmbeddingWindows
+from haplexpr.predictions.elastic_net import ElasticNetSettings
 from haplexpr.report.effects import (
     NOTHING_SCORED,
     effects_section,
@@ -106,7 +107,7 @@ def test_a_run_is_scored_checked_and_bounded_by_its_plan(demo, caplog):
 
     checks = check_effects(
         effects, backgrounds, study, windows, vcfs, config["models"]["enformer"]["input_length"],
-        config["baselines"]["elastic_net"], 0, read_truth(f"{DEMO}/truth.tsv"), 20, 0,
+        ElasticNetSettings.from_config(config), read_truth(f"{DEMO}/truth.tsv"), 20, 0,
     )  # fmt: skip
     assert list(checks.columns) == CHECK_COLUMNS
     assert len(checks) == 2 * len(genes) and set(checks["gene"]) == set(genes)

@@ -10,6 +10,7 @@ from support.study_tables import small_study
 from support.vcf_files import record_line, write_vcf
 
 from haplexpr.predictions.elastic_net import (
+    ElasticNetSettings,
     cis_genotypes,
     elastic_net_cohort_predictions,
     elastic_net_predictions,
@@ -74,7 +75,7 @@ def test_no_records_gives_samples_by_zero(vcf, chrom, start, end):
 TRAIN = [f"I{n:02d}" for n in range(36)]
 TEST = [f"J{n:02d}" for n in range(10)]
 CIS = 1000
-SETTINGS = {"cis_window": CIS, "min_minor_allele_count": 2, "l1_ratio": 0.5, "cv_folds": 5}
+SETTINGS = ElasticNetSettings(cis_window=CIS, min_minor_allele_count=2, l1_ratio=0.5, cv_folds=5)
 # GENE's TSS is 0-based 5000 (the table's 1-based 5001); no variant is near QUIET (50000).
 # 0-based variant positions, all in GENE's cis window. RARE and FIXED have a minor allele
 # count of 1 among the training individuals (FIXED: one REF allele of 72), below 2.
@@ -141,7 +142,7 @@ def planted(tmp_path_factory):
 
 def predict(planted, **changes):
     study, windows, vcfs, _ = planted
-    fit = elastic_net_predictions(study, windows, vcfs, **{**SETTINGS, "seed": 0, **changes})
+    fit = elastic_net_predictions(study, windows, vcfs, dataclasses.replace(SETTINGS, **changes))
     return fit.predictions
 
 
@@ -206,7 +207,7 @@ def test_held_out_expression_is_never_used(planted, tmp_path):
     """Shifting every held-out individual's expression changes no prediction."""
     study, windows, vcfs, genotypes = planted
     shifted = planted_study(tmp_path, genotypes, shift_test=100.0)
-    again = elastic_net_predictions(shifted, windows, vcfs, **SETTINGS, seed=0).predictions
+    again = elastic_net_predictions(shifted, windows, vcfs, SETTINGS).predictions
     pd.testing.assert_frame_equal(predict(planted), again, check_exact=True)
 
 
@@ -215,9 +216,7 @@ def test_training_individual_without_a_target_is_left_out_of_that_gene_fit(plant
     study, windows, vcfs, _ = planted
     dropped = study.table[~((study.table["gene"] == "QUIET") & (study.table["sample"] == "I00"))]
     study = dataclasses.replace(study, table=dropped)
-    quiet = by_sample(
-        elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0).predictions, "QUIET"
-    )
+    quiet = by_sample(elastic_net_predictions(study, windows, vcfs, SETTINGS).predictions, "QUIET")
     observed = dropped.set_index(["gene", "sample"]).loc["QUIET", "log_TPM"]
     assert quiet.notna().all() and "I00" in quiet.index
     fitted_on = [s for s in TRAIN if s != "I00"]
@@ -227,13 +226,13 @@ def test_training_individual_without_a_target_is_left_out_of_that_gene_fit(plant
 def test_cv_r2_is_the_share_the_cis_genotypes_explain(planted):
     """GENE is mostly its CAUSAL dosage (R² ~0.78); QUIET has no cis variants."""
     study, windows, vcfs, _ = planted
-    fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0).heritability
+    fit = elastic_net_predictions(study, windows, vcfs, SETTINGS).heritability
     assert list(fit.columns) == ["gene", "n_variants", "cv_r2", "intercept"]
     fit = fit.set_index("gene")
     assert fit.loc["GENE", "n_variants"] == 2  # CAUSAL and NULL; RARE and FIXED dropped
     assert 0.65 < fit.loc["GENE", "cv_r2"] < 0.85  # 0.48 of 0.48 + 0.01 noise + 0.125 outliers
     assert fit.loc["QUIET", "n_variants"] == 0 and fit.loc["QUIET", "cv_r2"] == 0.0
-    few = elastic_net_predictions(study, windows, vcfs, **{**SETTINGS, "cv_folds": 37}, seed=0)
+    few = elastic_net_predictions(study, windows, vcfs, dataclasses.replace(SETTINGS, cv_folds=37))
     assert few.heritability["cv_r2"].isna().all()
 
 
@@ -250,7 +249,7 @@ def test_the_seed_picks_the_cv_folds(planted, monkeypatch):
 
     monkeypatch.setattr(elastic_net, "KFold", recording)
     study, windows, vcfs, _ = planted
-    elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=3)
+    elastic_net_predictions(study, windows, vcfs, dataclasses.replace(SETTINGS, seed=3))
     assert seen == [{"n_splits": 5, "shuffle": True, "random_state": 3}]
 
 
@@ -271,7 +270,7 @@ def test_cis_genotypes_name_each_column_chrom_pos_ref_alt(vcf):
 def test_a_cohort_of_the_held_out_individuals_gets_their_study_predictions(planted):
     """Intercept + stored weights x the cohort's dosages is the fitted model's prediction."""
     study, windows, vcfs, _ = planted
-    fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0)
+    fit = elastic_net_predictions(study, windows, vcfs, SETTINGS)
     assert set(fit.weights["gene"]) == {"GENE"} and (fit.weights["weight"] != 0).all()
     assert set(fit.weights["variant"]) <= {f"1:{CAUSAL + 1}:A:G", f"1:{NULL + 1}:A:G"}
     cohort = TEST[::-1]  # any order
@@ -287,7 +286,7 @@ def test_a_cohort_of_the_held_out_individuals_gets_their_study_predictions(plant
 def test_a_weighted_variant_missing_from_the_cohort_vcf_counts_as_reference(planted, tmp_path):
     """Without CAUSAL's record, every individual's CAUSAL dosage is 0: NULL's weight is left."""
     study, windows, vcfs, genotypes = planted
-    fit = elastic_net_predictions(study, windows, vcfs, **SETTINGS, seed=0)
+    fit = elastic_net_predictions(study, windows, vcfs, SETTINGS)
     lines = [
         record_line("1", pos + 1, "A", "G", [f"{a}|{b}" for a, b in (calls[s] for s in TEST)])
         for pos, calls in sorted(genotypes.items())
@@ -305,3 +304,13 @@ def test_a_weighted_variant_missing_from_the_cohort_vcf_counts_as_reference(plan
     np.testing.assert_allclose(gene[TEST], expected, rtol=0, atol=1e-9)
     quiet = got[got["gene"] == "QUIET"]["prediction"]
     assert (quiet == fit.heritability.set_index("gene").loc["QUIET", "intercept"]).all()
+
+
+def test_settings_read_every_key_of_the_config_and_default_to_config_yaml(demo_config):
+    """A key added to ``baselines.elastic_net`` must reach the settings; the library's
+    defaults are config.yaml's, so a caller without a config fits what the pipeline fits."""
+    fields = {f.name for f in dataclasses.fields(ElasticNetSettings)}
+    assert fields == {*demo_config["baselines"]["elastic_net"], "seed"}
+    assert ElasticNetSettings.from_config(demo_config) == ElasticNetSettings()
+    changed = {**demo_config, "training": {**demo_config["training"], "seed": 7}}
+    assert ElasticNetSettings.from_config(changed).seed == 7

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from haplexpr.atomic import atomic_path
-from haplexpr.predictions.elastic_net import elastic_net_cohort_predictions
+from haplexpr.predictions.elastic_net import ElasticNetSettings, elastic_net_cohort_predictions
 from haplexpr.provenance import record_outputs
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
@@ -24,7 +24,7 @@ predictions = elastic_net_cohort_predictions(
     windows,
     dict(zip(snakemake.params.chroms, snakemake.input.vcfs, strict=True)),
     list(snakemake.params.samples),
-    config["baselines"]["elastic_net"]["cis_window"],
+    ElasticNetSettings.from_config(config).cis_window,
 )
 with atomic_path(snakemake.output[0]) as tmp:
     predictions.to_parquet(tmp, index=False)

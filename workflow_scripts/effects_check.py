@@ -5,6 +5,7 @@ import pandas as pd
 from haplexpr.atomic import atomic_path
 from haplexpr.effects.checks import check_effects, read_truth
 from haplexpr.effects.plan import EffectSettings
+from haplexpr.predictions.elastic_net import ElasticNetSettings
 from haplexpr.provenance import record_outputs
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
@@ -21,8 +22,7 @@ checks = check_effects(
     study_windows(config, inputs.table, inputs.reference),
     dict(zip(snakemake.params.chroms, inputs.vcfs, strict=True)),
     config["models"][snakemake.wildcards.model]["input_length"],
-    config["baselines"]["elastic_net"],
-    config["training"]["seed"],  # the elastic-net baseline's own seed
+    ElasticNetSettings.from_config(config),
     read_truth(inputs.truth) if "truth" in inputs.keys() else None,
     settings.permutations,
     settings.seed,

@@ -1,7 +1,7 @@
 """Snakemake entry point: genotype-only elastic-net baseline predictions."""
 
 from haplexpr.atomic import atomic_path
-from haplexpr.predictions.elastic_net import elastic_net_predictions
+from haplexpr.predictions.elastic_net import ElasticNetSettings, elastic_net_predictions
 from haplexpr.study.genes import contig_lengths, gene_windows
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
@@ -14,16 +14,11 @@ lengths = contig_lengths(snakemake.input.reference)
 # Fitted on the evaluated genes only (seen + unseen): no metric reads any other gene.
 evaluated = study.genes[study.genes["gene"].isin(study.individual_prediction_genes())]
 windows = gene_windows(evaluated, lengths, 1, config["data"]["tss_coordinate_base"])
-settings = snakemake.params.settings
 fit = elastic_net_predictions(
     study,
     windows,
     dict(zip(snakemake.params.chroms, snakemake.input.vcfs, strict=True)),
-    cis_window=settings["cis_window"],
-    min_minor_allele_count=settings["min_minor_allele_count"],
-    l1_ratio=settings["l1_ratio"],
-    cv_folds=settings["cv_folds"],
-    seed=config["training"]["seed"],
+    ElasticNetSettings.from_config(config),
 )
 with atomic_path(snakemake.output.predictions) as tmp:
     fit.predictions.to_parquet(tmp, index=False)

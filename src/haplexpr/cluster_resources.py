@@ -66,6 +66,7 @@ HOST_MEMORY_MB = {
 #: What :func:`gpu_request` returns, the keys snakemake-executor-plugin-slurm reads.
 GPU_REQUEST_KEYS = ("slurm_account", "slurm_partition", "gpu", "gpu_model", "mem_mb", "runtime")
 
+
 def seconds_per_example(architecture: str, input_length: int, kind: str) -> float:
     """GPU seconds per individual (2 haplotypes) at ``input_length``, training or predicting.
 

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
 from haplexpr.effects.variants import WindowVariants, read_window_variants
-from haplexpr.predictions.elastic_net import fit_elastic_net
+from haplexpr.predictions.elastic_net import ElasticNetSettings, fit_elastic_net
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 from haplexpr.study.genes import GeneWindow
 
@@ -54,10 +54,7 @@ def elastic_net_coefficients(
     variants: WindowVariants,
     samples: list[str],
     y: np.ndarray,
-    min_minor_allele_count: int,
-    l1_ratio: float,
-    cv_folds: int,
-    seed: int,
+    settings: ElasticNetSettings,
 ) -> pd.Series:
     """The baseline's per-variant weights, fitted as the pipeline fits it (by variant key).
 
@@ -66,10 +63,10 @@ def elastic_net_coefficients(
     """
     x = variants.dosages(samples)
     counts = x.sum(axis=0)
-    keep = np.minimum(counts, 2 * len(samples) - counts) >= min_minor_allele_count
+    keep = np.minimum(counts, 2 * len(samples) - counts) >= settings.min_minor_allele_count
     coefficients = np.full(len(variants.variants), np.nan)
-    if keep.any() and len(y) >= cv_folds:
-        model = fit_elastic_net(x[:, keep], np.asarray(y, np.float64), l1_ratio, cv_folds, seed)
+    if keep.any() and len(y) >= settings.cv_folds:
+        model = fit_elastic_net(x[:, keep], np.asarray(y, np.float64), settings)
         coefficients[keep] = model.coef_
     return pd.Series(coefficients, index=[v.key for v in variants.variants], dtype=float)
 
@@ -219,8 +216,7 @@ def check_effects(
     windows: list[GeneWindow],
     vcfs: dict[str, str | Path],
     input_length: int,
-    elastic_net: dict,
-    elastic_net_seed: int,
+    elastic_net: ElasticNetSettings,
     truth: dict[str, set[str]] | None = None,
     permutations: int = 0,
     permutation_seed: int = 0,
@@ -229,8 +225,8 @@ def check_effects(
 
     ``effects`` and ``backgrounds`` are a scored run's tables (``effects.runs.score_run``);
     ``windows`` the study's gene windows. Marginal eQTL slopes (variants in the model's
-    input) and elastic-net weights (the baseline's config ``elastic_net``, its features
-    within ``cis_window`` of the TSS, seeded as the baseline is) are fitted on the training
+    input) and elastic-net weights (the baseline's settings: its features within
+    ``cis_window`` of the TSS, seeded as the baseline is) are fitted on the training
     individuals; causal recovery (genes in ``truth``) is permuted seeded; explained
     share and forward passes are per gene, the same in both rows.
     """
@@ -246,11 +242,10 @@ def check_effects(
         eqtl = marginal_eqtl(
             read_window_variants(vcf, chrom, first, first + input_length, samples), samples, y
         )
-        cis = elastic_net["cis_window"]
+        cis = elastic_net.cis_window
         enet = elastic_net_coefficients(
             read_window_variants(vcf, chrom, tss - cis, tss + cis, samples), samples,
-            y.to_numpy(), elastic_net["min_minor_allele_count"], elastic_net["l1_ratio"],
-            elastic_net["cv_folds"], elastic_net_seed,
+            y.to_numpy(), elastic_net,
         )  # fmt: skip
         mine = effects[effects["gene"] == gene]
         nearest = -mine.groupby("key")["tss_distance"].first().abs()  # uses no model

@@ -17,6 +17,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,6 +32,31 @@ from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 from haplexpr.study.genes import GeneWindow
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ElasticNetSettings:
+    """Config ``baselines.elastic_net`` plus ``training.seed``, which shuffles its CV folds.
+
+    The schema requires every key and fills none; these defaults (config.yaml's) serve library
+    callers such as the tests.
+    """
+
+    enabled: bool = True
+    #: variants within this many bp of the TSS are the features
+    cis_window: int = 2048
+    #: a variant with fewer minor alleles among the training individuals is dropped
+    min_minor_allele_count: int = 2
+    #: elastic-net mixing (1 = lasso)
+    l1_ratio: float = 0.5
+    #: folds of the CV that chooses the penalty
+    cv_folds: int = 5
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict) -> ElasticNetSettings:
+        """Settings from a validated config."""
+        return cls(**config["baselines"]["elastic_net"], seed=config["training"]["seed"])
 
 
 class CisGenotypes(NamedTuple):
@@ -103,11 +129,7 @@ def elastic_net_predictions(
     study: Study,
     windows: list[GeneWindow],
     vcfs: dict[str, str | Path],
-    cis_window: int,
-    min_minor_allele_count: int,
-    l1_ratio: float,
-    cv_folds: int,
-    seed: int,
+    settings: ElasticNetSettings,
 ) -> ElasticNetFit:
     """Fit one elastic net per gene on training individuals; predict everyone."""
     started = time.monotonic()
@@ -115,16 +137,16 @@ def elastic_net_predictions(
     n_train = len(study.train_individuals)
     targets = study.table.pivot(index="gene", columns="sample", values=study.target_column)
     rows, fits, weights = [], [], []
-    with cis_reader(vcfs, individuals, cis_window) as genotypes_of:
+    with cis_reader(vcfs, individuals, settings.cis_window) as genotypes_of:
         for number, window in enumerate(windows, start=1):
             dosages, variants = genotypes_of(window)
             train_x = dosages[:n_train]
             counts = train_x.sum(axis=0)
-            keep = np.minimum(counts, 2 * n_train - counts) >= min_minor_allele_count
+            keep = np.minimum(counts, 2 * n_train - counts) >= settings.min_minor_allele_count
             y = targets.loc[window.gene].reindex(study.train_individuals).to_numpy(np.float64)
             known = ~np.isnan(y)  # a row data.missing_targets dropped is not fitted
             predictions, cv_r2, intercept, coefficients = _fit_predict(
-                train_x[known][:, keep], y[known], dosages[:, keep], l1_ratio, cv_folds, seed
+                train_x[known][:, keep], y[known], dosages[:, keep], settings
             )
             rows += [(ind, window.gene, p) for ind, p in zip(individuals, predictions, strict=True)]
             rows.append((REFERENCE_INDIVIDUAL, window.gene, intercept))  # all-REF dosages
@@ -149,9 +171,7 @@ def _fit_predict(
     train_x: np.ndarray,
     y: np.ndarray,
     all_x: np.ndarray,
-    l1_ratio: float,
-    cv_folds: int,
-    seed: int,
+    settings: ElasticNetSettings,
 ) -> tuple[np.ndarray, float, float, np.ndarray]:
     """Predictions for ``all_x``, the CV R², the intercept and the weights.
 
@@ -163,11 +183,11 @@ def _fit_predict(
     picks them.
     """
     no_weights = np.zeros(train_x.shape[1])
-    if len(y) < cv_folds:
+    if len(y) < settings.cv_folds:
         return np.full(len(all_x), y.mean()), float("nan"), float(y.mean()), no_weights
     if train_x.shape[1] == 0:
         return np.full(len(all_x), y.mean()), 0.0, float(y.mean()), no_weights
-    model = fit_elastic_net(train_x, y, l1_ratio, cv_folds, seed)
+    model = fit_elastic_net(train_x, y, settings)
     variance = float(np.var(y))
     cv_r2 = 1 - float(model.mse_path_.mean(axis=1).min()) / variance if variance else 0.0
     return model.predict(all_x), cv_r2, float(model.intercept_), model.coef_
@@ -220,15 +240,17 @@ def elastic_net_cohort_predictions(
 
 
 def fit_elastic_net(
-    train_x: np.ndarray, y: np.ndarray, l1_ratio: float, cv_folds: int, seed: int
+    train_x: np.ndarray, y: np.ndarray, settings: ElasticNetSettings
 ) -> ElasticNetCV:
     """One gene's elastic net, its penalty chosen by ``cv_folds``-fold CV shuffled with ``seed``.
 
     Its ``coef_`` are the per-variant weights that variant effects are compared with
     (``haplexpr.effects.checks``).
     """
-    folds = KFold(n_splits=cv_folds, shuffle=True, random_state=seed)
-    model = ElasticNetCV(l1_ratio=l1_ratio, cv=folds, random_state=seed, alphas=30)
+    folds = KFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
+    model = ElasticNetCV(
+        l1_ratio=settings.l1_ratio, cv=folds, random_state=settings.seed, alphas=30
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(train_x, y)
