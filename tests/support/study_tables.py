@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from haplexpr.study.design import Study
+from haplexpr.study.genes import read_partition_table
+from haplexpr.study.table_schema import StudyTableError
 
 HEADER = "split,sample,gene,chr,TSS,strand,log_TPM\n"
+
+
+def write_table(folder: Path, rows: list[str], header: str = HEADER) -> Path:
+    """``rows`` under ``header`` as ``folder/table.csv``."""
+    path = folder / "table.csv"
+    path.write_text(header + "".join(row + "\n" for row in rows))
+    return path
+
+
+def table_error(path: Path, missing_targets: str = "drop", cache_dir: Path | None = None) -> str:
+    """The message reading the table at ``path`` stops with."""
+    with pytest.raises(StudyTableError) as caught:
+        read_partition_table(path, "log_TPM", missing_targets, cache_dir)
+    return str(caught.value)
 
 
 def small_study(
