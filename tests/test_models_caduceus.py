@@ -4,7 +4,6 @@ against transformers' MambaMixer, strand symmetry; all on CPU with tiny models."
 from __future__ import annotations
 
 import copy
-import random
 import re
 import time
 
@@ -14,6 +13,7 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 from support import ROOT
+from support.dna import random_dna
 
 from haplexpr.errors import ConfigError
 from haplexpr.models import registry
@@ -79,11 +79,6 @@ FORWARD_TENSORS = [
     *("x_proj.weight", "in_proj.weight", "out_proj.weight"),
 ]
 REVERSE_TENSORS = FORWARD_TENSORS[:-2]  # in_proj / out_proj are mamba_fwd's, stored once
-
-
-def random_dna(length: int, seed: int = 0) -> str:
-    rng = random.Random(seed)
-    return "".join(rng.choice("ACGT") for _ in range(length))
 
 
 @pytest.fixture(scope="module")

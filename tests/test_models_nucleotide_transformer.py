@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import random
 
 import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from support.dna import random_dna
 from transformers import EsmConfig, EsmForMaskedLM
 
 from haplexpr.models.nt_tokenizer import (
@@ -36,11 +36,6 @@ SMALL = {
     "num_attention_heads": 4,
     "intermediate_size": 64,
 }
-
-
-def random_dna(length: int, seed: int = 0) -> str:
-    rng = random.Random(seed)
-    return "".join(rng.choice("ACGT") for _ in range(length))
 
 
 # --------------------------------------------------------------------------- tokens
