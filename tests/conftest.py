@@ -1,9 +1,9 @@
 """Shared pytest fixtures for haplexpr.
 
 The test modules mirror the library: ``test_<module>.py`` for a top-level module
-(``test_config.py``, ``test_atomic.py``), ``test_<subpackage>[_<module>].py`` for a
-subpackage (``test_study.py``, ``test_vcf_check.py``, ``test_sequences_kernel.py`` with
-``test_consensus_parity.py``, ``test_training_datasets.py``). The workflow itself is tested
+(``test_config.py``, ``test_atomic.py``), ``test_<subpackage>_<module>.py`` for a module
+of a subpackage (``test_study_design.py``, ``test_vcf_check.py``, ``test_sequences_kernel.py``
+with ``test_consensus_parity.py``, ``test_training_loop.py``). The workflow itself is tested
 by ``test_workflow_rules.py``, ``test_pipeline_demo.py``, ``test_pipeline_slurm.py``,
 ``test_bad_inputs.py`` (with ``test_bad_inputs_startup.py`` and ``test_bad_inputs_cli.py``:
 the bad-input catalogue), ``test_pins.py`` and ``test_benchmarks.py``; helpers live in

@@ -8,10 +8,9 @@ import pytest
 from support import ROOT
 from support.study_tables import small_study
 
+from haplexpr.config import load_config
 from haplexpr.study.design import Example, Study
-from haplexpr.study.genes import (
-    StudyTableError,
-)
+from haplexpr.study.genes import StudyTableError
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +182,16 @@ def test_listed_individual_without_rows(tmp_path):
 def test_counts_equal_the_items_they_count(demo_study, strategy):
     assert demo_study.training_count(strategy) == len(demo_study.training_examples(strategy))
     assert demo_study.prediction_count() == len(demo_study.prediction_items())
+
+
+def test_split_validation_holds_out_individuals_or_genes():
+
+    study = Study.from_config(load_config(ROOT / "config.yaml"), ROOT)
+    train_p, valid_p = study.split_validation("p", 0.15, seed=0)
+    held = {e.individual for e in valid_p}
+    assert len(held) == 4 and not held & {e.individual for e in train_p}
+    assert len(train_p) + len(valid_p) == len(study.training_examples("p"))
+    train_r, valid_r = study.split_validation("r", 0.15, seed=0)
+    assert {e.individual for e in valid_r} == {"reference"}
+    assert not {e.gene for e in valid_r} & {e.gene for e in train_r}
+    assert study.split_validation("p", 0.0, seed=0) == (study.training_examples("p"), [])

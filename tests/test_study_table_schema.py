@@ -6,9 +6,7 @@ import logging
 import pytest
 from support.study_tables import table_error, write_table
 
-from haplexpr.study.genes import (
-    read_partition_table,
-)
+from haplexpr.study.genes import read_partition_table
 
 FIX = "; fix the table (schema: haplexpr/schemas/partition_table.schema.yaml)"
 
