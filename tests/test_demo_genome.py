@@ -1,6 +1,6 @@
 """The synthetic-genome generator and its FASTA/VCF writers, as the benchmark uses them.
 
-The demo's own use is held byte for byte by tests/test_demo.py; here the other settings:
+The demo's own use is held byte for byte by tests/test_demo_dataset.py; here the other settings:
 1000-Genomes-like variants (neutral spectrum, indels up to 20 bp, nothing kept clear), and
 files read back by pysam.
 """

@@ -1,4 +1,5 @@
-"""The embedded demo dataset: reproducible, well-formed, and carrying a learnable signal."""
+"""Tests for haplexpr.demo.dataset: the embedded demo dataset is reproducible, well-formed and
+carries a learnable signal."""
 
 import gzip
 import hashlib
