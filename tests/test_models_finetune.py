@@ -15,8 +15,9 @@ from haplexpr.models.borzoi import TINY_BORZOI, BorzoiModel
 from haplexpr.models.enformer import EnformerModel
 from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.training.checkpoints import CheckpointError, load_weights, read_weights
-from haplexpr.training.loop import TrainingSettings, predict, train
+from haplexpr.training.loop import predict, train
 from haplexpr.training.runs import build_model
+from haplexpr.training.settings import TrainingSettings
 
 LENGTH = 1024
 CONFIGS = {

@@ -10,7 +10,8 @@ from haplexpr.predictions.runs import predict_distinct
 from haplexpr.sequences.distinct import batches, distinct_windows
 from haplexpr.study.design import Example
 from haplexpr.training.datasets import SequenceDataset
-from haplexpr.training.loop import TrainingSettings, predict
+from haplexpr.training.loop import predict
+from haplexpr.training.settings import TrainingSettings
 
 LENGTH = 64
 GENES = ["gA", "gB"]

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from haplexpr.training.distributed import Ranks, share
-from haplexpr.training.loop import TrainingSettings
 from haplexpr.training.optimisation import lr_gpu_factor
+from haplexpr.training.settings import TrainingSettings
 
 SCRIPT = Path(__file__).parent / "support" / "ddp_training.py"
 TOLERANCE = 1e-5

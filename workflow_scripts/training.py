@@ -1,7 +1,7 @@
 """Snakemake entry point: train one model with one strategy (r, p or rp).
 
 A model with ``gpus`` > 1 trains on that many ranks under torchrun, which this script
-launches with the rule's arguments (haplexpr.training.distributed).
+launches with the rule's arguments (haplexpr.training.torchrun).
 """
 
 from pathlib import Path
@@ -11,7 +11,7 @@ import torch
 from haplexpr.models import registry
 from haplexpr.runlog import configure
 from haplexpr.study.design import Study
-from haplexpr.training.distributed import launch
+from haplexpr.training.torchrun import launch
 from haplexpr.training.runs import model_inputs, train_run
 from haplexpr.provenance import record_outputs
 

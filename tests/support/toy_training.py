@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from haplexpr.models.wrappers import HaplotypeAverage
-from haplexpr.training.loop import TrainingSettings
+from haplexpr.training.settings import TrainingSettings
 
 HAPLOTYPES, LENGTH = 2, 8
 SETTINGS = TrainingSettings(

@@ -30,8 +30,8 @@ from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import Study
 from haplexpr.training.checkpoints import load_weights
-from haplexpr.training.loop import TrainingSettings
 from haplexpr.training.runs import build_model
+from haplexpr.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,7 @@ def load_scorer(
     ``batch_size`` (each window is embedded first).
     """
     model_config = config["models"][model_name]
-    settings = TrainingSettings.from_config(
-        config, registry.training_block(model_config), strategy, model_config
-    )
+    settings = TrainingSettings.from_config(config, model_name, strategy)
     architecture = model_config["architecture"]
     if registry.family(model_config) == "s2f":
         model = build_model(model_config, settings.seed)

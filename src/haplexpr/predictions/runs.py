@@ -18,7 +18,6 @@ from torch.utils.data import Subset
 
 from haplexpr.atomic import atomic_path
 from haplexpr.devices import resolve_device
-from haplexpr.models import registry
 from haplexpr.models.precision import mixed_precision_context
 from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.sequence_encoding import one_hot
@@ -27,8 +26,9 @@ from haplexpr.sequences.store import HaplotypeStore
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Example, Study
 from haplexpr.training.checkpoints import load_weights
 from haplexpr.training.datasets import SequenceDataset
-from haplexpr.training.loop import TrainingSettings, predict
+from haplexpr.training.loop import predict
 from haplexpr.training.runs import make_dataset, model_for
+from haplexpr.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,7 @@ def predict_run(
     model_config = config["models"][model_name]
     if model_path is None:
         model_config = {**model_config, "head": "track"}
-    settings = TrainingSettings.from_config(
-        config, registry.training_block(model_config), strategy, model_config
-    )
+    settings = TrainingSettings.from_config(config, model_name, strategy)
     if individuals is None:
         items = study.prediction_items()
     else:

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 if TYPE_CHECKING:
-    from haplexpr.training.loop import TrainingSettings
+    from haplexpr.training.settings import TrainingSettings
 
 
 class GeneBatches(Sampler):

@@ -46,57 +46,11 @@ from haplexpr.training.distributed import (
 )
 from haplexpr.training.optimisation import Optimisation, build_optimisation
 from haplexpr.training.resume import Best, Progress
+from haplexpr.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ["epoch", "steps", "train_loss", "valid_score", "learning_rate", "seconds", "kept"]
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """Optimiser and schedule knobs (config ``training.<family>``) plus seed and device."""
-
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    warmup_fraction: float
-    final_lr_ratio: float
-    pairwise_alpha: float
-    gradient_accumulation: int = 1
-    mixed_precision: bool = True
-    seed: int = 0
-    device: str = "auto"
-    early_stopping_patience: int = 0
-    batches: str = "shuffled"
-    target: str = "raw"
-    schedule: str = "per_step"
-    scale_lr_by_gpus: bool = False
-    batch_size_per: str = "job"
-
-    def global_batch(self, world_size: int) -> int:
-        """Examples per batch over all ranks: ``batch_size``, or per rank (the seed's)."""
-        return self.batch_size * (world_size if self.batch_size_per == "gpu" else 1)
-
-    @classmethod
-    def from_config(
-        cls, config: dict, family_key: str, strategy: str, model_config: dict | None = None
-    ) -> TrainingSettings:
-        """Settings for a model family and strategy (reference training uses alpha 0).
-
-        A model's own ``training`` block overrides its family's knobs key by key.
-        """
-        knobs = {**config["training"][family_key], **(model_config or {}).get("training", {})}
-        if strategy == "r":  # one example per gene: no pairs, nothing to group
-            knobs["pairwise_alpha"] = 0.0
-            knobs["batches"] = "shuffled"
-            knobs["target"] = "raw"  # one value per gene: centring would leave nothing
-        shared = config["training"]
-        return cls(
-            **knobs,
-            seed=shared["seed"],
-            device=shared["device"],
-            early_stopping_patience=shared.get("early_stopping_patience", 0),
-        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from haplexpr.training.batches import epoch_loader
 from haplexpr.training.distributed import Ranks
 
 if TYPE_CHECKING:
-    from haplexpr.training.loop import TrainingSettings
+    from haplexpr.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 

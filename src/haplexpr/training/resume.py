@@ -23,7 +23,7 @@ from haplexpr.training.distributed import Ranks, gather_objects
 from haplexpr.training.optimisation import Optimisation
 
 if TYPE_CHECKING:
-    from haplexpr.training.loop import TrainingSettings
+    from haplexpr.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 

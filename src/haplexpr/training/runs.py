@@ -24,10 +24,10 @@ from haplexpr.statistics import pearson_rows
 from haplexpr.study.design import Example, Study
 from haplexpr.training.datasets import EmbeddingDataset, SequenceDataset
 from haplexpr.training.loop import (
-    TrainingSettings,
     Validation,
     train,
 )
+from haplexpr.training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def model_inputs(rule_input) -> HaplotypeStore | list[Path]:
     """A rule's model inputs: embedding arrays, else the sequence store of its files.
 
     ``rule_input`` is the rule's ``snakemake.input`` or a dict of its named files (what
-    :func:`haplexpr.training.distributed.launch` hands to the ranks).
+    :func:`haplexpr.training.torchrun.launch` hands to the ranks).
     """
     if "embeddings" in rule_input.keys():
         return [Path(p) for p in rule_input["embeddings"]]
@@ -89,9 +89,7 @@ def train_run(
 ) -> Path:
     """Train one model with one strategy; rp starts from ``init_weights`` (the r model)."""
     model_config = config["models"][model_name]
-    settings = TrainingSettings.from_config(
-        config, registry.training_block(model_config), strategy, model_config
-    )
+    settings = TrainingSettings.from_config(config, model_name, strategy)
     examples, held_out = study.split_validation(
         strategy, config["training"]["validation_fraction"], settings.seed
     )
