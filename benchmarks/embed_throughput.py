@@ -9,7 +9,7 @@ distinct windows, made beforehand. It prints distinct windows per second of both
 ratio (target: the pipeline within 1.5x of the bare loop); how many haplotypes those
 windows stand for is printed beside them, what sharing windows saves is not in the ratio.
 
-    python benchmarks/embed_throughput.py [--models nt caduceus evo2] [--individuals 8]
+    python benchmarks/embed_throughput.py [--models nt caduceus evo2] [--individuals 8] [--genes N]
         [--threads 1] [--repeats 3] [--workdir results/benchmarks/embed_throughput] [--tiny]
 
 Models come from config.yaml (the demo's tiny random-weight configurations unless
@@ -126,19 +126,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["nt", "caduceus", "evo2"])
     parser.add_argument("--individuals", type=int, default=8)
+    parser.add_argument("--genes", type=int, help="the store's first N genes (default: all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--workdir", type=Path, default=REPO / "results" / "benchmarks" / "embed_throughput"
     )
-    parser.add_argument("--tiny", action="store_true", help="smoke test: 2 individuals")
+    parser.add_argument(
+        "--tiny", action="store_true", help="smoke test: 2 individuals, 10 genes, 1 repeat"
+    )
     args = parser.parse_args()
     if args.tiny:
-        args.individuals, args.repeats = 2, 1
+        args.individuals, args.genes, args.repeats = 2, 10, 1
     torch.set_num_threads(args.threads)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     store = ensure_store(args.workdir)
     individuals = store.individuals()[: args.individuals]
+    genes = store.genes()[: args.genes]
     print(f"{cpu_name()}, torch {torch.__version__},"
           f" {args.threads} thread(s); best of {args.repeats}")  # fmt: skip
     load_embedder = computed.load_embedder
@@ -152,16 +156,17 @@ def main() -> None:
         computed.load_embedder = lambda config, device, embedder=embedder: embedder
         length = int(model["input_length"])
         # The step embeds each distinct window once; the bare loop runs the same windows.
-        seqs = [w.sequence for w in distinct_windows(store, individuals, store.genes(), length)]
-        haplotypes = sum(len(store.haplotypes(i, g)) for i in individuals for g in store.genes())
+        seqs = [w.sequence for w in distinct_windows(store, individuals, genes, length)]
+        haplotypes = sum(len(store.haplotypes(i, g)) for i in individuals for g in genes)
         loop = bare_forward(model["architecture"], embedder, seqs)
         with tempfile.TemporaryDirectory() as tmp:
             pipeline, bare = [], []
             for _ in range(args.repeats):
                 started = time.perf_counter()
                 computed.compute_embeddings(
-                    store, individuals, settings, Path(tmp) / "a.npy", Path(tmp) / "a.json", "cpu"
-                )
+                    store, individuals, settings, Path(tmp) / "a.npy", Path(tmp) / "a.json", "cpu",
+                    genes_of=lambda individual: genes,
+                )  # fmt: skip
                 pipeline.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 loop()
