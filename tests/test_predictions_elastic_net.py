@@ -4,7 +4,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import pysam
 import pytest
 from support.study_tables import small_study
 from support.vcf_files import record_line, write_vcf
@@ -17,6 +16,7 @@ from haplexpr.predictions.elastic_net import (
 )
 from haplexpr.study.design import REFERENCE_INDIVIDUAL
 from haplexpr.study.genes import gene_windows
+from haplexpr.vcf.genotypes import SampleGenotypes
 
 # --- cis_genotypes --------------------------------------------------------------------------
 
@@ -41,12 +41,16 @@ def vcf(tmp_path_factory):
     path = tmp_path_factory.mktemp("cis") / "calls.vcf.gz"
     lines = [record_line("1", pos, ref, alt, calls) for pos, ref, alt, calls in RECORDS]
     write_vcf(path, lines, SAMPLES, {"1": 1000, "2": 1000}, index=True)
-    with pysam.VariantFile(str(path)) as handle:
-        yield handle
+    return path
+
+
+def dosages_in(vcf, chrom, start, end, samples=SAMPLES):
+    with SampleGenotypes(vcf, samples) as genotypes:
+        return cis_genotypes(genotypes, chrom, start, end)
 
 
 def test_dosages_of_records_overlapping_the_window(vcf):
-    dosages = cis_genotypes(vcf, "1", 100, 200, SAMPLES).dosages
+    dosages = dosages_in(vcf, "1", 100, 200).dosages
     # Columns: POS 99 (deletion), 101, 150, 160, 170, 200.
     expected = [[1, 0, 1, 1, 1, 1], [0, 1, 2, 0, 0, 0], [2, 2, 2, 1, 2, 1]]
     np.testing.assert_array_equal(dosages, expected)
@@ -54,19 +58,17 @@ def test_dosages_of_records_overlapping_the_window(vcf):
 
 
 def test_dosages_follow_the_requested_sample_order(vcf):
-    dosages = cis_genotypes(vcf, "1", 100, 101, ["C", "A"]).dosages  # POS 99 (deletion) and 101
+    dosages = dosages_in(vcf, "1", 100, 101, ["C", "A"]).dosages  # POS 99 (deletion) and 101
     np.testing.assert_array_equal(dosages, [[2, 2], [1, 0]])
 
 
 def test_window_clipped_at_contig_start(vcf):
-    np.testing.assert_array_equal(
-        cis_genotypes(vcf, "1", -50, 98, SAMPLES).dosages, [[2], [2], [2]]
-    )
+    np.testing.assert_array_equal(dosages_in(vcf, "1", -50, 98).dosages, [[2], [2], [2]])
 
 
 @pytest.mark.parametrize(("chrom", "start", "end"), [("1", 300, 900), ("2", 0, 1000)])
 def test_no_records_gives_samples_by_zero(vcf, chrom, start, end):
-    dosages = cis_genotypes(vcf, chrom, start, end, SAMPLES).dosages
+    dosages = dosages_in(vcf, chrom, start, end).dosages
     assert dosages.shape == (3, 0)
 
 
@@ -257,7 +259,7 @@ def test_the_seed_picks_the_cv_folds(planted, monkeypatch):
 
 
 def test_cis_genotypes_name_each_column_chrom_pos_ref_alt(vcf):
-    assert cis_genotypes(vcf, "1", 100, 200, SAMPLES).variants == [
+    assert dosages_in(vcf, "1", 100, 200).variants == [
         "1:99:CAG:C",
         "1:101:A:G",
         "1:150:T:C,G",

@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import cyvcf2
 import numpy as np
-import pysam
+
+from haplexpr.vcf.genotypes import AbsentSamplesError, SampleGenotypes
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
 
@@ -84,40 +86,29 @@ def read_window_variants(
     vcf_path: str | Path, chrom: str, start: int, end: int, samples: list[str]
 ) -> WindowVariants:
     """Records overlapping ``[start, end)`` (0-based) and the samples' haplotypes' ALTs."""
-    variants, columns = [], []
-    with pysam.VariantFile(str(vcf_path)) as vcf:
-        absent = [s for s in samples if s not in vcf.header.samples]
-        if absent:
-            raise VariantError(
-                f"{vcf_path}: sample(s) {', '.join(absent[:5])} not in the VCF; score effects "
-                "only for individuals the VCF holds"
-            )
-        if samples:
-            vcf.subset_samples(samples)
-        for record in vcf.fetch(chrom, max(start, 0), end):
-            variants.append(_variant(vcf_path, record))
-            columns.append([_carries(record.samples[s]["GT"], h) for s in samples for h in (0, 1)])
-    carried = np.asarray(columns, dtype=bool).T.reshape(2 * len(samples), len(variants))
+    try:
+        with SampleGenotypes(vcf_path, samples) as genotypes:
+            records, alleles = genotypes.region(chrom, start, end)
+    except AbsentSamplesError as error:
+        raise VariantError(f"{error}; score effects only for individuals the VCF holds") from None
+    variants = [_variant(vcf_path, record) for record in records]
+    # rows: haplotype 1 and 2 of the first sample, then of the next, ...
+    carried = (alleles > 0).reshape(len(records), 2 * len(samples)).T
     return WindowVariants(variants, list(samples), carried)
 
 
-def _variant(vcf_path, record: pysam.VariantRecord) -> Variant:
+def _variant(vcf_path, record: cyvcf2.Variant) -> Variant:
     """The record as a ``Variant``, or a ``VariantError`` saying how to fix the VCF."""
-    where = f"{vcf_path}: record {record.chrom}:{record.pos}"
-    alts = record.alts or ()
+    where = f"{vcf_path}: record {record.CHROM}:{record.POS}"
+    alts = record.ALT
     if len(alts) != 1:
         raise VariantError(
             f"{where} has {len(alts)} ALT alleles; effects need the normalised VCF "
             "(bcftools norm -m -both, as the pipeline's results/vcf/*.norm.vcf.gz are)"
         )
-    if not _BASES.match(record.ref) or not _BASES.match(alts[0]):
+    if not _BASES.match(record.REF) or not _BASES.match(alts[0]):
         raise VariantError(
-            f"{where} has REF {record.ref!r} / ALT {alts[0]!r}, not bases; effects need the "
+            f"{where} has REF {record.REF!r} / ALT {alts[0]!r}, not bases; effects need the "
             "normalised VCF, from which symbolic and * alleles are dropped"
         )
-    return Variant(record.chrom, record.pos, record.ref, alts[0], record.id or ".")
-
-
-def _carries(genotype: tuple, haplotype: int) -> bool:
-    """Whether allele ``haplotype`` (0-based) of a GT is the ALT (missing reads as REF)."""
-    return len(genotype) > haplotype and genotype[haplotype] is not None and genotype[haplotype] > 0
+    return Variant(record.CHROM, record.POS, record.REF, alts[0], record.ID or ".")

@@ -23,13 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import pysam
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNetCV
 from sklearn.model_selection import KFold
 
 from haplexpr.study.design import REFERENCE_INDIVIDUAL, Study
 from haplexpr.study.genes import GeneWindow
+from haplexpr.vcf.genotypes import SampleGenotypes
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +66,16 @@ class CisGenotypes(NamedTuple):
     variants: list[str]
 
 
-def cis_genotypes(
-    vcf: pysam.VariantFile, chrom: str, start: int, end: int, samples: list[str]
-) -> CisGenotypes:
-    """ALT dosages of ``samples`` at the records overlapping ``[start, end)``, named."""
-    columns, names = [], []
-    for record in vcf.fetch(chrom, max(start, 0), end):
-        columns.append(
-            [sum(a is not None and a > 0 for a in record.samples[s]["GT"]) for s in samples]
-        )
-        names.append(f"{record.chrom}:{record.pos}:{record.ref}:{','.join(record.alts or ())}")
-    if not columns:
-        return CisGenotypes(np.zeros((len(samples), 0)), [])
-    return CisGenotypes(np.asarray(columns, dtype=np.float64).T, names)
+def cis_genotypes(genotypes: SampleGenotypes, chrom: str, start: int, end: int) -> CisGenotypes:
+    """ALT dosages of the samples at the records overlapping ``[start, end)``, named.
+
+    Every ALT index counts (a multi-allelic record is one column); a missing allele counts 0.
+    """
+    records, alleles = genotypes.region(chrom, start, end)
+    if not records:
+        return CisGenotypes(np.zeros((len(genotypes.samples), 0)), [])
+    names = [f"{r.CHROM}:{r.POS}:{r.REF}:{','.join(r.ALT)}" for r in records]
+    return CisGenotypes((alleles > 0).sum(axis=2).T.astype(np.float64), names)
 
 
 @contextlib.contextmanager
@@ -87,23 +84,18 @@ def cis_reader(
 ) -> Iterator[Callable[[GeneWindow], CisGenotypes]]:
     """Per gene window, ``samples``' genotypes within ``cis_window`` of its TSS.
 
-    Each VCF is opened once, subset to ``samples``, and closed on leaving.
+    Each VCF is opened once for ``samples`` and closed on leaving.
     """
-    handles = {chrom: pysam.VariantFile(str(path)) for chrom, path in vcfs.items()}
-    for handle in handles.values():
-        handle.subset_samples(samples)
-
-    def genotypes_of(window: GeneWindow) -> CisGenotypes:
-        return cis_genotypes(
+    handles: dict[str, SampleGenotypes] = {}
+    try:
+        for chrom, path in vcfs.items():
+            handles[chrom] = SampleGenotypes(path, samples)
+        yield lambda window: cis_genotypes(
             handles[window.chrom],
             window.chrom,
             window.tss - cis_window,
             window.tss + cis_window,
-            samples,
         )
-
-    try:
-        yield genotypes_of
     finally:
         for handle in handles.values():
             handle.close()
