@@ -65,6 +65,7 @@ use rule sequences_consensus as cohorts_sequences_consensus with:
             wildcards.shard
         ],
         chroms=list(VCF_SOURCES),
+        # rerun triggers, read by no script (ConsensusOptions.from_config)
         engine=config["consensus"]["engine"],
         missing=config["consensus"]["missing"],
         variants=config["consensus"]["variants"],

@@ -48,6 +48,7 @@ rule sequences_consensus:
     params:
         samples=lambda wildcards: SEQUENCE_SHARDS[wildcards.shard],
         chroms=list(VCF_SOURCES),
+        # rerun triggers, read by no script (ConsensusOptions.from_config)
         engine=config["consensus"]["engine"],
         missing=config["consensus"]["missing"],
         variants=config["consensus"]["variants"],

@@ -8,6 +8,7 @@ from haplexpr.consensus_options import (
     UNPHASED_POLICIES,
     VARIANT_MODES,
     ConsensusOptionError,
+    ConsensusOptions,
     check_options,
 )
 
@@ -25,3 +26,12 @@ def test_check_options_names_the_option_and_the_choices():
     check_options(engine="fast", variants="snvs", missing="N", unphased="as_listed")
     with pytest.raises(ConsensusOptionError, match=r"missing must be one of reference, N, not 'n'"):
         check_options(engine="fast", missing="n")
+
+
+def test_options_are_checked_once_on_creation_and_read_from_the_config(demo_config):
+    with pytest.raises(ConsensusOptionError, match=r"engine must be one of fast, bcftools"):
+        ConsensusOptions(engine="samtools")
+    options = ConsensusOptions.from_config(demo_config)  # config.yaml's consensus block
+    assert options == ConsensusOptions("fast", "all", "reference", "error")
+    # the library's defaults are bcftools consensus's own; the pipeline refuses unphased calls
+    assert ConsensusOptions() == ConsensusOptions("fast", "all", "reference", "as_listed")

@@ -30,6 +30,7 @@ from support.consensus_parity import (
     run_bcftools,
 )
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.realdata.debian import PackageFile, extract
 from haplexpr.sequences.personal_sequences import window_sequences
@@ -104,8 +105,8 @@ def test_iupac_on_real_unphased_genotypes(real_inputs, variants):
     assert sum(codes[c] for c in "RYKMSW") >= len(windows), codes  # IUPAC codes were written
     for engine in ENGINES:
         actual = window_sequences(
-            files.reference, files.vcf, samples, windows, engine=engine, missing="N",
-            variants=variants, unphased="iupac",
+            files.reference, files.vcf, samples, windows,
+            ConsensusOptions(engine, variants, missing="N", unphased="iupac"),
         )  # fmt: skip
         problems = compare(data, outcome, actual)
         assert not problems, f"{engine} engine:\n" + "\n\n".join(problems[:3])

@@ -14,6 +14,7 @@ from support.hand_applied import (
 )
 from support.vcf_files import record_line, write_fasta
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.bcftools_engine import (
     apply_edits,
@@ -104,9 +105,9 @@ def test_bcftools_crash_is_a_clear_error_not_a_dead_process(tmp_path):
     windows = [Interval("1", 0, 5), Interval("1", 10, 30), Interval("1", 40, 60)]
     for _ in range(10):  # many windows and runs in one process: the caller lives on
         with pytest.raises(ConsensusError, match="crashed") as caught:
-            window_sequences(reference, vcf, ["S1"], windows, engine="bcftools")
+            window_sequences(reference, vcf, ["S1"], windows, ConsensusOptions("bcftools"))
         assert f"{vcf}, sample S1, haplotype 1, window 1:11-30" in str(caught.value)
-    fast = window_sequences(reference, vcf, ["S1"], windows, engine="fast")
+    fast = window_sequences(reference, vcf, ["S1"], windows, ConsensusOptions("fast"))
     assert fast[("S1", 1)][1] == "AGGCTAACGTTAGCCAT"
-    alone = window_sequences(reference, vcf, ["S1"], windows[2:], engine="bcftools")
+    alone = window_sequences(reference, vcf, ["S1"], windows[2:], ConsensusOptions("bcftools"))
     assert alone == {("S1", 1): [seq[40:60]], ("S1", 2): [seq[40:60]]}

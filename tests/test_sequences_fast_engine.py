@@ -6,6 +6,7 @@ import pytest
 from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.personal_sequences import (
     ConsensusError,
@@ -22,7 +23,7 @@ def test_fast_engine_refuses_a_gt_it_cannot_read(tmp_path, fmt, call):
     line = record_line("1", 5, "A", "C", [call], fmt)
     vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1"], {"1": 60}, True)
     with pytest.raises(ConsensusError, match="GT"):
-        window_sequences(reference, vcf, ["S1"], [Interval("1", 0, 60)], engine="fast")
+        window_sequences(reference, vcf, ["S1"], [Interval("1", 0, 60)], ConsensusOptions("fast"))
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,8 @@ def test_fast_engine_refuses_missing_calls_as_bcftools(tmp_path, alt, end, varia
     vcf = vcf_files.write_vcf(tmp_path / "calls.vcf.gz", [line], ["S1", "S2"], {"1": 40}, True)
     window = Interval("1", start, 30)
     with pytest.raises(ConsensusError, match=said) as caught:
-        window_sequences(reference, vcf, ["S1", "S2"], [window], "fast", "N", variants)
+        window_sequences(
+            reference, vcf, ["S1", "S2"], [window], ConsensusOptions("fast", variants, missing="N")
+        )
     assert f"1:13 G>{alt} END={end}" in str(caught.value)
     assert f"(sample S1, haplotype 2, window {window.to_region()})" in str(caught.value)

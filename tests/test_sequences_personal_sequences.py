@@ -20,6 +20,7 @@ from support.hand_applied import (
     other_base,
 )
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.sequences.personal_sequences import (
     ConsensusError,
     build_haplotype_store,
@@ -105,7 +106,9 @@ def test_snvs_mode_ignores_indels(hand_inputs, tmp_path, engine):
     reference, vcfs = hand_inputs
     build_reference_store(reference, WINDOWS, tmp_path / "reference")
     path = tmp_path / "s.haplotypes.npz"
-    build_haplotype_store(reference, vcfs, [SAMPLE], WINDOWS, path, engine, variants="snvs")
+    build_haplotype_store(
+        reference, vcfs, [SAMPLE], WINDOWS, path, ConsensusOptions(engine, variants="snvs")
+    )
     store = SampleView(HaplotypeStore(tmp_path / "reference", [path]), SAMPLE)
     for window in WINDOWS:
         for h in (1, 2):
@@ -122,7 +125,9 @@ def test_snvs_mode_ignores_indels(hand_inputs, tmp_path, engine):
 def test_sample_missing_from_vcf_raises_naming_it(hand_inputs, tmp_path, engine):
     reference, vcfs = hand_inputs
     with pytest.raises(ConsensusError, match="NA99999"):
-        build_haplotype_store(reference, vcfs, ["NA99999"], WINDOWS, tmp_path / "x.npz", engine)
+        build_haplotype_store(
+            reference, vcfs, ["NA99999"], WINDOWS, tmp_path / "x.npz", ConsensusOptions(engine)
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -131,7 +136,12 @@ def test_missing_chromosome_vcf_raises(hand_inputs, tmp_path, engine):
     reference, vcfs = hand_inputs
     with pytest.raises(ConsensusError, match="chromosome"):
         build_haplotype_store(
-            reference, {"1": vcfs["1"]}, [SAMPLE], WINDOWS, tmp_path / "x.npz", engine
+            reference,
+            {"1": vcfs["1"]},
+            [SAMPLE],
+            WINDOWS,
+            tmp_path / "x.npz",
+            ConsensusOptions(engine),
         )
     assert list(tmp_path.iterdir()) == []
 

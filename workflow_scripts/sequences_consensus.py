@@ -1,5 +1,6 @@
 """Snakemake entry point: both haplotypes of a shard of individuals over every gene window."""
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.study.genes import study_windows
 from haplexpr.sequences.personal_sequences import build_haplotype_store
 from haplexpr.runlog import configure
@@ -13,10 +14,7 @@ build_haplotype_store(
     list(snakemake.params.samples),
     windows,
     snakemake.output[0],
-    engine=snakemake.params.engine,
-    missing=snakemake.params.missing,
-    variants=snakemake.params.variants,
-    unphased=snakemake.params.unphased,
+    ConsensusOptions.from_config(snakemake.config),
     threads=snakemake.threads,
 )
 record_outputs(snakemake)  # what made each output: results/provenance/

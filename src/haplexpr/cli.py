@@ -23,7 +23,7 @@ import pysam
 import yaml
 
 from haplexpr.config import merge_configs
-from haplexpr.consensus_options import ENGINES, UNPHASED_POLICIES
+from haplexpr.consensus_options import ENGINES, UNPHASED_POLICIES, ConsensusOptions
 from haplexpr.coordinates import samtools_region
 from haplexpr.inputs import check_inputs
 from haplexpr.metrics.evaluation import held_out_table
@@ -38,15 +38,12 @@ def personal_sequence(
     sample: str,
     haplotype: int,
     region: str,
-    engine: str = "fast",
-    missing: str = "reference",
-    variants: str = "all",
-    unphased: str = "as_listed",
+    options: ConsensusOptions,
 ) -> str:
     """One haplotype of ``sample`` over a samtools ``region`` (1-based), after input checks.
 
-    The options are the pipeline's (``consensus.missing``, ``variants``, ``unphased``); only
-    the requested haplotype is built.
+    The options are the pipeline's (``consensus.engine``, ``missing``, ``variants``,
+    ``unphased``); only the requested haplotype is built.
     """
     with pysam.FastaFile(reference) as fasta:
         interval = samtools_region(region, dict(zip(fasta.references, fasta.lengths, strict=True)))
@@ -56,13 +53,10 @@ def personal_sequence(
         interval.chrom,
         [sample],
         region=interval,
-        unphased=unphased,
-        missing=missing,
+        unphased=options.unphased,
+        missing=options.missing,
     )
-    sequences = window_sequences(
-        reference, vcf, [sample], [interval], engine=engine, missing=missing,
-        variants=variants, unphased=unphased, haplotype=haplotype,
-    )  # fmt: skip
+    sequences = window_sequences(reference, vcf, [sample], [interval], options, haplotype)
     return sequences[(sample, haplotype)][0]
 
 
@@ -221,10 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         return predict_cohort(args)
     try:
         haplotype, missing, variants, unphased = sequence_options(args)
+        options = ConsensusOptions(args.engine, variants, missing, unphased)
         seq = personal_sequence(
-            args.reference, args.vcf, args.sample, haplotype, args.region, args.engine,
-            missing, variants, unphased,
-        )  # fmt: skip
+            args.reference, args.vcf, args.sample, haplotype, args.region, options
+        )
     except (VariantInputError, ValueError, RuntimeError, OSError) as error:
         print(f"haplexpr sequence: {error}", file=sys.stderr)
         return 1

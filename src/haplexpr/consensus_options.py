@@ -1,10 +1,13 @@
 """The consensus options a user chooses: their allowed values and the one check of them.
 
 The VCF check, both engines, the CLI and the config schema read the choices from here
-(a test holds the schema's enums equal to these tuples).
+(a test holds the schema's enums equal to these tuples); the sequences stage takes them
+as one :class:`ConsensusOptions`.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 # fast: one compiled VCF pass per chromosome for all individuals; bcftools: bcftools
 # consensus per individual and haplotype.
@@ -36,3 +39,27 @@ def check_options(**chosen: str) -> None:
         allowed = OPTIONS[name]
         if value not in allowed:
             raise ConsensusOptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class ConsensusOptions:
+    """How personal sequences are built: engine, variants, missing alleles, unphased calls.
+
+    Checked once, on creation. The defaults are bcftools consensus's own behaviour (every
+    variant, no ``-M``, ``-H 1`` taking unphased calls as listed), which library callers
+    and ``haplexpr sequence`` get; the pipeline's come from config ``consensus``
+    (:meth:`from_config`), whose ``unphased: error`` refuses such calls in the VCF check.
+    """
+
+    engine: str = "fast"
+    variants: str = "all"
+    missing: str = "reference"
+    unphased: str = "as_listed"
+
+    def __post_init__(self) -> None:
+        check_options(**asdict(self))
+
+    @classmethod
+    def from_config(cls, config: dict) -> ConsensusOptions:
+        """The options of a validated config's ``consensus`` block."""
+        return cls(**{name: config["consensus"][name] for name in OPTIONS})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pysam
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.bcftools_engine import read_fasta
 from haplexpr.sequences.personal_sequences import ConsensusError, window_sequences
@@ -247,10 +248,7 @@ def engine_haplotypes(
         files.vcf,
         samples=list(data.samples),
         windows=list(data.windows),
-        engine=engine,
-        missing=missing,
-        variants=variants,
-        unphased=unphased,
+        options=ConsensusOptions(engine, variants, missing, unphased),
     )
 
 

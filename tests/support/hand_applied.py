@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
 from haplexpr.sequences.store import HaplotypeStore
@@ -186,7 +187,12 @@ def build_stores(
     try:
         build_reference_store(reference, WINDOWS, out / "reference")
         path = build_haplotype_store(
-            reference, vcfs, [SAMPLE, OTHER], WINDOWS, out / "shard000.haplotypes.npz", engine
+            reference,
+            vcfs,
+            [SAMPLE, OTHER],
+            WINDOWS,
+            out / "shard000.haplotypes.npz",
+            ConsensusOptions(engine),
         )
     finally:
         tempfile.tempdir = original

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pysam
 
-from haplexpr.consensus_options import ConsensusOptionError, check_options
+from haplexpr.consensus_options import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.bcftools_engine import ConsensusError, bcftools_haplotypes
 from haplexpr.sequences.edits import EngineError, HaplotypeEdits, Window
@@ -57,24 +57,18 @@ def build_haplotype_store(
     samples: list[str],
     windows: list[GeneWindow],
     path: str | Path,
-    engine: str = "fast",
-    missing: str = "reference",
-    variants: str = "all",
+    options: ConsensusOptions = ConsensusOptions(),  # noqa: B008 (frozen, so shared safely)
     threads: int = 1,
-    unphased: str = "as_listed",
 ) -> Path:
     """Both haplotypes of every sample over every window, written as one edit store."""
     started = time.monotonic()
     edits = _haplotypes(
-        engine,
+        options,
         reference,
         vcfs,
         samples,
         [Window(w.interval, w.tss) for w in windows],
         [w.gene for w in windows],
-        missing,
-        variants,
-        unphased,
         threads,
     )
     edits.save(path)
@@ -83,7 +77,7 @@ def build_haplotype_store(
         "(%.1f MB in memory)",
         edits.length.size,
         len(samples),
-        engine,
+        options.engine,
         time.monotonic() - started,
         path,
         edits.nbytes() / 1e6,
@@ -96,10 +90,7 @@ def window_sequences(
     vcf: str | Path,
     samples: list[str],
     windows: Sequence[Interval],
-    engine: str = "fast",
-    missing: str = "reference",
-    variants: str = "all",
-    unphased: str = "as_listed",
+    options: ConsensusOptions = ConsensusOptions(),  # noqa: B008 (frozen, so shared safely)
     haplotype: int | None = None,
 ) -> dict[tuple[str, int], list[str]]:
     """Haplotype 1 and 2 of each sample over each window, as strings (one VCF, any contigs).
@@ -108,15 +99,12 @@ def window_sequences(
     stops the other (a bcftools abort, a REF mismatch) cannot stop it.
     """
     edits = _haplotypes(
-        engine,
+        options,
         reference,
         {w.chrom: vcf for w in windows},
         samples,
         [Window(w, w.start) for w in windows],
         [w.to_region() for w in windows],
-        missing,
-        variants,
-        unphased,
         haplotype=haplotype,
     )
     with pysam.FastaFile(str(reference)) as fasta:
@@ -129,27 +117,25 @@ def window_sequences(
 
 
 def _haplotypes(
-    engine: str,
+    options: ConsensusOptions,
     reference: str | Path,
     vcfs: dict[str, str | Path],
     samples: list[str],
     windows: list[Window],
     names: list[str],
-    missing: str,
-    variants: str,
-    unphased: str,
     threads: int = 1,
     haplotype: int | None = None,
 ) -> HaplotypeEdits:
-    """Check the options, run the chosen engine; any input problem is a ConsensusError."""
+    """Run the chosen engine; any input problem is a ConsensusError."""
     try:
-        check_options(engine=engine, missing=missing, variants=variants, unphased=unphased)
         build = (
-            partial(fast_haplotypes, threads=threads) if engine == "fast" else bcftools_haplotypes
+            partial(fast_haplotypes, threads=threads)
+            if options.engine == "fast"
+            else bcftools_haplotypes
         )
         return build(
-            reference, vcfs, samples, windows, names,
-            missing=missing, variants=variants, unphased=unphased, haplotype=haplotype,
+            reference, vcfs, samples, windows, names, missing=options.missing,
+            variants=options.variants, unphased=options.unphased, haplotype=haplotype,
         )  # fmt: skip
-    except (ConsensusOptionError, EngineError, VariantInputError) as error:
+    except (EngineError, VariantInputError) as error:
         raise ConsensusError(str(error)) from error
