@@ -59,6 +59,16 @@ def test_personal_sequences_tiny_matches_bcftools():
     assert re.search(r"^fast engine \(haplexpr\)\s+[\d,]+", out, flags=re.MULTILINE), out
 
 
+def test_engine_checkouts_compares_a_checkout_with_itself(tmp_path):
+    out = run_benchmark(
+        "engine_checkouts.py", str(ROOT), str(ROOT), "--pairs", "1", "--contig-mb", "0.5",
+        "--samples", "8", "--windows", "4", "--workdir", str(tmp_path),
+    )  # fmt: skip
+    assert "8 samples x 4 windows" in out
+    for step in ("build", "first", "warm"):
+        assert re.search(rf"{step}: old [\d.]+ s, new [\d.]+ s, new/old [\d.]+", out), out
+
+
 def load_robustness():
     """benchmarks/demo_robustness.py as a module (benchmarks are scripts, not a package)."""
     import importlib.util
