@@ -89,6 +89,14 @@ def demo_config():
     return load_config(ROOT / "config.yaml")
 
 
+@pytest.fixture(scope="module")
+def demo_study(demo_config):
+    """The demo's study (tables and lists read once per test module)."""
+    from haplexpr.study.design import Study
+
+    return Study.from_config(demo_config, root=ROOT)
+
+
 @pytest.fixture
 def workdir(tmp_path):
     """A working directory with its own copy of the demo data, free to be corrupted."""

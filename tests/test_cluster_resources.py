@@ -1,9 +1,8 @@
-"""GPU jobs' SLURM requests: sized from the measured step times, read by the real plugin."""
+"""Tests for haplexpr.cluster_resources: each GPU job's SLURM request and wall-time limit from
+measured step times, the study and the recipe."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 
 import pytest
@@ -12,7 +11,7 @@ from snakemake_executor_plugin_slurm.utils import set_gres_string
 from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting
 from support import ROOT
 
-from haplexpr import plan, stage_costs
+from haplexpr import plan
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
     MEASURED_S2F,
@@ -25,14 +24,7 @@ from haplexpr.cluster_resources import (
     s2f_gpu_seconds,
     seconds_per_example,
 )
-from haplexpr.effects.plan import EffectSettings
 from haplexpr.plan import seconds_per_window
-from haplexpr.study.design import Study
-
-
-@pytest.fixture(scope="module")
-def demo_study(demo_config):
-    return Study.from_config(demo_config, root=ROOT)
 
 
 def settings(**chosen) -> ClusterSettings:
@@ -172,44 +164,6 @@ def test_cpu_rules_ask_no_gpu():
     assert get_cpu_setting(cpu_job, gpu=False) == "--cpus-per-task=1"
 
 
-def with_evo2_length(config: dict, length: int, max_runtime: int) -> dict:
-    evo2 = {**config["models"]["evo2"], "input_length": length}
-    return {
-        **config,
-        "models": {**config["models"], "evo2": evo2},
-        "cluster": {**config["cluster"], "max_runtime": max_runtime},
-    }
-
-
-def test_embedding_jobs_over_the_maximum_are_split_until_each_fits(demo_config, demo_study):
-    """Evo2 at 160 kb against an 8 h maximum: the first group (reference + 24) is over it, so
-    the reference goes alone (its genes in slices that fit) and the individuals in groups
-    of as many as fit; at 1.28 Mb not even one individual's 2 x 51 windows fit: refused."""
-    config = with_evo2_length(demo_config, 160_000, max_runtime=8 * 60)
-    seconds = plan.seconds_per_window(config["models"]["evo2"])
-    fits = int((8 * 60 - 15) * 60 / 2.0 // seconds)
-    shards = plan.embedding_shards(config, demo_study, "evo2")
-    n_ref = len(demo_study.reference_genes())
-    per_person = 2 * len(demo_study.individual_prediction_genes())
-    step = fits // per_person
-    want_ref = -(-n_ref // fits)
-    assert len(shards) == want_ref + -(-len(demo_study.individuals) // step)
-    slices = [s.genes for s in shards.values() if s.individuals == ("reference",)]
-    assert slices[0] == (0, min(fits, n_ref)) and slices[-1][1] == n_ref
-    assert len(slices) == want_ref
-    people = [i for s in shards.values() for i in s.individuals if i != "reference"]
-    assert people == demo_study.individuals  # each once, in order
-    for shard in shards.values():
-        minutes = runtime_minutes(
-            plan.embedding_job_seconds(demo_study, config["models"]["evo2"], shard), 2.0
-        )
-        assert minutes <= 8 * 60
-    unsplit = plan.embedding_shards(demo_config, demo_study, "evo2")
-    assert len(unsplit) == -(-(1 + len(demo_study.individuals)) // 25)  # individuals_per_job
-    with pytest.raises(plan.PlanError, match=r"models.evo2: one individual's 102 windows"):
-        plan.embedding_shards(with_evo2_length(demo_config, 1_280_000, 8 * 60), demo_study, "evo2")
-
-
 def test_start_up_says_the_glm_limits_are_estimates(demo_config, demo_study):
     notes = check_limits(demo_config, demo_study)
     assert len(notes) == 1 and "estimated seconds per window" in notes[0]
@@ -223,66 +177,3 @@ def test_the_full_study_asks_at_least_the_measured_time(demo_config):
     seconds = s2f_gpu_seconds("enformer", 64_000, "train", 8500, epochs, 1500)
     assert 3 < seconds / 3600 < 5  # docs/cluster.md: 3.5 GPU-h for Enformer p on the seed's lists
     assert runtime_minutes(seconds, 2.0) >= math.ceil(seconds / 60)
-
-
-def test_the_plan_counts_what_the_design_embeds_and_predicts(demo_config, demo_study):
-    """Hand counts: windows = reference genes + 2 x individuals x their genes."""
-    stages = {
-        (s.stage, s.name): s for s in stage_costs.plan(demo_config, demo_study, chromosomes=2)
-    }
-    ref, ind = len(demo_study.reference_genes()), len(demo_study.individual_prediction_genes())
-    windows = ref + 2 * len(demo_study.individuals) * ind
-    assert ind == len(demo_study.individual_genes) + (demo_study.genes["split"] == "test").sum()
-    nt = stages[("embeddings", "nt")]
-    per_window = plan.bytes_per_window(demo_config["models"]["nt"], "models.nt")
-    assert nt.forward_passes == windows and nt.disk_bytes == windows * per_window
-    # tiny NT: 2,048 bases in bins of 6 -> 342 positions x 32 wide x float16
-    assert per_window == 342 * 32 * 2
-    assert stages[("predictions", "enformer p")].forward_passes == windows
-    assert stages[("vcf", "download, normalise (CPU)")].jobs == 4
-    sampled = dataclasses.replace(demo_study, unseen_sample=3)
-    fewer = {(s.stage, s.name): s for s in stage_costs.plan(demo_config, sampled, chromosomes=2)}
-    held_out = (demo_study.genes["split"] == "test").sum()
-    assert fewer[("embeddings", "nt")].forward_passes == windows - (held_out - 3) * (
-        1 + 2 * len(demo_study.individuals)
-    )
-    # effects: one row per scored run, at its planned passes; an imported gLM is not scored
-    settings = EffectSettings.from_config(demo_config)
-    effects = {name for stage, name in stages if stage == "effects"}
-    assert effects == {
-        f"{m} p (+ checks, CPU)" for m in ("enformer", "borzoi", "nt", "evo2", "caduceus")
-    }
-    assert stages[("effects", "nt p (+ checks, CPU)")].forward_passes == (
-        settings.planned_forward_passes(demo_study)
-    )
-    imported = copy.deepcopy(demo_config)
-    imported["models"]["nt"]["precomputed_root"] = "seed_embeddings"
-    assert "nt p (+ checks, CPU)" not in {
-        s.name
-        for s in stage_costs.plan(imported, demo_study, chromosomes=2)
-        if s.stage == "effects"
-    }
-
-
-def test_a_cohort_is_planned_as_its_individuals_windows(demo_config, demo_study):
-    """Per cohort: its embeddings (computed gLMs) and its predictions (GPU runs), summed."""
-    individuals = demo_study.test_individuals[:5]
-    embed, predict = stage_costs.cohort_stages(demo_config, demo_study, {"new": individuals})
-    windows = 2 * 5 * len(demo_study.individual_prediction_genes())
-    assert embed.name == "new: embed (3 gLMs)" and embed.forward_passes == 3 * windows
-    # 5 deep models x 3 strategies + enformer zs; the elastic net runs on CPUs
-    assert predict.name == "new: predict (16 runs)" and predict.forward_passes == 16 * windows
-    # GPU-hours scale from the study's measured rate: Enformer p alone, 5 of the individuals
-    enformer = copy.deepcopy(demo_config)
-    enformer["models"] = {"enformer": {**enformer["models"]["enformer"], "zero_shot": False}}
-    enformer["strategies"] = ["p"]
-    enformer["baselines"]["elastic_net"]["enabled"] = False
-    study_hours = next(
-        s.gpu_hours
-        for s in stage_costs.plan(demo_config, demo_study, chromosomes=2)
-        if (s.stage, s.name) == ("predictions", "enformer p")
-    )
-    _, alone = stage_costs.cohort_stages(enformer, demo_study, {"new": individuals})
-    assert alone.gpu_hours == pytest.approx(
-        study_hours * (windows / 2) / demo_study.prediction_count(), rel=1e-9
-    )

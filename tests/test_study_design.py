@@ -13,11 +13,6 @@ from haplexpr.study.design import Example, Study
 from haplexpr.study.genes import StudyTableError
 
 
-@pytest.fixture(scope="module")
-def demo_study(demo_config):
-    return Study.from_config(demo_config, root=ROOT)
-
-
 def demo_rows(config):
     """The demo partition table parsed with the csv module, independently of pandas."""
     with gzip.open(ROOT / config["data"]["partition_table"], "rt", newline="") as handle:
