@@ -27,9 +27,10 @@ use rule vcf_normalise as cohorts_vcf_normalise with:
         "results/benchmarks/cohorts/{cohort}/vcf/{chrom}.normalise.tsv"
     params:
         samples=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
-        contig_map=config["variants"]["contig_map"],
-        harmonise_contigs=config["variants"]["harmonise_contigs"],
-        normalise=config["consensus"]["normalise"],
+        # rerun triggers, read by no script (VariantSettings, ConsensusSettings.from_config)
+        contig_map=VARIANTS.contig_map,
+        harmonise_contigs=VARIANTS.harmonise_contigs,
+        normalise=CONSENSUS.normalise,
 
 
 use rule vcf_index as cohorts_vcf_index with:
@@ -45,8 +46,9 @@ use rule vcf_index as cohorts_vcf_index with:
         "results/benchmarks/cohorts/{cohort}/vcf/{chrom}.index.tsv"
     params:
         samples=lambda wildcards: list(COHORTS[wildcards.cohort].samples),
-        unphased=config["consensus"]["unphased"],
-        missing=config["consensus"]["missing"],
+        # rerun triggers, read by no script (ConsensusOptions.from_config)
+        unphased=CONSENSUS.options.unphased,
+        missing=CONSENSUS.options.missing,
 
 
 use rule sequences_consensus as cohorts_sequences_consensus with:
@@ -65,11 +67,12 @@ use rule sequences_consensus as cohorts_sequences_consensus with:
             wildcards.shard
         ],
         chroms=list(VCF_SOURCES),
-        # rerun triggers, read by no script (ConsensusOptions.from_config)
-        engine=config["consensus"]["engine"],
-        missing=config["consensus"]["missing"],
-        variants=config["consensus"]["variants"],
-        unphased=config["consensus"]["unphased"],
+        # rerun triggers, read by no script (ConsensusSettings.from_config)
+        window_length=CONSENSUS.window_length,
+        engine=CONSENSUS.options.engine,
+        missing=CONSENSUS.options.missing,
+        variants=CONSENSUS.options.variants,
+        unphased=CONSENSUS.options.unphased,
 
 
 use rule embeddings_compute as cohorts_embeddings_compute with:

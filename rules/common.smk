@@ -16,6 +16,8 @@ from haplexpr.config import (
     reference_fasta,
     trained_runs,
 )
+from haplexpr.consensus_settings import ConsensusSettings
+from haplexpr.coordinates import VariantSettings
 from haplexpr.effects.plan import EffectSettings, scored_runs
 from haplexpr.cluster_resources import (
     GPU_REQUEST_KEYS,
@@ -47,6 +49,8 @@ COMPUTED_GLMS = [m for m in GLM_MODELS if m not in PRECOMPUTED_GLMS]
 STRATEGIES = config["strategies"]
 BASELINES = ["elastic_net"] if config["baselines"]["elastic_net"]["enabled"] else []
 CLUSTER = ClusterSettings.from_config(config)
+CONSENSUS = ConsensusSettings.from_config(config)
+VARIANTS = VariantSettings.from_config(config)
 EFFECTS = EffectSettings.from_config(config)
 # New cohorts to predict (config cohorts; haplexpr.cohorts), their VCFs and individuals.
 COHORTS = INPUTS.cohorts
@@ -240,8 +244,8 @@ def vcf_normalise_inputs(wildcards):
         "vcf": f"results/vcf/download/{wildcards.chrom}.vcf.gz",
         "reference": REFERENCE,
     }
-    if config["variants"]["contig_map"]:
-        inputs["contig_map"] = config["variants"]["contig_map"]
+    if VARIANTS.contig_map:
+        inputs["contig_map"] = VARIANTS.contig_map
     return inputs
 
 
@@ -300,10 +304,10 @@ def all_individuals():
 # One consensus job per shard of individuals; one embedding job per shard (reference
 # first) and gLM, split where its estimated limit exceeds cluster.max_runtime. Cohorts'
 # the same way, without the reference (its windows are the study's).
-SEQUENCE_SHARDS = shards(STUDY.individuals, config["consensus"]["individuals_per_job"])
+SEQUENCE_SHARDS = shards(STUDY.individuals, CONSENSUS.individuals_per_job)
 EMBEDDING_SHARDS = {m: embedding_shards(config, STUDY, m) for m in GLM_MODELS}
 COHORT_SEQUENCE_SHARDS = {
-    name: shards(list(cohort.samples), config["consensus"]["individuals_per_job"])
+    name: shards(list(cohort.samples), CONSENSUS.individuals_per_job)
     for name, cohort in COHORTS.items()
 }
 COHORT_EMBEDDING_SHARDS = {

@@ -21,6 +21,9 @@ rule sequences_reference:
         **cpu_resources(),
         mem_mb=2000,
         runtime=60,
+    params:
+        # rerun trigger, read by no script (ConsensusSettings.from_config)
+        window_length=CONSENSUS.window_length,
     script:
         "../workflow_scripts/sequences_reference.py"
 
@@ -48,10 +51,11 @@ rule sequences_consensus:
     params:
         samples=lambda wildcards: SEQUENCE_SHARDS[wildcards.shard],
         chroms=list(VCF_SOURCES),
-        # rerun triggers, read by no script (ConsensusOptions.from_config)
-        engine=config["consensus"]["engine"],
-        missing=config["consensus"]["missing"],
-        variants=config["consensus"]["variants"],
-        unphased=config["consensus"]["unphased"],
+        # rerun triggers, read by no script (ConsensusSettings.from_config)
+        window_length=CONSENSUS.window_length,
+        engine=CONSENSUS.options.engine,
+        missing=CONSENSUS.options.missing,
+        variants=CONSENSUS.options.variants,
+        unphased=CONSENSUS.options.unphased,
     script:
         "../workflow_scripts/sequences_consensus.py"

@@ -40,9 +40,10 @@ rule vcf_normalise:
         runtime=240,
     params:
         samples=STUDY.individuals,
-        contig_map=config["variants"]["contig_map"],
-        harmonise_contigs=config["variants"]["harmonise_contigs"],
-        normalise=config["consensus"]["normalise"],
+        # rerun triggers, read by no script (VariantSettings, ConsensusSettings.from_config)
+        contig_map=VARIANTS.contig_map,
+        harmonise_contigs=VARIANTS.harmonise_contigs,
+        normalise=CONSENSUS.normalise,
     script:
         "../workflow_scripts/vcf_normalise.py"
 
@@ -66,7 +67,8 @@ rule vcf_index:
         runtime=120,
     params:
         samples=STUDY.individuals,
-        unphased=config["consensus"]["unphased"],
-        missing=config["consensus"]["missing"],
+        # rerun triggers, read by no script (ConsensusOptions.from_config)
+        unphased=CONSENSUS.options.unphased,
+        missing=CONSENSUS.options.missing,
     script:
         "../workflow_scripts/vcf_index.py"

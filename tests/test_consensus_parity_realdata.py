@@ -30,7 +30,7 @@ from support.consensus_parity import (
     run_bcftools,
 )
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.realdata.debian import PackageFile, extract
 from haplexpr.sequences.personal_sequences import window_sequences

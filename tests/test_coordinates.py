@@ -1,16 +1,21 @@
 """Tests for haplexpr.coordinates: samtools-style regions, TSS coordinate bases, contig names."""
 
+import copy
+import dataclasses
 import re
 
 import pytest
 
+from haplexpr.config import validate_config
 from haplexpr.coordinates import (
     Interval,
     UnknownContigError,
+    VariantSettings,
     harmonise_contig,
     samtools_region,
     tss_to_0based,
 )
+from haplexpr.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -104,3 +109,16 @@ def test_harmonise_unknown_contig_lists_reference_contigs():
         "contig 'chrUn_gl000220' is not in the reference (reference contigs: 1, 2, MT...); "
         "check that the table, VCFs and FASTA use the same genome build"
     )
+
+
+def test_variant_settings_are_the_configs_variants_block(demo_config):
+    settings = VariantSettings.from_config(demo_config)
+    assert dataclasses.asdict(settings) == demo_config["variants"]
+
+
+def test_a_bad_variants_value_is_refused_naming_the_key(demo_config):
+    """The schema is the one check of the block the settings are built from."""
+    config = copy.deepcopy(demo_config)
+    config["variants"]["harmonise_contigs"] = "yes"
+    with pytest.raises(ConfigError, match=r"config key variants/harmonise_contigs: 'yes' is not"):
+        validate_config(config)

@@ -1,5 +1,6 @@
 """Tests for haplexpr.predictions.elastic_net: cis dosages, the per-gene fit, its cohorts."""
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -8,6 +9,8 @@ import pytest
 from support.study_tables import small_study
 from support.vcf_files import record_line, write_vcf
 
+from haplexpr.config import validate_config
+from haplexpr.errors import ConfigError
 from haplexpr.predictions.elastic_net import (
     ElasticNetSettings,
     cis_genotypes,
@@ -316,3 +319,11 @@ def test_settings_read_every_key_of_the_config_and_default_to_config_yaml(demo_c
     assert ElasticNetSettings.from_config(demo_config) == ElasticNetSettings()
     changed = {**demo_config, "training": {**demo_config["training"], "seed": 7}}
     assert ElasticNetSettings.from_config(changed).seed == 7
+
+
+def test_a_bad_setting_is_refused_naming_the_key(demo_config):
+    """The schema is the one check of the block the settings are built from."""
+    config = copy.deepcopy(demo_config)
+    config["baselines"]["elastic_net"]["cv_folds"] = 1
+    with pytest.raises(ConfigError, match=r"config key baselines/elastic_net/cv_folds: 1 is less"):
+        validate_config(config)

@@ -14,7 +14,7 @@ from support.hand_applied import (
 )
 from support.vcf_files import record_line, write_fasta
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.bcftools_engine import (
     apply_edits,

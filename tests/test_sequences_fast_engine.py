@@ -6,7 +6,7 @@ import pytest
 from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.personal_sequences import (
     ConsensusError,

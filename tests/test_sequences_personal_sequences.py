@@ -20,7 +20,7 @@ from support.hand_applied import (
     other_base,
 )
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.sequences.personal_sequences import (
     ConsensusError,
     build_haplotype_store,

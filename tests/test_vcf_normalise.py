@@ -9,6 +9,7 @@ import pytest
 from support import vcf_files
 from support.vcf_files import record_line, write_fasta
 
+from haplexpr.coordinates import VariantSettings
 from haplexpr.vcf.check import VariantInputError
 from haplexpr.vcf.contigs import contig_renames, read_contig_map
 from haplexpr.vcf.normalise import normalise_vcf
@@ -17,6 +18,7 @@ SAMPLES = ["S1", "S2"]
 # 1-based positions 100..107 hold GCACACAT: a deleted "CA" could be written at 101, 103 or
 # 105; left-aligned it is POS 100 REF GCA ALT G.
 REPEAT_START = 100
+HARMONISED = VariantSettings(harmonise_contigs=True)
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +105,7 @@ def test_without_normalising_records_stay_as_published(tmp_path, reference, geno
     ]
     source = write_vcf(tmp_path, records, contigs=("chr1", "chr2"))
     dest = tmp_path / "vcf" / "1.vcf.gz"
-    report = normalise_vcf(
-        source, reference, dest, SAMPLES, harmonise_contigs=True, normalise=False
-    )
+    report = normalise_vcf(source, reference, dest, SAMPLES, variants=HARMONISED, normalise=False)
     assert records_of(dest) == [
         ("1", 10, seq[9], (other_base(seq[9]), "*"), 10, [(0, 1), (1, 2)]),
         ("1", 104, seq[103:106], (seq[103],), 106, [(0, 1), (0, 0)]),
@@ -151,7 +151,7 @@ def test_harmonise_contigs_renames(tmp_path, reference, genome, caplog):
     caplog.set_level(logging.INFO)
     source = chr_prefixed(tmp_path, genome)
     dest = tmp_path / "1.vcf.gz"
-    report = normalise_vcf(source, reference, dest, SAMPLES, harmonise_contigs=True)
+    report = normalise_vcf(source, reference, dest, SAMPLES, variants=HARMONISED)
     assert report.renamed == {"chr1": "1", "chr2": "2"}  # chrUn_gl000220 has no counterpart
     assert [(r[0], r[1]) for r in records_of(dest)] == [("1", 7), ("1", 70)]
     assert "renamed 2 contigs: chr1 -> 1, chr2 -> 2" in caplog.text
@@ -162,7 +162,7 @@ def test_contig_map_renames(tmp_path, reference, genome):
     mapping = tmp_path / "contigs.txt"
     mapping.write_text("# old new\nchr1 1\n\nchr2\t2\nchr9 9\n")
     dest = tmp_path / "1.vcf.gz"
-    report = normalise_vcf(source, reference, dest, SAMPLES, contig_map=mapping)
+    report = normalise_vcf(source, reference, dest, SAMPLES, variants=VariantSettings(str(mapping)))
     assert report.renamed == {"chr1": "1", "chr2": "2"}
     assert [(r[0], r[1]) for r in records_of(dest)] == [("1", 7), ("1", 70)]
 
@@ -172,14 +172,20 @@ def test_contig_map_to_an_unknown_contig(tmp_path, reference, genome):
     mapping = tmp_path / "contigs.txt"
     mapping.write_text("chr1 one\n")
     with pytest.raises(VariantInputError) as caught:
-        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, contig_map=mapping)
+        normalise_vcf(
+            source,
+            reference,
+            tmp_path / "1.vcf.gz",
+            SAMPLES,
+            variants=VariantSettings(str(mapping)),
+        )
     assert f"{source}: contig 'chr1' (renamed to 'one' by variants.contig_map)" in str(caught.value)
 
 
 def test_contig_of_another_build(tmp_path, reference, genome):
     source = write_vcf(tmp_path, ["NC_000001.11 7 A C . 0|1 0|0"], contigs=("NC_000001.11",))
     with pytest.raises(VariantInputError) as caught:
-        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, harmonise_contigs=True)
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, variants=HARMONISED)
     assert "is the VCF on the same genome build as the reference? If so, set" in str(caught.value)
 
 
@@ -256,7 +262,7 @@ def undeclared_chr1(tmp_path, genome, index: bool):
 def test_records_on_a_contig_the_header_does_not_declare(tmp_path, reference, genome, index):
     source = undeclared_chr1(tmp_path, genome, index)
     dest = tmp_path / "out" / "1.vcf.gz"
-    report = normalise_vcf(source, reference, dest, SAMPLES, harmonise_contigs=True)
+    report = normalise_vcf(source, reference, dest, SAMPLES, variants=HARMONISED)
     assert (report.declared, report.renamed, report.records) == (["chr1"], {"chr1": "1"}, 2)
     assert [r[:2] for r in records_of(dest)] == [("1", 7), ("1", 70)]
     with pysam.VariantFile(str(dest)) as vcf:
@@ -283,7 +289,7 @@ def test_records_under_two_spellings_of_a_contig(tmp_path, reference, genome):
     ]
     source = vcf_files.write_vcf(tmp_path / "download.vcf.gz", lines, SAMPLES, {"1": 300})
     with pytest.raises(VariantInputError) as caught:
-        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, harmonise_contigs=True)
+        normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, variants=HARMONISED)
     assert str(caught.value) == (
         f"{source}: records on both '1' and 'chr1', both the reference's '1'; give them one "
         "name (bcftools annotate --rename-chrs) and rerun"

@@ -1,6 +1,6 @@
 """Snakemake entry point: both haplotypes of a shard of individuals over every gene window."""
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.study.genes import study_windows
 from haplexpr.sequences.personal_sequences import build_haplotype_store
 from haplexpr.runlog import configure

@@ -2,18 +2,20 @@
 
 import logging
 
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.runlog import configure
 from haplexpr.vcf.check import check_vcf, index_vcf, write_report
 from haplexpr.provenance import record_outputs
 
 configure(snakemake.log[0])
+options = ConsensusOptions.from_config(snakemake.config)
 report = check_vcf(
     snakemake.input.vcf,
     snakemake.input.reference,
     snakemake.wildcards.chrom,
     list(snakemake.params.samples),
-    unphased=snakemake.params.unphased,
-    missing=snakemake.params.missing,
+    unphased=options.unphased,
+    missing=options.missing,
 )
 index_vcf(snakemake.input.vcf)
 write_report(report, snakemake.output.report)

@@ -2,6 +2,8 @@
 
 import logging
 
+from haplexpr.consensus_settings import ConsensusSettings
+from haplexpr.coordinates import VariantSettings
 from haplexpr.vcf.normalise import normalise_vcf
 from haplexpr.runlog import configure
 from haplexpr.provenance import record_outputs
@@ -12,9 +14,8 @@ report = normalise_vcf(
     snakemake.input.reference,
     snakemake.output.vcf,
     list(snakemake.params.samples),
-    contig_map=snakemake.params.contig_map,
-    harmonise_contigs=snakemake.params.harmonise_contigs,
-    normalise=snakemake.params.normalise,
+    variants=VariantSettings.from_config(snakemake.config),
+    normalise=ConsensusSettings.from_config(snakemake.config).normalise,
 )
 logging.getLogger("vcf_normalise").info(
     "normalised %s: %d records kept in %.1f s -> %s",

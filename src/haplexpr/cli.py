@@ -23,7 +23,7 @@ import pysam
 import yaml
 
 from haplexpr.config import merge_configs
-from haplexpr.consensus_options import ENGINES, UNPHASED_POLICIES, ConsensusOptions
+from haplexpr.consensus_settings import ENGINES, UNPHASED_POLICIES, ConsensusOptions
 from haplexpr.coordinates import samtools_region
 from haplexpr.inputs import check_inputs
 from haplexpr.metrics.evaluation import held_out_table

@@ -1,7 +1,8 @@
 """Coordinates and contig names: where the tables, the VCFs and the reference meet.
 
 Contig names are matched to the reference's spelling (``chr1`` <-> ``1``) for the tables
-and the VCFs alike (:func:`harmonise_contig`).
+and the VCFs alike (:func:`harmonise_contig`); how a VCF's are renamed is config
+``variants`` (:class:`VariantSettings`).
 
 Inside the library every interval is 0-based half-open ``[start, end)``; strings such as
 ``chr1:101-200`` (samtools style, 1-based inclusive; ``chr1`` alone is the whole contig)
@@ -84,6 +85,25 @@ def tss_to_0based(tss: int, base: int) -> int:
     if base not in (0, 1):
         raise ValueError(f"tss_coordinate_base must be 0 or 1, not {base}")
     return tss - base
+
+
+@dataclass(frozen=True)
+class VariantSettings:
+    """Config ``variants``: how a VCF's contig names are made the reference's.
+
+    The schema requires both keys and fills none; these defaults (config.yaml's) serve
+    library callers such as the tests.
+    """
+
+    #: two-column 'old new' file (bcftools annotate --rename-chrs); None for none
+    contig_map: str | None = None
+    #: add/strip the chr prefix (and map M/MT) where VCF and reference names differ
+    harmonise_contigs: bool = False
+
+    @classmethod
+    def from_config(cls, config: dict) -> VariantSettings:
+        """Settings from a validated config."""
+        return cls(**config["variants"])
 
 
 class UnknownContigError(ValueError):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from haplexpr.cohorts.inputs import Cohort, read_cohorts
 from haplexpr.config import check_input_files, reference_fasta, validate_config
+from haplexpr.consensus_settings import ConsensusSettings
 from haplexpr.reference import check_reference
 from haplexpr.study.design import Study
 from haplexpr.study.genes import StudyTableError, gene_windows
@@ -46,7 +47,7 @@ def check_inputs(
             gene_windows(
                 study.genes,
                 lengths,
-                config["consensus"]["window_length"],
+                ConsensusSettings.from_config(config).window_length,
                 config["data"]["tss_coordinate_base"],
             )
         except StudyTableError as error:

@@ -95,7 +95,7 @@ def make_record(output: Path, job: dict, config: dict) -> dict:
         "wildcards": job["wildcards"],
         "config_sha256": digest(config),
         "params_sha256": digest(job["params"]),
-        "seed": config.get("training", {}).get("seed"),
+        "seed": config["training"]["seed"],
         "packages": package_versions(),
         "python": platform.python_version(),
         "haplexpr_commit": source_commit(),

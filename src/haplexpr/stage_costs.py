@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from haplexpr.config import training_recipe
+from haplexpr.consensus_settings import ConsensusSettings
 from haplexpr.models import registry
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.plan import (
@@ -91,17 +92,17 @@ def plan(config: dict, study: Study, chromosomes: int) -> list[Stage]:
     """
     from haplexpr.config import evaluated_runs
 
-    per_job = config["consensus"]["individuals_per_job"]
+    consensus = ConsensusSettings.from_config(config)
     stages = [
         Stage("vcf", "download, normalise (CPU)", 2 * chromosomes, 0, 0, 0),
         Stage(
             "sequences",
             "consensus (all genes; CPU)",
-            math.ceil(len(study.individuals) / per_job) + 1,
+            math.ceil(len(study.individuals) / consensus.individuals_per_job) + 1,
             0,
             0,
             # reference bases per gene; haplotype shards hold edits only
-            len(study.genes) * config["consensus"]["window_length"],
+            len(study.genes) * consensus.window_length,
         ),
     ]
     stages += embedding_stages(config, study)

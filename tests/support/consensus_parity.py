@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pysam
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.bcftools_engine import read_fasta
 from haplexpr.sequences.personal_sequences import ConsensusError, window_sequences

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.personal_sequences import build_haplotype_store, build_reference_store
 from haplexpr.sequences.store import HaplotypeStore

@@ -44,6 +44,8 @@ def small_study(
             "target_column": "log_TPM",
             "reference_sample": "ref",
             "missing_targets": missing_targets,
-        }
+        },
+        "evaluation": {"unseen_genes": None},  # every held-out gene
+        "training": {"seed": 0},
     }
     return Study.from_config(config, root=folder)

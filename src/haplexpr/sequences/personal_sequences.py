@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pysam
 
-from haplexpr.consensus_options import ConsensusOptions
+from haplexpr.consensus_settings import ConsensusOptions
 from haplexpr.coordinates import Interval
 from haplexpr.sequences.bcftools_engine import ConsensusError, bcftools_haplotypes
 from haplexpr.sequences.edits import EngineError, HaplotypeEdits, Window

@@ -64,8 +64,7 @@ class Study:
     ) -> Study:
         """Read and cross-check the tables named in ``config['data']``.
 
-        The unseen-gene sample comes from ``evaluation.unseen_genes`` and ``training.seed``;
-        a tables-only config (no such blocks, as in tests) evaluates every held-out gene.
+        The unseen-gene sample comes from ``evaluation.unseen_genes`` and ``training.seed``.
         ``cache_dir``: where the checked partition table is cached (read_partition_table).
         """
         data = config["data"]
@@ -84,8 +83,8 @@ class Study:
             individual_genes=read_id_list(root / data["individual_genes"]),
             target_column=data["target_column"],
             reference_sample=data["reference_sample"],
-            unseen_sample=config.get("evaluation", {}).get("unseen_genes"),
-            seed=config.get("training", {}).get("seed", 0),
+            unseen_sample=config["evaluation"]["unseen_genes"],
+            seed=config["training"]["seed"],
         )
         study.check()
         return study

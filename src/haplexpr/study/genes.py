@@ -18,6 +18,7 @@ import pandas as pd
 import pysam
 
 from haplexpr.atomic import atomic_path
+from haplexpr.consensus_settings import ConsensusSettings
 from haplexpr.coordinates import Interval, UnknownContigError, harmonise_contig, tss_to_0based
 from haplexpr.study.table_schema import SCHEMA, StudyTableError, check_partition_table
 
@@ -143,6 +144,6 @@ def study_windows(config: dict, table_path: str | Path, reference: str | Path) -
     return gene_windows(
         gene_table(table),
         contig_lengths(reference),
-        config["consensus"]["window_length"],
-        config["data"]["tss_coordinate_base"],
+        ConsensusSettings.from_config(config).window_length,
+        data["tss_coordinate_base"],
     )

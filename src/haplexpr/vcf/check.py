@@ -35,7 +35,7 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path
-from haplexpr.consensus_options import check_options
+from haplexpr.consensus_settings import check_options
 from haplexpr.coordinates import Interval, UnknownContigError, harmonise_contig
 from haplexpr.vcf.file_checks import (
     RecordOrder,

@@ -9,7 +9,8 @@ record and fix. A reference base N is an unknown base, not a disagreement (a stu
 may hold real sequence for part of a chromosome only): records whose REF lies on N are kept,
 counted and logged as not checkable. Then records with a symbolic (``<DEL>``) or ``*``
 ALT, or none, are dropped and counted, since a personal sequence cannot be built from them.
-With ``normalise=False`` (``consensus.normalise: false``) only the contig names and samples
+Contigs are renamed as config ``variants`` says (``coordinates.VariantSettings``). With
+``normalise=False`` (``consensus.normalise: false``) only the contig names and samples
 are seen to and the records are kept as they are: both consensus engines then give what
 bcftools consensus gives on the VCF as published. The result is written under a temporary
 name and renamed when complete.
@@ -29,6 +30,7 @@ import pysam
 import pysam.bcftools
 
 from haplexpr.atomic import atomic_path, remove_stale_temporaries
+from haplexpr.coordinates import VariantSettings
 from haplexpr.vcf.check import VariantInputError, check_samples
 from haplexpr.vcf.contigs import (
     check_contig,
@@ -74,8 +76,7 @@ def normalise_vcf(
     dest: str | Path,
     samples: list[str],
     *,
-    contig_map: str | Path | None = None,
-    harmonise_contigs: bool = False,
+    variants: VariantSettings = VariantSettings(),  # noqa: B008 (frozen, so shared safely)
     normalise: bool = True,
 ) -> NormalisationReport:
     """Write ``source`` normalised against ``reference`` to ``dest`` (bgzipped VCF).
@@ -99,9 +100,9 @@ def normalise_vcf(
     if first is not None and first.chrom not in declared:
         record_contigs = read_record_contigs(source)  # undeclared: bcftools cannot read them
         report.declared = [c for c in record_contigs if c not in declared]
-    explicit = read_contig_map(contig_map) if contig_map else None
+    explicit = read_contig_map(variants.contig_map) if variants.contig_map else None
     report.renamed = contig_renames(
-        declared + report.declared, reference_contigs, explicit, harmonise_contigs
+        declared + report.declared, reference_contigs, explicit, variants.harmonise_contigs
     )
     for chrom in record_contigs:
         check_contig(chrom, report.renamed, reference_contigs, source, reference)

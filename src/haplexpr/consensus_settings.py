@@ -1,8 +1,9 @@
-"""The consensus options a user chooses: their allowed values and the one check of them.
+"""The consensus stage's settings (config ``consensus``), read by the VCF and sequences stages.
 
-The VCF check, both engines, the CLI and the config schema read the choices from here
-(a test holds the schema's enums equal to these tuples); the sequences stage takes them
-as one :class:`ConsensusOptions`.
+The options a user chooses, their allowed values and the one check of them: the VCF
+check, both engines, the CLI and the config schema read the choices from here (a test
+holds the schema's enums equal to these tuples); the engines take them as one
+:class:`ConsensusOptions`, the pipeline the whole block as :class:`ConsensusSettings`.
 """
 
 from __future__ import annotations
@@ -63,3 +64,31 @@ class ConsensusOptions:
     def from_config(cls, config: dict) -> ConsensusOptions:
         """The options of a validated config's ``consensus`` block."""
         return cls(**{name: config["consensus"][name] for name in OPTIONS})
+
+
+@dataclass(frozen=True)
+class ConsensusSettings:
+    """Config ``consensus``: the options, the window each gene gets and the jobs' sizes.
+
+    The schema requires every key and fills none; these defaults (config.yaml's, the
+    options' aside: see :class:`ConsensusOptions`) serve library callers such as the tests.
+    """
+
+    options: ConsensusOptions = ConsensusOptions()
+    #: bases stored per haplotype around each TSS
+    window_length: int = 4096
+    #: bcftools norm -m -both and drop unusable records before consensus (rule vcf_normalise)
+    normalise: bool = True
+    #: individuals per consensus job (one store file each)
+    individuals_per_job: int = 20
+
+    @classmethod
+    def from_config(cls, config: dict) -> ConsensusSettings:
+        """Settings from a validated config."""
+        block = config["consensus"]
+        return cls(
+            ConsensusOptions.from_config(config),
+            block["window_length"],
+            block["normalise"],
+            block["individuals_per_job"],
+        )
