@@ -1,4 +1,4 @@
-"""The fast engine of two checkouts timed on one workload: does a refactoring cost speed?
+"""The fast engine of two checkouts timed on one workload: what a refactoring costs in speed.
 
     python benchmarks/engine_checkouts.py OLD_CHECKOUT NEW_CHECKOUT [--pairs 6]
         [--contig-mb 10 --samples 400 --windows 100] [--threads 2] [--workdir DIR]
