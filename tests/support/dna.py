@@ -19,3 +19,8 @@ def random_dna(length: int, seed: int = 0) -> str:
 def one_hot_batch(batch: int, length: int, seed: int = 0) -> torch.Tensor:
     """``batch`` one-hot random sequences (seeds ``seed``, ``seed`` + 1, ...)."""
     return torch.from_numpy(np.stack([one_hot(random_dna(length, seed + i)) for i in range(batch)]))
+
+
+def seed_nt_input(seq: str) -> str:
+    """The seed's NT input: every base not in its canonical list dropped (``nonCan = ""``)."""
+    return "".join(base for base in seq if base in ("A", "C", "G", "T"))
