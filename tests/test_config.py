@@ -1,7 +1,7 @@
-"""Tests for haplexpr.config (schema and cross-checks) and haplexpr.models.registry."""
+"""Tests for haplexpr.config (schema and cross-checks, the registry's architectures and families
+among them; the registry's own entries: test_models_registry.py)."""
 
 import copy
-import importlib
 
 import pytest
 import yaml
@@ -243,14 +243,6 @@ def test_glm_tower_and_embedding_keys_are_checked_and_reach_the_tower(demo_confi
     assert "use_tf_gamma needs input_length 196608" in config_error(config)
     config["models"]["enformer"]["use_tf_gamma"] = False
     assert validate_config(config) is config
-
-
-@pytest.mark.parametrize("name", list(ARCHITECTURES))
-def test_registry_entries_name_a_class_with_from_config(name):
-    entry = ARCHITECTURES[name]
-    module = importlib.import_module(entry.module)
-    assert callable(getattr(module, entry.class_name).from_config)
-    assert entry.load() is getattr(module, entry.class_name)
 
 
 def test_values_left_to_set_are_all_named_before_anything_else(demo_config):
