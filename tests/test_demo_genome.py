@@ -1,17 +1,23 @@
-"""The synthetic-genome generator and its FASTA/VCF writers, as the benchmark uses them.
+"""The synthetic genome: the committed demo's reference and VCFs, and the benchmark's settings.
 
-The demo's own use is held byte for byte by tests/test_demo_dataset.py; here the other settings:
-1000-Genomes-like variants (neutral spectrum, indels up to 20 bp, nothing kept clear), and
-files read back by pysam.
+The demo's own use is held byte for byte by tests/test_demo_dataset.py; here its reference
+(GC, masks kept clear of the TSSs) and VCFs (format, sorted, parsimonious left-aligned indels),
+then the other settings: 1000-Genomes-like variants (neutral spectrum, indels up to 20 bp,
+nothing kept clear), and files read back by pysam.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pysam
 import pytest
+from support.demo_files import DEMO, read_records, read_truth
 
-from haplexpr.demo.fasta_vcf import contig_lines, phased_lines, vcf_header, write_fasta, write_vcf
+from haplexpr.demo.fasta_vcf import write_fasta, write_vcf
 from haplexpr.demo.genome import (
     MAX_INDEL,
     NeutralSpectrum,
@@ -25,6 +31,7 @@ from haplexpr.demo.genome import (
     variants_header,
 )
 
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 LONG_INDELS = VariantModel(
     indel_fraction=0.5, indel_length_weights=(1.0,) * MAX_INDEL, spectrum=NeutralSpectrum()
 )
@@ -38,6 +45,16 @@ def contig():
     scatter_masks(rng, seq, Runs(5, 100, 2_000), Runs(2, 1_000, 3_000), np.empty(0, np.int64))
     variants = background_variants(rng, seq, "chr1", [], 100, LONG_INDELS)
     return seq, variants
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return read_truth(DEMO)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return read_records(DEMO)
 
 
 def test_masks_are_placed(contig):
@@ -90,33 +107,59 @@ def test_written_files_read_back(contig, tmp_path):
         assert record.info["AF"][0] == pytest.approx(v.haps.mean(), abs=1e-6)
 
 
-def test_fasta_accepts_text_bytes_and_arrays(tmp_path):
-    seq = "ACGTN" * 25  # 125 bases: two full lines and a short one
-    paths = [
-        write_fasta(tmp_path / f"{kind}.fa", {"x": given})
-        for kind, given in (
-            ("str", seq),
-            ("bytes", seq.encode()),
-            ("array", np.frombuffer(seq.encode(), np.uint8)),
-        )
-    ]
-    texts = {p.read_text() for p in paths}
-    assert texts == {">x\n" + seq[:60] + "\n" + seq[60:120] + "\n" + seq[120:] + "\n"}
+def test_reference(truth):
+    fasta = pysam.FastaFile(str(DEMO / "reference.fa"))
+    assert list(fasta.references) == ["1", "2"]
+    lines = (DEMO / "reference.fa").read_text().splitlines()
+    assert {len(line) for line in lines if not line.startswith(">")} <= set(range(1, 61))
+    for chrom in ("1", "2"):
+        seq = fasta.fetch(chrom)
+        gc = sum(seq.upper().count(b) for b in "GC") / len(seq)
+        assert 0.39 < gc < 0.43
+        masked = np.array([c.islower() or c in "Nn" for c in seq])
+        assert masked.any()
+        tss = truth.loc[truth.chrom == chrom, "tss"].to_numpy()
+        for t in tss:
+            assert not masked[max(0, t - 1 - 2999) : t - 1 + 3000].any()
+            assert 10_000 <= t <= len(seq) - 10_000
+        assert np.all(np.diff(np.sort(tss)) >= 10_000)
 
 
-def test_phased_lines_and_header():
-    haps = np.array([[0, 1, 1, 1], [1, 0, 0, 0]], np.uint8)
-    text = phased_lines(["1\t5\t.\tA\tG\t.\tPASS\t.\tGT", "1\t9\t.\tC\tT\t.\tPASS\t.\tGT"], haps)
-    assert text.decode().splitlines() == [
-        "1\t5\t.\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1",
-        "1\t9\t.\tC\tT\t.\tPASS\t.\tGT\t1|0\t0|0",
-    ]
-    header = vcf_header(contig_lines({"1": 10}, "DEMO"), ["a", "b"]).splitlines()
-    assert header[0] == "##fileformat=VCFv4.2"
-    assert header[1] == "##contig=<ID=1,length=10,assembly=DEMO>"
-    assert header[-1].endswith("FORMAT\ta\tb")
-
-
-def test_unknown_index_kind_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="'csi' or 'tbi'"):
-        write_vcf(tmp_path / "v.vcf.gz", vcf_header([], ["a"]), [], ("bai",))
+def test_vcf_files(records):
+    fasta = pysam.FastaFile(str(DEMO / "reference.fa"))
+    urls = (DEMO / "vcf_urls.txt").read_text().split("\n")
+    assert urls[-1] == ""
+    for line in urls[:-1]:
+        url, md5 = line.split()
+        path = DEMO / url.removeprefix("file:")
+        assert url.startswith("file:vcf/") and path.exists()
+        assert hashlib.md5(path.read_bytes()).hexdigest() == md5
+        assert path.read_bytes().endswith(BGZF_EOF)
+        assert not Path(str(path) + ".tbi").exists() and not Path(str(path) + ".csi").exists()
+        text = gzip.open(path, "rt").read()
+        assert text.startswith("##fileformat=VCFv4.2\n")
+        for tag in ("##reference=", "##contig=<ID=1,length=", "##FORMAT=<ID=GT", "##INFO=<ID=AF"):
+            assert tag in text
+    for chrom, (samples, rows) in records.items():
+        assert len(samples) == 40 and len(set(samples)) == 40
+        assert any(s.startswith("HG") for s in samples) and any(s.startswith("NA") for s in samples)
+        assert len(rows) > fasta.get_reference_length(chrom) / 300
+        prev_stop = 0
+        n_indel = 0
+        for rchrom, pos, ref, alts, gts, phased in rows:
+            assert rchrom == chrom and len(alts) == 1 and phased
+            assert all(None not in gt and len(gt) == 2 for gt in gts)
+            assert (
+                ref == ref.upper()
+                and ref == fasta.fetch(chrom, pos - 1, pos - 1 + len(ref)).upper()
+            )
+            assert pos - 1 > prev_stop  # sorted, and >= 1 bp between REF spans
+            prev_stop = pos - 1 + len(ref)
+            alt = alts[0]
+            if len(ref) != len(alt):
+                n_indel += 1
+                assert ref[0] == alt[0] and min(len(ref), len(alt)) == 1  # parsimonious
+                assert 1 <= abs(len(ref) - len(alt)) <= 10
+                changed = ref[1:] if len(ref) > 1 else alt[1:]
+                assert changed[-1] != ref[0]  # left-aligned: cannot shift one base left
+        assert 0.05 < n_indel / len(rows) < 0.2
