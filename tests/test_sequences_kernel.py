@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from support.kernel_inputs import calls_of, records_of
 
-from haplexpr.sequences.column_state import after_untouched, fresh_column, frozen
 from haplexpr.sequences.kernel import (
     _NOTHING,
     ALLELE_OUT_OF_RANGE,
@@ -133,16 +132,3 @@ def test_ref_is_at_ignores_case():
     alleles = np.frombuffer(b"xgTa", np.uint8)
     assert _ref_is_at(alleles, 1, 3, WINDOW, 2)  # gTa on GTA
     assert not _ref_is_at(alleles, 1, 3, WINDOW, 1)
-
-
-def test_column_state_steps():
-    fresh = fresh_column(WINDOW)
-    assert tuple(fresh) == (0, 0, 0, -1, False, 0, -1, ord("A"))
-    assert fresh_column(WINDOW[:0]).stale == ord("N")
-    snv = after_untouched(fresh, 102, 1, 1, ord("G"))
-    assert tuple(snv) == (1, 0, 0, 102, False, ord("G"), 102, ord("A"))
-    insertion = after_untouched(snv, 104, 1, 3, ord("A"))
-    assert tuple(insertion) == (2, 0, 2, 104, True, ord("G"), 104, ord("A"))
-    deletion = after_untouched(insertion, 106, 3, 1, ord("T"))
-    assert tuple(deletion) == (3, 0, 0, 108, False, ord("T"), 108, ord("A"))
-    assert tuple(frozen(deletion, 120)) == (3, 0, 0, 120, False, ord("T"), 108, ord("A"))

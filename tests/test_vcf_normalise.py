@@ -1,4 +1,5 @@
-"""Tests for haplexpr.vcf.normalise: contig names, bcftools norm, dropped records."""
+"""Tests for haplexpr.vcf.normalise: contig renames applied, bcftools norm, dropped records
+(the contig names and maps themselves: test_vcf_contigs.py)."""
 
 import logging
 import random
@@ -11,7 +12,6 @@ from support.vcf_files import record_line, write_fasta
 
 from haplexpr.coordinates import VariantSettings
 from haplexpr.vcf.check import VariantInputError
-from haplexpr.vcf.contigs import contig_renames, read_contig_map
 from haplexpr.vcf.normalise import normalise_vcf
 
 SAMPLES = ["S1", "S2"]
@@ -187,25 +187,6 @@ def test_contig_of_another_build(tmp_path, reference, genome):
     with pytest.raises(VariantInputError) as caught:
         normalise_vcf(source, reference, tmp_path / "1.vcf.gz", SAMPLES, variants=HARMONISED)
     assert "is the VCF on the same genome build as the reference? If so, set" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [("chr1 1 extra\n", "expected two columns"), ("chr1 1\nchr1 2\n", "mapped twice")],
-)
-def test_bad_contig_map(tmp_path, text, message):
-    path = tmp_path / "map.txt"
-    path.write_text(text)
-    with pytest.raises(VariantInputError, match=message):
-        read_contig_map(path)
-
-
-def test_contig_renames_prefers_the_map():
-    assert contig_renames(["chr1", "chrM", "1"], ["1", "MT"], {"chr1": "1"}, harmonise=True) == {
-        "chr1": "1",
-        "chrM": "MT",
-    }
-    assert contig_renames(["chr1"], ["1"]) == {}
 
 
 def test_ref_mismatch_names_file_record_and_fix(tmp_path, reference, genome):
