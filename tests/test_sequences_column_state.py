@@ -3,11 +3,9 @@ the kernel tests' 10-base window ``ACGTACGTAC`` (reference 100..109)."""
 
 from __future__ import annotations
 
-import numpy as np
+from support.kernel_inputs import WINDOW
 
 from haplexpr.sequences.column_state import after_untouched, fresh_column, frozen
-
-WINDOW = np.frombuffer(b"ACGTACGTAC", np.uint8)
 
 
 def test_column_state_steps():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.kernel_inputs import calls_of, records_of
+from support.kernel_inputs import WINDOW, applied, haplotypes, records_of
 
 from haplexpr.sequences.kernel import (
     _NOTHING,
@@ -19,34 +19,8 @@ from haplexpr.sequences.kernel import (
     _call_status,
     _ref_is_at,
     _window_records,
-    apply_window,
 )
-from haplexpr.sequences.materialise import materialise
 from haplexpr.vcf.alleles import MISSING, SKIP
-
-WINDOW = np.frombuffer(b"ACGTACGTAC", np.uint8)
-START = 100
-TSS = 5  # reference 105, a C
-
-
-def haplotypes(result) -> list[str]:
-    """Every column's sequence, materialised from the window's edits."""
-    edits = result.edits
-    out = np.empty(64, np.uint8)
-    sequences = []
-    for col in range(len(edits.col_ptr) - 1):
-        ids = edits.edit_ids[edits.col_ptr[col] : edits.col_ptr[col + 1]]
-        table = (edits.edit_start, edits.edit_end, edits.edit_data_ptr, edits.edit_data_len)
-        n = materialise(WINDOW, ids, *table, edits.edit_data, out)
-        sequences.append(out[:n].tobytes().decode())
-    return sequences
-
-
-def applied(records, columns, missing_n=False):
-    return apply_window(
-        WINDOW, START, TSS, 0, len(records.pos), records, calls_of(columns), missing_n
-    )
-
 
 # A deletion from before the window, an SNV, an insertion, a deletion at the end.
 RECORDS = records_of(

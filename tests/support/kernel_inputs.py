@@ -1,10 +1,12 @@
-"""The kernel's inputs (``sequences.kernel.Records`` and ``Calls``) from short Python lists."""
+"""The kernel's inputs (``sequences.kernel.Records`` and ``Calls``) from short Python lists, and
+the kernel run on the hand tests' 10-base window (reference 100..109, ``ACGTACGTAC``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from haplexpr.sequences.kernel import Calls, Records
+from haplexpr.sequences.kernel import Calls, Records, apply_window
+from haplexpr.sequences.materialise import materialise
 
 
 def records_of(records: list[tuple[int, list[str]]], blocks: tuple[int, ...] = ()) -> Records:
@@ -29,3 +31,28 @@ def calls_of(columns: list[list[tuple[int, int]]]) -> Calls:
     rec = np.array([r for c in columns for r, _ in c], np.int64)
     allele = np.array([a for c in columns for _, a in c], np.int16)
     return Calls(ptr, rec, allele)
+
+
+WINDOW = np.frombuffer(b"ACGTACGTAC", np.uint8)
+START = 100
+TSS = 5  # reference 105, a C
+
+
+def haplotypes(result) -> list[str]:
+    """Every column's sequence, materialised from the window's edits."""
+    edits = result.edits
+    out = np.empty(64, np.uint8)
+    sequences = []
+    for col in range(len(edits.col_ptr) - 1):
+        ids = edits.edit_ids[edits.col_ptr[col] : edits.col_ptr[col + 1]]
+        table = (edits.edit_start, edits.edit_end, edits.edit_data_ptr, edits.edit_data_len)
+        n = materialise(WINDOW, ids, *table, edits.edit_data, out)
+        sequences.append(out[:n].tobytes().decode())
+    return sequences
+
+
+def applied(records, columns, missing_n=False):
+    """The kernel run on ``WINDOW`` for ``records``, each column calling its (record, allele)s."""
+    return apply_window(
+        WINDOW, START, TSS, 0, len(records.pos), records, calls_of(columns), missing_n
+    )
