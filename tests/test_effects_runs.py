@@ -21,7 +21,6 @@ from haplexpr.embeddings.computed import compute_embeddings, load_embedder
 from haplexpr.models.embedding_windows import EmbeddingWindows
 from haplexpr.predictions.elastic_net import ElasticNetSettings
 from haplexpr.report.effects import (
-    NOTHING_SCORED,
     effects_section,
     pooled_sign_agreement,
 )
@@ -149,10 +148,3 @@ def test_a_tower_scores_an_unedited_window_as_its_predictions_do(demo):
     edited = windows[0][: length // 2] + ("A" if windows[0][length // 2] != "A" else "C")
     edited += windows[0][length // 2 + 1 :]
     assert scorer([edited])[0] != pytest.approx(stored[0], abs=1e-7)
-
-
-def test_a_report_without_scored_variants_says_so():
-    effects = pd.DataFrame(columns=["gene", "background", "key", "tss_distance", "effect"])
-    checks = pd.DataFrame(columns=CHECK_COLUMNS)
-    section = "".join(effects_section({"enformer/p": effects}, {"enformer/p": checks}))
-    assert "<img" not in section and NOTHING_SCORED in section

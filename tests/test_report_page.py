@@ -3,51 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from support.report_tables import per_gene, summary, train_log
 
-from haplexpr.metrics.evaluation import PER_GENE_SCHEMA, SUMMARY_SCHEMA, check_table
 from haplexpr.report.page import report_notes, training_summary, write_report
 from haplexpr.training.loop import LOG_COLUMNS
-
-
-def summary(mean_r: float, kind: str = "sequence_model") -> pd.DataFrame:
-    rows = [
-        {"individuals": ind, "gene_set": gs, "kind": kind, "n_genes": 3, "n_individuals": 4,
-         "n_constant_observed": 0, "n_constant_predictions": 0,
-         **{f"{m}{end}": mean_r + d for m in ("mean_r", "median_r", "mean_spearman")
-            for end, d in (("", 0), ("_low", -0.1), ("_high", 0.1))},
-         "median_spearman": mean_r, "sign_agreement": 0.5, "n_significant": 1,
-         "share_significant": 1 / 3, "shuffled_mean_r": 0.0, "shuffled_p95_mean_r": 0.05,
-         "across_gene_r": float("nan")}
-        for ind in ("held_out_individuals", "training_individuals")
-        for gs in ("seen_genes", "unseen_genes")
-    ]  # fmt: skip
-    rows.append({**rows[0], "individuals": "reference_genome", "gene_set": "all_genes",
-                 "across_gene_r": 0.6})  # fmt: skip
-    return check_table(pd.DataFrame(rows), SUMMARY_SCHEMA, "test summary")
-
-
-def per_gene(mean_r: float) -> pd.DataFrame:
-    rows = pd.DataFrame(
-        [
-            {"individuals": "held_out_individuals", "gene_set": gs, "gene": g, "n": 4, "r": r,
-             "spearman": r, "p_value": 0.01, "q_value": 0.03, "constant_observed": False,
-             "constant_predicted": False}
-            for gs in ("seen_genes", "unseen_genes")
-            for g, r in (("g1", mean_r - 0.1), ("g2", mean_r), ("g3", mean_r + 0.1))
-        ]
-    )  # fmt: skip
-    return check_table(rows, PER_GENE_SCHEMA, "test per-gene table")
-
-
-def train_log(scores: list[float], kept: int | None) -> pd.DataFrame:
-    n = len(scores)
-    log = pd.DataFrame(
-        {"epoch": range(1, n + 1), "steps": range(2, 2 * n + 1, 2), "valid_score": scores,
-         "train_loss": [1.0 / e for e in range(1, n + 1)], "learning_rate": 1e-4, "seconds": 1.0}
-    )  # fmt: skip
-    if kept is not None:
-        log["kept"] = log["epoch"] == kept
-    return log
 
 
 def test_report_has_the_study_table_and_training_curves(tmp_path):
