@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from haplexpr.models.wrappers import HaplotypeAverage
 from haplexpr.study.design import Example
 from haplexpr.training import distributed, loop, resume
+from haplexpr.training.settings import TrainingSettings
 
 HAPLOTYPES, LENGTH = 2, 6
 
@@ -63,7 +64,7 @@ def main() -> None:
     torch.set_num_threads(1)
     if "WORLD_SIZE" in os.environ:
         distributed.start("cpu")
-    settings = loop.TrainingSettings(
+    settings = TrainingSettings(
         learning_rate=0.02,
         batch_size=args.batch_size,
         epochs=4,
